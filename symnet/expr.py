@@ -1,0 +1,230 @@
+"""Our own grammar for spec entries, built straight into SymPy objects; nothing is evaluated as code."""
+
+from __future__ import annotations
+
+import keyword
+import re
+
+import sympy as sp
+
+from .bounds import DEFAULT, Bounds
+from .errors import BoundError, EntryError
+
+
+class FloatText(str):
+    """The decimal text of a TOML or JSON float, kept so `0.1` reads as exactly 1/10."""
+
+
+FUNCTIONS = {"exp": sp.exp, "log": sp.log, "ln": sp.log, "sqrt": sp.sqrt}
+CONSTANTS = {"e": sp.E}
+# Names SymPy's parser would read as something else, so a value printed with them would not read back.
+RESERVED = frozenset(n for n in dir(sp) if not n.startswith("_")) | frozenset(keyword.kwlist) | {"oo", "zoo", "nan"}
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<name>[A-Za-z][A-Za-z0-9_]*)|(?P<op>\*\*|[-+*/^()]))"
+)
+_NUMBER = re.compile(r"^(?P<int>\d*)(?:\.(?P<frac>\d*))?(?:[eE](?P<exp>[+-]?\d+))?$")
+
+
+def symbol(name: str) -> sp.Symbol:
+    """The SymPy symbol for a name in a spec (no assumptions, so printed values read back the same)."""
+    return sp.Symbol(name)
+
+
+def parse_number(text: str, bounds: Bounds = DEFAULT) -> sp.Rational:
+    """The exact rational a decimal literal reads as: `0.1` is 1/10, `2.5e-3` is 1/400."""
+    m = _NUMBER.match(text)
+    if not m or not (m["int"] or m["frac"]):
+        raise EntryError(f"{text!r} is not a number")
+    digits = (m["int"] or "") + (m["frac"] or "")
+    if len(digits.lstrip("0")) > bounds.digits:
+        raise BoundError(f"{text[:20]}...: more than {bounds.digits} digits (bound: digits)")
+    e = int(m["exp"]) if m["exp"] and len(m["exp"]) <= 8 else (0 if not m["exp"] else 10**9)
+    if abs(e) > bounds.decimal_exponent:
+        raise BoundError(f"{text!r}: decimal exponent beyond ±{bounds.decimal_exponent} (bound: decimal_exponent)")
+    e -= len(m["frac"] or "")
+    n = sp.Integer(int(digits or "0"))
+    return n * sp.Integer(10) ** e if e >= 0 else n / sp.Integer(10) ** (-e)
+
+
+class _Parser:
+    """Recursive descent over the tokens of one entry: expr, term, unary, power, atom."""
+
+    def __init__(self, text: str, bounds: Bounds) -> None:
+        self.bounds = bounds
+        self.tokens = self._tokenize(text)
+        self.i = 0
+        self.depth = 0
+
+    @staticmethod
+    def _tokenize(text: str) -> list[tuple[str, str]]:
+        tokens, pos, text = [], 0, text.rstrip()
+        while pos < len(text):
+            m = _TOKEN.match(text, pos)
+            if not m or m.end() == pos:
+                bad = text[pos:].lstrip()[:1]
+                raise EntryError(f"unexpected character {bad!r} in {text!r}")
+            kind = m.lastgroup
+            tokens.append((kind, m[kind]))
+            pos = m.end()
+        return tokens
+
+    def peek(self) -> str | None:
+        return self.tokens[self.i][1] if self.i < len(self.tokens) else None
+
+    def take(self) -> tuple[str, str]:
+        if self.i >= len(self.tokens):
+            raise EntryError("unexpected end of entry")
+        self.i += 1
+        return self.tokens[self.i - 1]
+
+    def expect(self, op: str) -> None:
+        kind, tok = self.take()
+        if tok != op:
+            raise EntryError(f"expected {op!r}, found {tok!r}")
+
+    def nest(self) -> None:
+        self.depth += 1
+        if self.depth > self.bounds.nesting:
+            raise BoundError(f"nested deeper than {self.bounds.nesting} levels (bound: nesting)")
+
+    def parse(self) -> sp.Expr:
+        if not self.tokens:
+            raise EntryError("empty entry")
+        value = self.expr()
+        if self.i != len(self.tokens):
+            raise EntryError(f"unexpected {self.peek()!r}")
+        return value
+
+    def expr(self) -> sp.Expr:
+        value = self.term()
+        while self.peek() in ("+", "-"):
+            op = self.take()[1]
+            rhs = self.term()
+            value = value + rhs if op == "+" else value - rhs
+        return value
+
+    def term(self) -> sp.Expr:
+        value = self.unary()
+        while self.peek() in ("*", "/"):
+            op = self.take()[1]
+            rhs = self.unary()
+            if op == "*":
+                value = value * rhs
+            else:
+                if rhs.is_zero:
+                    raise EntryError("division by zero")
+                value = value / rhs
+        return value
+
+    def unary(self) -> sp.Expr:
+        if self.peek() in ("+", "-"):
+            op = self.take()[1]
+            self.nest()
+            value = self.unary()
+            self.depth -= 1
+            return -value if op == "-" else value
+        return self.power()
+
+    def power(self) -> sp.Expr:
+        base = self.atom()
+        if self.peek() not in ("^", "**"):
+            return base
+        self.take()
+        self.nest()
+        exponent = self.unary()  # right-associative: 2^3^2 is 2^(3^2)
+        self.depth -= 1
+        return self.checked_power(base, exponent)
+
+    def checked_power(self, base: sp.Expr, exponent: sp.Expr) -> sp.Expr:
+        b = self.bounds
+        if exponent.is_Rational:
+            p, q = exponent.p, exponent.q
+            if abs(p) > b.exponent or q > b.exponent:
+                raise BoundError(f"exponent {exponent} beyond ±{b.exponent} (bound: exponent)")
+            if base.is_Rational:
+                if base.is_zero and p < 0:
+                    raise EntryError("division by zero (0 to a negative power)")
+                bits = max(abs(base.p).bit_length(), base.q.bit_length()) * abs(p) / q
+                if bits > b.power_bits:
+                    raise BoundError(f"power of about {int(bits)} bits, beyond {b.power_bits} (bound: power_bits)")
+        elif exponent.is_number and not base.free_symbols and base.is_Rational and abs(base) != 1:
+            pass  # an irrational exponent of a number stays symbolic (2^sqrt(2)); nothing is computed
+        return sp.Pow(base, exponent)
+
+    def atom(self) -> sp.Expr:
+        kind, tok = self.take()
+        if tok == "(":
+            self.nest()
+            value = self.expr()
+            self.expect(")")
+            self.depth -= 1
+            return value
+        if kind == "num":
+            return parse_number(tok, self.bounds)
+        if kind == "name":
+            if self.peek() == "(":
+                if tok not in FUNCTIONS:
+                    raise EntryError(f"unknown function {tok!r} (allowed: {', '.join(sorted(FUNCTIONS))})")
+                self.take()
+                self.nest()
+                arg = self.expr()
+                self.expect(")")
+                self.depth -= 1
+                return self.checked_function(tok, arg)
+            if tok in FUNCTIONS:
+                raise EntryError(f"{tok!r} is a function: write {tok}(...)")
+            return CONSTANTS[tok] if tok in CONSTANTS else symbol(check_name(tok, self.bounds))
+        raise EntryError(f"unexpected {tok!r}")
+
+    @staticmethod
+    def checked_function(name: str, arg: sp.Expr) -> sp.Expr:
+        if name in ("log", "ln") and arg.is_number and not arg.is_positive:
+            raise EntryError(f"log of {arg}, which is not positive")
+        if name == "sqrt" and arg.is_number and arg.is_negative:
+            raise EntryError(f"sqrt of {arg}, which is negative")
+        return FUNCTIONS[name](arg)
+
+
+def check_name(name: str, bounds: Bounds = DEFAULT) -> str:
+    """Return `name` if it may be a symbol, else raise (too long, or read otherwise by SymPy)."""
+    if len(name) > bounds.name_length:
+        raise BoundError(f"symbol name longer than {bounds.name_length} characters (bound: name_length)")
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name):
+        raise EntryError(f"{name!r} is not a symbol name (a letter, then letters, digits or _)")
+    if name in RESERVED or name in FUNCTIONS or name in CONSTANTS:
+        raise EntryError(f"{name!r} is a reserved name; choose another symbol name")
+    return name
+
+
+def parse_entry(value: object, bounds: Bounds = DEFAULT) -> sp.Expr:
+    """One spec entry (int, TOML/JSON float text, or string) as an exact SymPy value."""
+    if isinstance(value, bool) or value is None:
+        raise EntryError(f"expected a number or expression, got {str(value).lower()}")
+    if isinstance(value, FloatText):
+        if value.lower().lstrip("+-") in ("nan", "inf", "infinity"):
+            raise EntryError(f"{value} is not a finite number")
+        text = value.replace("_", "")
+        negative = text.startswith("-")
+        number = parse_number(text.lstrip("+-"), bounds)
+        return -number if negative else number
+    if isinstance(value, int):
+        if len(str(abs(value))) > bounds.digits:
+            raise BoundError(f"integer of more than {bounds.digits} digits (bound: digits)")
+        return sp.Integer(value)
+    if isinstance(value, float):  # a float that did not come through our loaders: read its shortest text
+        if value != value or value in (float("inf"), float("-inf")):
+            raise EntryError(f"{value} is not a finite number")
+        return parse_entry(FloatText(repr(value)), bounds)
+    if not isinstance(value, str):
+        raise EntryError(f"expected a number or expression, got a {_type_name(value)}")
+    if len(value) > bounds.entry_length:
+        raise BoundError(f"entry longer than {bounds.entry_length} characters (bound: entry_length)")
+    result = _Parser(value, bounds).parse()
+    if result.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
+        raise EntryError(f"{value!r} is not a finite value")
+    return result
+
+
+def _type_name(value: object) -> str:
+    return {dict: "table", list: "list"}.get(type(value), type(value).__name__)
