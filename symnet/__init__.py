@@ -1,0 +1,15 @@
+"""symnet: exact derivations of neural-network hand calculations."""
+
+from __future__ import annotations
+
+from .errors import AnswersError, BoundError, EntryError, RenderError, SpecError, SymnetError
+from .exercise import Exercise, Layer, Loss, Train
+from .record import Solution, Step
+from .spec import builtin_names, load
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AnswersError", "BoundError", "EntryError", "Exercise", "Layer", "Loss", "RenderError", "Solution",
+    "SpecError", "Step", "SymnetError", "Train", "builtin_names", "load", "__version__",
+]

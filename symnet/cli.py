@@ -1,0 +1,153 @@
+"""The command line: `main(argv) -> int`, the only place that prints or exits."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .errors import SymnetError, UsageError
+
+PROG = "symnet"
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser that raises instead of printing usage and exiting."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of every command and option."""
+    p = _Parser(prog=PROG, description="Exact derivations of neural-network hand calculations.")
+    p.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def document(name: str, help: str, formats: tuple[str, ...]) -> argparse.ArgumentParser:
+        c = sub.add_parser(name, help=help, description=help)
+        c.add_argument("spec", metavar="SPEC", help="a .toml or .json spec file, or a built-in name (see 'symnet examples')")
+        c.add_argument("--format", choices=formats, default=formats[0], help=f"output format (default {formats[0]})")
+        c.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of standard output")
+        c.add_argument("--decimals", type=int, metavar="N", help="show N-decimal approximations beside exact values")
+        return c
+
+    document("solve", "the worked solution (answer key)", ("markdown", "latex", "pdf", "json", "text"))
+    document("worksheet", "the same document with every answer left blank", ("markdown", "latex", "pdf"))
+
+    c = sub.add_parser("check", help="verdicts on a hand calculation", description="verdicts on a hand calculation")
+    c.add_argument("spec", metavar="SPEC", help="the exercise: a spec file or a built-in name")
+    c.add_argument("answers", metavar="ANSWERS", nargs="+", help="answers file(s) (.toml or .json), or a folder of them")
+    c.add_argument("--format", choices=("text", "json"), default="text", help="report format (default text)")
+    c.add_argument("--csv", metavar="FILE", help="write the class summary table to FILE as CSV")
+
+    g = sub.add_parser("generate", help="a new exercise spec (TOML) with hand-friendly numbers",
+                       description="a new exercise spec (TOML) with hand-friendly numbers")
+    g.add_argument("kind", metavar="KIND", help="matmul, single-neuron, four-neurons, hidden-layer, batch, mlp, backprop")
+    g.add_argument("--seed", type=int, default=0, help="the seed (same seed, same exercise; default 0)")
+    g.add_argument("--sizes", metavar="N,N,...", help="layer widths, input first (mlp)")
+    g.add_argument("--batch", type=int, metavar="N", help="samples per batch")
+    g.add_argument("--activation", metavar="NAME", help="hidden activation")
+    g.add_argument("--loss", metavar="NAME", help="loss kind")
+    g.add_argument("--max-given", type=int, default=3, metavar="N", help="given numbers from -N to N (default 3)")
+    g.add_argument("--count", type=int, metavar="N", help="make a class set of N exercises (needs --out)")
+    g.add_argument("--out", metavar="DIR", help="folder for a class set")
+    g.add_argument("--format", choices=("markdown", "latex", "pdf"), default="markdown", help="class set documents")
+    g.add_argument("--jobs", type=int, default=1, metavar="J", help="parallel processes for a class set")
+
+    sub.add_parser("examples", help="list the built-in exercises", description="list the built-in exercises")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return its exit status (0 done, 1 `check` found a wrong answer, 2 bad input)."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser().parse_args(args_list)
+        if args.version:
+            from . import __version__
+
+            print(f"{PROG} {__version__}")
+            return 0
+        if args.command is None:
+            build_parser().print_help()
+            return 2
+        return COMMANDS[args.command](args)
+    except SymnetError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: error: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def _emit(text: str | bytes, output: str | None, inputs: Sequence[str] = ()) -> None:
+    """Print to standard output, or write FILE whole (never over an input)."""
+    if output is None:
+        if isinstance(text, bytes):
+            raise UsageError("PDF output needs -o FILE")
+        sys.stdout.write(text)
+        return
+    from .files import same_file, write_atomic
+
+    for src in inputs:
+        if Path(src).exists() and same_file(src, output):
+            raise UsageError(f"-o {output} is an input file; choose another output", source=output)
+    write_atomic(output, text)
+
+
+def _document(args: argparse.Namespace, worksheet: bool) -> int:
+    from .spec import load
+
+    solution = load(args.spec).solve()
+    if args.format == "json":
+        from .export import dumps, to_json
+
+        text: str | bytes = dumps(to_json(solution))
+    elif args.format == "text":
+        from .export import to_text
+
+        text = to_text(solution)
+    else:
+        from .render import render, render_pdf
+
+        if args.format == "pdf":
+            text = render_pdf(solution, worksheet=worksheet, decimals=args.decimals)
+        else:
+            text = render(solution, args.format, worksheet=worksheet, decimals=args.decimals)
+    _emit(text, args.output, [args.spec])
+    return 0
+
+
+def _examples(args: argparse.Namespace) -> int:
+    from .spec import builtin_names, load
+
+    names = builtin_names()
+    width = max(map(len, names))
+    for name in names:
+        print(f"{name:<{width}}  {load(name).description}")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .check import run_cli
+
+    return run_cli(args)
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from .generate import run_cli
+
+    return run_cli(args)
+
+
+COMMANDS = {
+    "solve": lambda a: _document(a, worksheet=False),
+    "worksheet": lambda a: _document(a, worksheet=True),
+    "check": _check,
+    "generate": _generate,
+    "examples": _examples,
+}

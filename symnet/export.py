@@ -1,0 +1,80 @@
+"""Plain views of a solution: the contract's JSON quantity map and a readable text listing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sympy as sp
+
+from .exercise import Value
+from .record import Solution
+
+
+def value_str(v: sp.Expr) -> str:
+    """One value as a string that SymPy's parser reads back to the same exact value."""
+    return sp.sstr(v)
+
+
+def value_json(v: Value) -> Any:
+    """A matrix as a list of rows of strings; a scalar as one string."""
+    if isinstance(v, sp.MatrixBase):
+        return [[value_str(x) for x in v.row(i)] for i in range(v.rows)]
+    return value_str(v)
+
+
+def quantities_json(values: dict[str, Value]) -> dict[str, Any]:
+    """The contract's quantity map: names to rows of strings (or a string)."""
+    return {name: value_json(v) for name, v in values.items() if name != "parameters"}
+
+
+def to_json(solution: Solution) -> dict[str, Any]:
+    """The contract's `solve --format json` document (with `parameters` and, for several steps, `steps`)."""
+    ex = solution.exercise
+    out: dict[str, Any] = {"title": ex.title, "kind": ex.kind, "quantities": quantities_json(dict(solution))}
+    if ex.kind == "network":
+        out["parameters"] = ex.parameters
+    if solution.epochs > 1:
+        out["steps"] = [quantities_json(solution.epoch(k)) for k in range(1, solution.epochs + 1)]
+    return out
+
+
+def dumps(doc: dict[str, Any]) -> str:
+    """JSON text with one quantity a line, readable in a terminal and a diff."""
+    def block(d: dict[str, Any], indent: str) -> str:
+        items = [f"{indent} {json.dumps(k, ensure_ascii=False)}: {json.dumps(v, ensure_ascii=False)}" for k, v in d.items()]
+        return "{\n" + ",\n".join(items) + f"\n{indent}}}"
+
+    parts = []
+    for k, v in doc.items():
+        if k == "quantities":
+            v_text = block(v, " ")
+        elif k == "steps":
+            v_text = "[" + ", ".join(block(q, "  ") for q in v) + "]"
+        else:
+            v_text = json.dumps(v, ensure_ascii=False)
+        parts.append(f" {json.dumps(k)}: {v_text}")
+    return "{\n" + ",\n".join(parts) + "\n}\n"
+
+
+def _grid(v: Value) -> list[str]:
+    if not isinstance(v, sp.MatrixBase):
+        return [value_str(v)]
+    cells = [[value_str(x) for x in v.row(i)] for i in range(v.rows)]
+    widths = [max(len(r[j]) for r in cells) for j in range(v.cols)]
+    return ["[ " + "  ".join(c.rjust(w) for c, w in zip(r, widths)) + " ]" for r in cells]
+
+
+def to_text(solution: Solution) -> str:
+    """Every quantity, in the order computed, as readable plain text."""
+    ex = solution.exercise
+    lines = [ex.title or ex.source, ""]
+    epoch = 1
+    for s in solution.steps:
+        if s.epoch != epoch:
+            epoch = s.epoch
+            lines += [f"--- gradient-descent step {epoch} ---", ""]
+        label = "Yhat ≈ (the given, rounded predictions)" if s.kind == "approx" else f"{s.name} ="
+        body = _grid(s.value)
+        lines += [f"{label} {body[0]}"] if len(body) == 1 else [label] + ["  " + r for r in body]
+    return "\n".join(lines).rstrip() + "\n"
