@@ -26,6 +26,8 @@ class Rules:
     learning_rate: bool = True  # False: W' = W − ∂L/∂W (no_learning_rate)
     descent: int = 1  # −1: W' = W + η·∂L/∂W (wrong_update_direction)
     batch_mean: bool = True  # False: a "mean" loss summed over the batch instead
+    batch_sum: bool = True  # False: a "sum" loss averaged over the batch instead
+    mask_from_z: bool = True  # False: the ReLU mask taken from ∂L/∂A's signs, ∂L/∂Z = ReLU(∂L/∂A) (relu_on_gradient)
 
 
 class _Recorder:
@@ -77,6 +79,8 @@ def _epoch(ex: Exercise, layers: tuple[Layer, ...], rec: _Recorder, rules: Rules
     loss, L = ex.loss, len(layers)
     if rules.batch_mean is False and loss.reduction == "mean":
         loss = replace(loss, reduction="sum")
+    if rules.batch_sum is False and loss.reduction == "sum":
+        loss = replace(loss, reduction="mean")
     Yhat = As[-1]
     if loss.predictions is not None and rec.epoch == 1:
         Yhat = rec("approx", "Yhat", loss.predictions, L, **{f"A{L}": As[-1]})
@@ -93,7 +97,7 @@ def _epoch(ex: Exercise, layers: tuple[Layer, ...], rec: _Recorder, rules: Rules
         elif l.activation == "softmax":
             dZ = rec("grad_z", f"dL/dZ{k}", softmax_backward(A_out, dA) if rules.mask else dA, k, **{f"dL_dA{k}": dA, f"A{k}": A_out})
         else:
-            D = rec("derivative", f"dA{k}/dZ{k}", derivative(Z, A_out, l), k, **{f"Z{k}": Z})
+            D = rec("derivative", f"dA{k}/dZ{k}", derivative(Z if rules.mask_from_z else dA, A_out, l), k, **{f"Z{k}": Z})
             dZ = rec("grad_z", f"dL/dZ{k}", M(dA.multiply_elementwise(D)) if rules.mask else dA, k,
                      **{f"dL_dA{k}": dA, f"dA{k}_dZ{k}": D})  # (n×N) ⊙ (n×N)
         dW = rec("grad_w", f"dL/dW{k}", M(dZ * A_in.T), k, **{f"dL_dZ{k}": dZ, f"A{k - 1}": A_in})  # (n×N)·(N×m)
