@@ -1,0 +1,114 @@
+"""Reading a student's answers (a TOML/JSON file or a dict) into exact values, keeping the decimals as written."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import sympy as sp
+
+from ..errors import AnswersError, SymnetError
+from ..expr import FloatText
+from ..record import Solution
+from ..spec import matrix, read_data
+from .compare import decimal_places
+
+META_KEYS = ("student",)  # optional: the student's name, for the class table
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One quantity as the student wrote it: exact entries, and per entry the text and decimal places written."""
+
+    name: str
+    value: sp.ImmutableMatrix  # a scalar is 1×1
+    texts: tuple[tuple[str | None, ...], ...]  # the entry as typed, when it was a decimal or a string
+    scalar: bool  # written as one number rather than a list
+
+    def places(self, i: int, j: int) -> int | None:
+        """The decimal places written at (i, j), 0-based; None for an integer, fraction or expression."""
+        text = self.texts[i][j]
+        return decimal_places(text) if text is not None else None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """() for a scalar, else (rows, columns)."""
+        return () if self.scalar else self.value.shape
+
+
+@dataclass(frozen=True)
+class Answers:
+    """A student's answers file: where it came from, the student's name, and the answers in solution order."""
+
+    source: str
+    student: str
+    items: tuple[Answer, ...]
+
+
+def read_file(path: str | Path, solution: Solution) -> Answers:
+    """The answers in a TOML or JSON file; every problem raises a one-line `AnswersError`."""
+    try:
+        data = read_data(path, "answers")
+    except SymnetError as e:
+        raise AnswersError(e.message, source=e.source or str(path), field=e.field) from None
+    return from_data(data, solution, str(path), Path(path).stem)
+
+
+def from_data(data: Mapping, solution: Solution, source: str = "<answers>", student: str = "") -> Answers:
+    """The answers in a mapping of quantity names to matrices or scalars, checked against the exercise."""
+    try:
+        return _read(data, solution, source, student)
+    except SymnetError as e:
+        raise AnswersError(e.message, source=e.source or source, field=e.field) from None
+
+
+def _read(data: Mapping, solution: Solution, source: str, student: str) -> Answers:
+    names = [n for n in solution]
+    for key in data:
+        if key not in names and key not in META_KEYS:
+            hint = difflib.get_close_matches(str(key), names, n=1, cutoff=0.6)
+            meant = f"did you mean {hint[0]!r}? " if hint else ""
+            raise AnswersError(f"unknown quantity {str(key)!r} ({meant}quantities of this exercise: {', '.join(names)})",
+                               field=str(key))
+    if "student" in data:
+        name = data["student"]
+        if not isinstance(name, str) or isinstance(name, FloatText) or not name.strip() or len(name) > 100:
+            raise AnswersError("expected the student's name as a string of at most 100 characters", field="student")
+        student = name.strip()
+    items = tuple(_answer(n, data[n], solution[n]) for n in names if n in data)
+    if not items:
+        raise AnswersError("no answers: write quantity = value lines, for example Z1 = [[-1], [3]]")
+    return Answers(source, student or source, items)
+
+
+def _answer(name: str, raw: object, expected: object) -> Answer:
+    if isinstance(raw, Mapping):
+        raise AnswersError("expected a number or a list of rows, got a table", field=name)
+    if isinstance(raw, (sp.MatrixBase, sp.Basic)):  # from the Python API: already exact
+        value = sp.ImmutableMatrix(raw) if isinstance(raw, sp.MatrixBase) else sp.ImmutableMatrix([[raw]])
+        return Answer(name, value, tuple((None,) * value.cols for _ in range(value.rows)), not isinstance(raw, sp.MatrixBase))
+    raw = _floats_as_text(raw)
+    value = matrix(raw, name)
+    if not isinstance(raw, list):
+        return Answer(name, value, ((_text(raw),),), True)
+    if all(not isinstance(r, list) for r in raw):  # a flat list: a column, or the row when a row is expected
+        texts = tuple((_text(v),) for v in raw)
+        if isinstance(expected, sp.MatrixBase) and expected.rows == 1 and expected.cols == len(raw) > 1:
+            return Answer(name, value.T, tuple(zip(*texts)), False)
+        return Answer(name, value, texts, False)
+    return Answer(name, value, tuple(tuple(_text(v) for v in row) for row in raw), False)
+
+
+def _floats_as_text(raw: object) -> object:
+    """Python floats (from the API) as their shortest decimal text, so their digits count as written."""
+    if isinstance(raw, float):
+        return FloatText(repr(raw))
+    if isinstance(raw, (list, tuple)):
+        return [_floats_as_text(v) for v in raw]
+    return raw
+
+
+def _text(raw: object) -> str | None:
+    return str(raw) if isinstance(raw, str) else None

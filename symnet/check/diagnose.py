@@ -1,0 +1,260 @@
+"""Verdicts and diagnoses: the engine re-run with one rule broken, and with the student's own earlier answers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cached_property
+
+import sympy as sp
+
+from ..engine import Rules, solve
+from ..errors import SymnetError
+from ..exercise import Exercise, Value
+from ..record import Solution
+from .answers import Answer, Answers, from_data
+from .compare import matches
+from .verdict import (BIAS_COLUMN, BIAS_NOT_SUMMED, CARRIED, ROUNDED, SIGN_FLIPPED, TRANSPOSED, EntryVerdict,
+                      QuantityVerdict, Verdict)
+
+M = sp.ImmutableMatrix
+
+# Each classic mistake is the engine with one rule flipped; a wrong entry is tested against them in this order.
+VARIANTS: tuple[tuple[str, Rules], ...] = (
+    ("missing_bias", Rules(bias=False)),
+    ("missing_activation", Rules(activation=False)),
+    ("unmasked_gradient", Rules(mask=False)),
+    ("relu_on_gradient", Rules(mask_from_z=False)),
+    ("no_learning_rate", Rules(learning_rate=False)),
+    ("wrong_update_direction", Rules(descent=-1)),
+    ("summed_over_batch", Rules(batch_mean=False)),
+    ("averaged_over_batch", Rules(batch_sum=False)),
+)
+
+
+def check(exercise: Exercise, answers: Mapping[str, object] | Answers) -> Verdict:
+    """The verdict on a student's answers (a mapping of quantity names to values, or read `Answers`)."""
+    solution = solve(exercise)
+    if not isinstance(answers, Answers):
+        answers = from_data(answers, solution)
+    return _Judge(solution, answers).verdict()
+
+
+def _matrix(v: Value) -> M:
+    return v if isinstance(v, sp.MatrixBase) else M([[v]])
+
+
+def _shape(v: Value) -> tuple[int, ...]:
+    return v.shape if isinstance(v, sp.MatrixBase) else ()
+
+
+def _applicable(ex: Exercise) -> list[tuple[str, Rules]]:
+    """The variants that can change anything in this exercise."""
+    if ex.kind != "network":
+        return []
+    acts = {l.activation for l in ex.layers}
+    batch = ex.X.cols > 1 and ex.loss is not None
+    keep = {
+        "missing_bias": any(any(v != 0 for v in l.b) for l in ex.layers),
+        "missing_activation": acts != {"identity"},
+        "unmasked_gradient": ex.loss is not None and acts != {"identity"},
+        "relu_on_gradient": ex.loss is not None and bool(acts & {"relu", "leaky_relu"}),
+        "no_learning_rate": ex.train is not None and ex.train.learning_rate != 1,
+        "wrong_update_direction": ex.train is not None,
+        "summed_over_batch": batch and ex.loss.reduction == "mean",
+        "averaged_over_batch": batch and ex.loss.reduction == "sum",
+    }
+    return [(code, rules) for code, rules in VARIANTS if keep[code]]
+
+
+def dependencies(solution: Solution) -> dict[str, tuple[str, ...]]:
+    """For each quantity of step 1, the quantities it is computed from (a given or rounded Ŷ from none)."""
+    names = set(solution)
+    last = f"A{len(solution.exercise.layers)}"
+    out: dict[str, tuple[str, ...]] = {}
+    for s in solution.steps:
+        if s.epoch != 1 or s.name in out:
+            continue
+        deps = []
+        for op, _ in ([] if s.kind in ("given", "approx") else s.operands):
+            if s.kind == "linear" and op == "A":
+                op = f"A{s.layer - 1}"
+            elif s.kind == "activation" and op == "Z":
+                op = f"Z{s.layer}"
+            op = {"A0": "X", "Yhat": "Yhat" if "Yhat" in names else last}.get(op, op)
+            if op in names:
+                deps.append(op)
+        out[s.name] = tuple(deps)
+    return out
+
+
+class _Judge:
+    """One check: the solution, the answers, and (made only when needed) the alternative solutions."""
+
+    def __init__(self, solution: Solution, answers: Answers) -> None:
+        self.solution = solution
+        self.answers = answers
+        self.order = list(solution)
+        self.deps = dependencies(solution)
+        self.status: dict[str, str] = {}  # name → "exact" | "rounded" | "wrong" (the student's own mistake) | "carried"
+        self.given = self._given()
+        self._alternatives: list[tuple[str, Solution, bool]] | None = None
+
+    # ------------------------------------------------------------ the student's values and the re-runs
+
+    def _fits(self, a: Answer) -> bool:
+        exp = self.solution[a.name]
+        return a.value.shape == _matrix(exp).shape
+
+    def _given(self) -> dict[str, Value]:
+        """The student's answers (of the right shape), as `given` overrides for a re-run."""
+        out: dict[str, Value] = {}
+        for a in self.answers.items:
+            if self._fits(a):
+                out[a.name] = a.value if isinstance(self.solution[a.name], sp.MatrixBase) else a.value[0, 0]
+        return out
+
+    def _solve(self, rules: Rules = Rules(), given: Mapping[str, Value] | None = None) -> Solution | None:
+        try:
+            return solve(self.solution.exercise, rules, given)
+        except (SymnetError, ZeroDivisionError):
+            return None  # the mistake (or the student's values) leads nowhere computable: no diagnosis from it
+
+    @cached_property
+    def recomputed(self) -> Solution | None:
+        """Every step recomputed from the student's own answers for its inputs."""
+        return self._solve(given=self.given) if self.given else None
+
+    def alternatives(self) -> list[tuple[str, Solution, bool]]:
+        """(code, solution, from_answers) per applicable mistake: each step broken on the student's own inputs
+        first, then the whole computation broken from scratch (for steps whose inputs were not written down)."""
+        if self._alternatives is None:
+            applicable = _applicable(self.solution.exercise)
+            found = [(code, self._solve(rules, self.given), True) for code, rules in applicable if self.given]
+            found += [(code, self._solve(rules), False) for code, rules in applicable]
+            self._alternatives = [(code, sol, mine) for code, sol, mine in found if sol is not None]
+        return self._alternatives
+
+    def _consistent(self, sol: Solution, name: str) -> bool:
+        """True when a from-scratch alternative agrees with every answer the student wrote upstream of `name`."""
+        by_name = {a.name: a for a in self.answers.items}
+        for n in self._upstream(name):
+            a = by_name.get(n)
+            if a is not None and self._fits(a) and not self._all_match(a, _matrix(sol[n])):
+                return False
+        return True
+
+    # ------------------------------------------------------------ verdicts
+
+    def verdict(self) -> Verdict:
+        by_name = {a.name: a for a in self.answers.items}
+        quantities = tuple(self._quantity(by_name[n]) for n in self.order if n in by_name)
+        return Verdict(self.answers.source, self.answers.student, self.solution.exercise.title, quantities)
+
+    def _quantity(self, a: Answer) -> QuantityVerdict:
+        exp = self.solution[a.name]
+        e = _matrix(exp)
+        shape_e = _shape(exp)
+        if not self._fits(a):
+            self.status[a.name] = "wrong"
+            return QuantityVerdict(a.name, False, 0, len(e), a.shape, shape_e, (), self._reshaped(a, e))
+        transposed = e.rows == e.cols > 1 and e != e.T and self._all_match(a, e.T)
+        entries, right = [], 0
+        for i in range(e.rows):
+            for j in range(e.cols):
+                v = self._entry(a, i, j, e[i, j], transposed)
+                if v is None:
+                    right += 1
+                    continue
+                right += v.correct
+                entries.append(v)
+        wrong = [v for v in entries if not v.correct]
+        if any(v.diagnosis != CARRIED for v in wrong):
+            self.status[a.name] = "wrong"
+        elif wrong:
+            self.status[a.name] = "carried"
+        else:
+            self.status[a.name] = "rounded" if entries else "exact"
+        codes = {v.diagnosis for v in wrong}
+        roots = {v.carried_from for v in wrong}
+        diagnosis = codes.pop() if len(codes) == 1 else None
+        if not wrong and entries:
+            diagnosis = ROUNDED
+        carried_from = roots.pop() if diagnosis == CARRIED and len(roots) == 1 else None
+        shape_given = shape_e  # a scalar and a 1×1 matrix are the same answer
+        return QuantityVerdict(a.name, not wrong, right, len(e), shape_given, shape_e, tuple(entries), diagnosis, carried_from)
+
+    def _entry(self, a: Answer, i: int, j: int, expected: sp.Expr, transposed: bool) -> EntryVerdict | None:
+        """None when the entry is exactly right; else its verdict, with the diagnosis of a wrong entry."""
+        g, places = a.value[i, j], a.places(i, j)
+        found = matches(g, places, expected)
+        if found == "exact":
+            return None
+
+        def verdict(correct: bool, diagnosis: str | None, source: str | None = None) -> EntryVerdict:
+            return EntryVerdict(i + 1, j + 1, g, a.texts[i][j], expected, correct, diagnosis, source)
+
+        if found == "rounded":
+            return verdict(True, ROUNDED)
+        carried = self._carried(a, i, j, expected)
+        if carried is not None:
+            return verdict(carried == ROUNDED, ROUNDED if carried == ROUNDED else CARRIED,
+                           None if carried == ROUNDED else carried)
+        if transposed:
+            return verdict(False, TRANSPOSED)
+        for code, sol, mine in self.alternatives():
+            v = _matrix(sol[a.name])[i, j] if a.name in sol else None
+            if v is not None and not matches(v, None, expected) and matches(g, places, v) and (
+                    mine or self._consistent(sol, a.name)):
+                return verdict(False, code)
+        if expected != 0 and matches(g, places, -expected):
+            return verdict(False, SIGN_FLIPPED)
+        return verdict(False, None)
+
+    def _carried(self, a: Answer, i: int, j: int, expected: sp.Expr) -> str | None:
+        """The first wrong step this entry follows from, ROUNDED if it follows from rounded answers only, else None."""
+        sol = self.recomputed
+        if sol is None or a.name not in sol:
+            return None
+        v = _matrix(sol[a.name])[i, j]
+        if matches(v, None, expected) or not matches(a.value[i, j], a.places(i, j), v):
+            return None
+        upstream = self._upstream(a.name)
+        wrong = [n for n in self.order if n in upstream and self.status.get(n) == "wrong"]
+        if wrong:
+            return wrong[0]
+        if any(self.status.get(n) == "rounded" for n in upstream):
+            return ROUNDED
+        return None
+
+    def _upstream(self, name: str) -> set[str]:
+        seen: set[str] = set()
+        todo = list(self.deps.get(name, ()))
+        while todo:
+            n = todo.pop()
+            if n not in seen:
+                seen.add(n)
+                todo += self.deps.get(n, ())
+        return seen
+
+    def _all_match(self, a: Answer, m: M) -> bool:
+        return a.value.shape == m.shape and all(
+            matches(a.value[i, j], a.places(i, j), m[i, j]) for i in range(m.rows) for j in range(m.cols))
+
+    def _reshaped(self, a: Answer, e: M) -> str | None:
+        """The diagnosis of an answer of the wrong shape, when the whole matrix is a known mistake."""
+        if a.scalar or not isinstance(self.solution[a.name], sp.MatrixBase):
+            return None
+        if self._all_match(a, e.T):
+            return TRANSPOSED
+        name = a.name
+        if name.startswith("dL/dW") and f"dL/db{name[5:]}" in self.solution:
+            augmented = e.row_join(self.solution[f"dL/db{name[5:]}"])  # ∂L/∂[W | b]
+            if self._all_match(a, augmented):
+                return BIAS_COLUMN
+            if self._all_match(a, augmented.T):  # [A ; 1]·∂L/∂Zᵀ
+                return TRANSPOSED
+        if name.startswith("dL/db") and f"dL/dZ{name[5:]}" in self.solution:
+            dZ = self.solution[f"dL/dZ{name[5:]}"]
+            if dZ.cols > 1 and self._all_match(a, dZ):
+                return BIAS_NOT_SUMMED
+        return None
