@@ -1,0 +1,131 @@
+"""The one Jinja2 environment: template lookup, LaTeX-safe delimiters, the printer and escaping filters."""
+
+from __future__ import annotations
+
+import functools
+from decimal import ROUND_HALF_EVEN, Decimal
+from pathlib import Path
+
+import jinja2
+import sympy as sp
+from jinja2 import pass_context
+
+import symnet
+
+from ..errors import RenderError
+
+# Colours per sample column of a batch: names both xcolor (without options) and KaTeX (CSS) know.
+PALETTE = ("blue", "teal", "purple", "brown", "orange", "olive", "magenta", "cyan")
+
+# Unicode the prose uses, and how pdflatex prints it (declared in the LaTeX preamble).
+UNICODE_TEX = {
+    "−": "-", "≤": "\\le", "≥": "\\ge", "≈": "\\approx", "∂": "\\partial", "η": "\\eta", "⊙": "\\odot",
+    "ᵀ": "^{\\mathsf{T}}", "→": "\\to", "Σ": "\\Sigma", "Ŷ": "\\hat{Y}", "σ": "\\sigma", "α": "\\alpha",
+    "′": "'", "…": "\\ldots", "ŷ": "\\hat{y}", "≠": "\\ne", "⊘": "\\oslash", "δ": "\\delta",
+}
+
+_TEX_ESCAPES = {
+    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#", "%": r"\%",
+    "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}", "<": r"\textless{}",
+    ">": r"\textgreater{}", "|": r"\textbar{}", '"': "''",
+}
+_MD_PUNCTUATION = set("\\`*_{}[]()#+-.!|$~^:'\"=/")
+_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+
+def templates_dir() -> Path:
+    """The templates folder: inside an installed wheel first, else the checkout's top-level `templates/`."""
+    package = Path(symnet.__file__).resolve().parent
+    for candidate in (package / "templates", package.parent / "templates"):
+        if (candidate / "base.j2").is_file():
+            return candidate
+    raise RenderError(f"templates not found (looked in {package / 'templates'} and {package.parent / 'templates'})")
+
+
+def tex(value: sp.Basic) -> str:
+    """The one configured SymPy printer: LaTeX with terms kept in their written order."""
+    return sp.latex(value, order="none")
+
+
+def decimal(value: sp.Expr, places: int) -> str:
+    """An exact real value rounded (half to even) to `places` decimals, for display beside it."""
+    text = str(sp.N(value, places + 20))
+    return str(Decimal(text).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN))
+
+
+def escape_latex(text: str) -> str:
+    """User text made inert for LaTeX: specials as text commands, control characters as spaces."""
+    out = []
+    for ch in text:
+        if ch in _TEX_ESCAPES:
+            out.append(_TEX_ESCAPES[ch])
+        elif ch < " " or ch == "\x7f":
+            out.append(" ")
+        elif ch.isascii() or ch in UNICODE_TEX or "\xa0" <= ch <= "\xff":
+            out.append(ch)
+        else:
+            out.append("?")  # pdflatex has no glyph for it
+    return "".join(out)
+
+
+def escape_markdown(text: str) -> str:
+    """User text made inert for Markdown and HTML: punctuation backslash-escaped, <, > and & as entities."""
+    out = []
+    for ch in text:
+        if ch in _HTML:
+            out.append(_HTML[ch])
+        elif ch in _MD_PUNCTUATION:
+            out.append("\\" + ch)
+        elif ch < " " or ch == "\x7f":
+            out.append(" ")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+@pass_context
+def escape(context: jinja2.runtime.Context, text: str) -> str:
+    """Escape user text for the format being rendered (`fmt` in the context)."""
+    return escape_latex(text) if context["fmt"] == "latex" else escape_markdown(text)
+
+
+def codepoint(ch: str) -> str:
+    """A character's code point in hex, as `\\DeclareUnicodeCharacter` wants it."""
+    return f"{ord(ch):04X}"
+
+
+def nonblank(text: str) -> str:
+    """Text without its empty lines (a blank line would end a Markdown maths block)."""
+    return "\n".join(line for line in text.splitlines() if line.strip())
+
+
+def needs_parens(value: sp.Expr) -> bool:
+    """True when a factor must be written in parentheses: a negative number or a sum."""
+    return bool(value.could_extract_minus_sign() or isinstance(value, sp.Add))
+
+
+def is_zero(value: sp.Expr) -> bool:
+    """True for an exact zero."""
+    return value == 0
+
+
+def exact_number(value: sp.Expr) -> bool:
+    """True when a value is a plain rational (no decimal needed beside it)."""
+    return bool(value.is_Rational)
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    """The Jinja2 environment of every template: LaTeX-safe delimiters, undefined names raise."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir())),
+        block_start_string="((*", block_end_string="*))",
+        variable_start_string="(((", variable_end_string=")))",
+        comment_start_string="((=", comment_end_string="=))",
+        undefined=jinja2.StrictUndefined, autoescape=False,
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+    )
+    env.filters.update(tex=tex, decimal=decimal, esc=escape, codepoint=codepoint, nonblank=nonblank)
+    env.tests.update(compound=needs_parens, zero=is_zero, rational=exact_number)
+    env.globals.update(palette=PALETTE, unicode_tex=UNICODE_TEX)
+    return env

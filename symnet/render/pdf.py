@@ -1,0 +1,46 @@
+"""Compiling a LaTeX document with pdflatex: private folder, no shell escape, no file access outside it, a time bound."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from ..errors import RenderError
+
+TIMEOUT = 60  # seconds for one pdflatex run
+PACKAGES = "texlive-latex-base texlive-latex-recommended texlive-latex-extra"
+
+
+def compile_pdf(source: str, runs: int = 1) -> bytes:
+    """The PDF of a standalone LaTeX document; RenderError with one clear line when it cannot be made."""
+    pdflatex = shutil.which("pdflatex")
+    if pdflatex is None:
+        raise RenderError(f"PDF output needs pdflatex, which is not installed (Debian: apt-get install {PACKAGES})",
+                          field="--format pdf")
+    env = dict(os.environ, openin_any="p", openout_any="p", shell_escape="f", TEXMFOUTPUT="")
+    with tempfile.TemporaryDirectory(prefix="symnet-tex-") as tmp:
+        (Path(tmp) / "doc.tex").write_text(source, encoding="utf-8")
+        cmd = [pdflatex, "-halt-on-error", "-no-shell-escape", "-interaction=nonstopmode", "doc.tex"]
+        for _ in range(runs):
+            try:
+                done = subprocess.run(cmd, cwd=tmp, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                                      timeout=TIMEOUT)
+            except subprocess.TimeoutExpired:
+                raise RenderError(f"pdflatex took longer than {TIMEOUT} s", field="--format pdf") from None
+            pdf = Path(tmp) / "doc.pdf"
+            if done.returncode != 0 or not pdf.is_file():
+                raise RenderError(f"pdflatex failed: {first_error(done.stdout.decode('utf-8', 'replace'))}",
+                                  field="--format pdf")
+        return pdf.read_bytes()
+
+
+def first_error(log: str) -> str:
+    """The first TeX error line of a pdflatex log (the line starting with "!"), or its last line."""
+    for line in log.splitlines():
+        if line.startswith("!"):
+            return line[1:].strip()
+    lines = [l for l in log.splitlines() if l.strip()]
+    return lines[-1].strip() if lines else "no output"
