@@ -43,6 +43,14 @@ def _matrix(v: Value) -> M:
     return v if isinstance(v, sp.MatrixBase) else M([[v]])
 
 
+def _same(x: Value, y: Value) -> bool:
+    """True when two values (matrices or scalars) are exactly equal."""
+    if isinstance(x, sp.MatrixBase) != isinstance(y, sp.MatrixBase):
+        return False
+    x, y = _matrix(x), _matrix(y)
+    return x.shape == y.shape and all(matches(p, None, q) == "exact" for p, q in zip(x, y))
+
+
 def _shape(v: Value) -> tuple[int, ...]:
     return v.shape if isinstance(v, sp.MatrixBase) else ()
 
@@ -97,7 +105,7 @@ class _Judge:
         self.deps = dependencies(solution)
         self.status: dict[str, str] = {}  # name → "exact" | "rounded" | "wrong" (the student's own mistake) | "carried"
         self.given = self._given()
-        self._alternatives: list[tuple[str, Solution, bool]] | None = None
+        self.kinds = {st.name: st.kind for st in solution.steps if st.epoch == 1}
 
     # ------------------------------------------------------------ the student's values and the re-runs
 
@@ -124,15 +132,32 @@ class _Judge:
         """Every step recomputed from the student's own answers for its inputs."""
         return self._solve(given=self.given) if self.given else None
 
-    def alternatives(self) -> list[tuple[str, Solution, bool]]:
-        """(code, solution, from_answers) per applicable mistake: each step broken on the student's own inputs
-        first, then the whole computation broken from scratch (for steps whose inputs were not written down)."""
-        if self._alternatives is None:
-            applicable = _applicable(self.solution.exercise)
-            found = [(code, self._solve(rules, self.given), True) for code, rules in applicable if self.given]
-            found += [(code, self._solve(rules), False) for code, rules in applicable]
-            self._alternatives = [(code, sol, mine) for code, sol, mine in found if sol is not None]
-        return self._alternatives
+    @cached_property
+    def _variants(self) -> tuple[list[tuple[str, Solution]], list[tuple[str, Solution]]]:
+        """Each applicable mistake re-run on the student's own answers, and re-run from scratch."""
+        applicable = _applicable(self.solution.exercise)
+        mine = [(code, self._solve(rules, self.given)) for code, rules in applicable] if self.given else []
+        scratch = [(code, self._solve(rules)) for code, rules in applicable]
+        return [(c, s) for c, s in mine if s is not None], [(c, s) for c, s in scratch if s is not None]
+
+    def alternatives(self, name: str) -> list[tuple[str, Solution]]:
+        """(code, solution) for the mistakes that may explain `name`: first those made in this very step on
+        the student's own inputs, then those made from scratch that agree with every answer written upstream."""
+        mine, scratch = self._variants
+        return ([(c, s) for c, s in mine if self._local(s, name)]
+                + [(c, s) for c, s in scratch if self._consistent(s, name)])
+
+    def _inputs(self, name: str) -> set[str]:
+        """The quantities a step reads, looking through derivative steps (∂A/∂Z) to what they read."""
+        out: set[str] = set()
+        for d in self.deps.get(name, ()):
+            out |= self._inputs(d) if self.kinds.get(d) == "derivative" else {d}
+        return out
+
+    def _local(self, sol: Solution, name: str) -> bool:
+        """True when an alternative leaves every input of this step as the student's answers make it."""
+        ref = self.recomputed or self.solution
+        return all(d in self.given or d not in sol or _same(sol[d], ref[d]) for d in self._inputs(name))
 
     def _consistent(self, sol: Solution, name: str) -> bool:
         """True when a from-scratch alternative agrees with every answer the student wrote upstream of `name`."""
@@ -158,57 +183,51 @@ class _Judge:
             self.status[a.name] = "wrong"
             return QuantityVerdict(a.name, False, 0, len(e), a.shape, shape_e, (), self._reshaped(a, e))
         transposed = e.rows == e.cols > 1 and e != e.T and self._all_match(a, e.T)
-        entries, right = [], 0
-        for i in range(e.rows):
-            for j in range(e.cols):
-                v = self._entry(a, i, j, e[i, j], transposed)
-                if v is None:
-                    right += 1
-                    continue
-                right += v.correct
-                entries.append(v)
+        cells = [(i, j) for i in range(e.rows) for j in range(e.cols)]
+        found = {c: matches(a.value[c], a.places(*c), e[c]) for c in cells}
+        carried = {c: self._carried(a, *c, e[c]) for c in cells if found[c] is None}
+        codes = {c: self._codes(a, *c, e[c], transposed) for c in carried if carried[c] is None}
+        shared = [k for k in next(iter(codes.values()), []) if all(k in v for v in codes.values())]
+        entries = []
+        for c in cells:
+            i, j = c
+            if found[c] == "exact":
+                continue
+            if found[c] == "rounded" or carried.get(c) == ROUNDED:
+                verdict = (True, ROUNDED, None)
+            elif carried[c] is not None:
+                verdict = (False, CARRIED, carried[c])
+            else:  # a mistake that explains every wrong entry of this step wins over entry-by-entry ones
+                verdict = (False, (shared or codes[c] or [None])[0], None)
+            entries.append(EntryVerdict(i + 1, j + 1, a.value[c], a.texts[i][j], e[c], *verdict))
         wrong = [v for v in entries if not v.correct]
+        right = len(cells) - len(wrong)
         if any(v.diagnosis != CARRIED for v in wrong):
             self.status[a.name] = "wrong"
         elif wrong:
             self.status[a.name] = "carried"
         else:
             self.status[a.name] = "rounded" if entries else "exact"
-        codes = {v.diagnosis for v in wrong}
+        kinds = {v.diagnosis for v in wrong}
         roots = {v.carried_from for v in wrong}
-        diagnosis = codes.pop() if len(codes) == 1 else None
+        diagnosis = kinds.pop() if len(kinds) == 1 else None
         if not wrong and entries:
             diagnosis = ROUNDED
         carried_from = roots.pop() if diagnosis == CARRIED and len(roots) == 1 else None
         shape_given = shape_e  # a scalar and a 1×1 matrix are the same answer
         return QuantityVerdict(a.name, not wrong, right, len(e), shape_given, shape_e, tuple(entries), diagnosis, carried_from)
 
-    def _entry(self, a: Answer, i: int, j: int, expected: sp.Expr, transposed: bool) -> EntryVerdict | None:
-        """None when the entry is exactly right; else its verdict, with the diagnosis of a wrong entry."""
+    def _codes(self, a: Answer, i: int, j: int, expected: sp.Expr, transposed: bool) -> list[str]:
+        """Every known mistake that gives this wrong entry, most specific first."""
         g, places = a.value[i, j], a.places(i, j)
-        found = matches(g, places, expected)
-        if found == "exact":
-            return None
-
-        def verdict(correct: bool, diagnosis: str | None, source: str | None = None) -> EntryVerdict:
-            return EntryVerdict(i + 1, j + 1, g, a.texts[i][j], expected, correct, diagnosis, source)
-
-        if found == "rounded":
-            return verdict(True, ROUNDED)
-        carried = self._carried(a, i, j, expected)
-        if carried is not None:
-            return verdict(carried == ROUNDED, ROUNDED if carried == ROUNDED else CARRIED,
-                           None if carried == ROUNDED else carried)
-        if transposed:
-            return verdict(False, TRANSPOSED)
-        for code, sol, mine in self.alternatives():
+        out = [TRANSPOSED] if transposed else []
+        for code, sol in self.alternatives(a.name):
             v = _matrix(sol[a.name])[i, j] if a.name in sol else None
-            if v is not None and not matches(v, None, expected) and matches(g, places, v) and (
-                    mine or self._consistent(sol, a.name)):
-                return verdict(False, code)
+            if v is not None and code not in out and not matches(v, None, expected) and matches(g, places, v):
+                out.append(code)
         if expected != 0 and matches(g, places, -expected):
-            return verdict(False, SIGN_FLIPPED)
-        return verdict(False, None)
+            out.append(SIGN_FLIPPED)
+        return out
 
     def _carried(self, a: Answer, i: int, j: int, expected: sp.Expr) -> str | None:
         """The first wrong step this entry follows from, ROUNDED if it follows from rounded answers only, else None."""

@@ -24,8 +24,8 @@ FEEDBACK = {
     "relu_on_gradient": "ReLU was applied to the gradient: the mask comes from the signs of Z, not of ∂L/∂A.",
     "no_learning_rate": "The learning rate is missing: W′ = W − η·∂L/∂W.",
     "wrong_update_direction": "The update climbs the gradient: descent subtracts it, W′ = W − η·∂L/∂W.",
-    "summed_over_batch": "The loss averages over the batch, so its gradient is divided by the batch size.",
-    "averaged_over_batch": "The loss sums over the batch, so its gradient is not divided by the batch size.",
+    "summed_over_batch": "The loss is a mean over the batch: divide the summed loss, and its gradient, by the batch size.",
+    "averaged_over_batch": "The loss is a sum over the batch: do not divide it, or its gradient, by the batch size.",
     "bias_column": "This is ∂L/∂[W | b]: ∂L/∂W has the shape of W, and the last column is ∂L/∂b.",
     "bias_not_summed": "∂L/∂b is one column: add up ∂L/∂Z's columns over the batch.",
 }
