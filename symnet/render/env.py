@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
@@ -28,8 +29,9 @@ _TEX_ESCAPES = {
     "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#", "%": r"\%",
     "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}", "<": r"\textless{}",
     ">": r"\textgreater{}", "|": r"\textbar{}", '"': "''",
+    "’": "'", "‘": "`", "“": "``", "”": "''", "–": "--", "—": "---",
 }
-_MD_PUNCTUATION = set("\\`*_{}[]()#+-.!|$~^:'\"=/")
+_MD_PUNCTUATION = set("\\`*_[]#|$~^")  # with < > & below, all inline markup and maths
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 
@@ -69,7 +71,7 @@ def escape_latex(text: str) -> str:
 
 
 def escape_markdown(text: str) -> str:
-    """User text made inert for Markdown and HTML: punctuation backslash-escaped, <, > and & as entities."""
+    """User text made inert for Markdown and HTML: markup backslash-escaped, <, > and & as entities, one line."""
     out = []
     for ch in text:
         if ch in _HTML:
@@ -80,7 +82,12 @@ def escape_markdown(text: str) -> str:
             out.append(" ")
         else:
             out.append(ch)
-    return "".join(out)
+    line = "".join(out)
+    lead = re.match(r"\s*(\d+[.)]|[-+=])", line)  # a list item, or a setext underline, if it began a line
+    if lead:
+        end = lead.end()
+        line = line[: end - 1] + "\\" + line[end - 1:]
+    return line
 
 
 @pass_context
@@ -109,6 +116,11 @@ def is_zero(value: sp.Expr) -> bool:
     return value == 0
 
 
+def plain(value: sp.Expr) -> bool:
+    """True when a value prints without a fraction: an integer or a symbol."""
+    return bool(value.is_Integer or value.is_Symbol)
+
+
 def exact_number(value: sp.Expr) -> bool:
     """True when a value is a plain rational (no decimal needed beside it)."""
     return bool(value.is_Rational)
@@ -126,6 +138,6 @@ def environment() -> jinja2.Environment:
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
     )
     env.filters.update(tex=tex, decimal=decimal, esc=escape, codepoint=codepoint, nonblank=nonblank)
-    env.tests.update(compound=needs_parens, zero=is_zero, rational=exact_number)
+    env.tests.update(compound=needs_parens, zero=is_zero, rational=exact_number, plain=plain)
     env.globals.update(palette=PALETTE, unicode_tex=UNICODE_TEX)
     return env
