@@ -87,6 +87,6 @@ class Solution(Mapping[str, Value]):
         return render(self, "markdown")
 
     def _repr_latex_(self) -> str:
-        from .render import render
+        from .render import render_jupyter
 
-        return render(self, "markdown")
+        return render_jupyter(self)
