@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from ..record import Solution
 from ..spec import matrix, read_data
 from .compare import decimal_places
 
+_BARE_NAME = re.compile(r"^\s*(dL/d|\w+')", re.MULTILINE)  # a quantity name TOML cannot take unquoted
 META_KEYS = ("student",)  # optional: the student's name, for the class table
 
 
@@ -52,8 +54,19 @@ def read_file(path: str | Path, solution: Solution) -> Answers:
     try:
         data = read_data(path, "answers")
     except SymnetError as e:
-        raise AnswersError(e.message, source=e.source or str(path), field=e.field) from None
+        hint = ""
+        if "not valid TOML" in e.message and _BARE_NAME.search(_head(path)):
+            hint = "; write quantity names in quotes: \"dL/dW3\" = ..., \"W1'\" = ..."
+        raise AnswersError(e.message + hint, source=e.source or str(path), field=e.field) from None
     return from_data(data, solution, str(path), Path(path).stem)
+
+
+def _head(path: str | Path) -> str:
+    try:
+        with open(path, "rb") as f:
+            return f.read(100_000).decode("utf-8", "replace")
+    except OSError:
+        return ""
 
 
 def from_data(data: Mapping, solution: Solution, source: str = "<answers>", student: str = "") -> Answers:
@@ -68,7 +81,8 @@ def _read(data: Mapping, solution: Solution, source: str, student: str) -> Answe
     names = [n for n in solution]
     for key in data:
         if key not in names and key not in META_KEYS:
-            hint = difflib.get_close_matches(str(key), names, n=1, cutoff=0.6)
+            same_case = [n for n in names if n.lower() == str(key).lower()]
+            hint = same_case or difflib.get_close_matches(str(key), names, n=1, cutoff=0.6)
             meant = f"did you mean {hint[0]!r}? " if hint else ""
             raise AnswersError(f"unknown quantity {str(key)!r} ({meant}quantities of this exercise: {', '.join(names)})",
                                field=str(key))
@@ -78,6 +92,9 @@ def _read(data: Mapping, solution: Solution, source: str, student: str) -> Answe
             raise AnswersError("expected the student's name as a string of at most 100 characters", field="student")
         student = name.strip()
     items = tuple(_answer(n, data[n], solution[n]) for n in names if n in data)
+    known = set().union(*(_matrix_of(solution[n]).free_symbols for n in names))
+    for a in items:
+        _check_symbols(a, data[a.name], known)
     if not items:
         raise AnswersError("no answers: write quantity = value lines, for example Z1 = [[-1], [3]]")
     return Answers(source, student or source, items)
@@ -99,6 +116,25 @@ def _answer(name: str, raw: object, expected: object) -> Answer:
             return Answer(name, value.T, tuple(zip(*texts)), False)
         return Answer(name, value, texts, False)
     return Answer(name, value, tuple(tuple(_text(v) for v in row) for row in raw), False)
+
+
+def _matrix_of(v: object) -> sp.ImmutableMatrix:
+    return v if isinstance(v, sp.MatrixBase) else sp.ImmutableMatrix([[v]])
+
+
+def _check_symbols(a: Answer, raw: object, known: set) -> None:
+    """Refuse a name in an answer that the exercise does not have (a typo, or a word for a number)."""
+    for i in range(a.value.rows):
+        for j in range(a.value.cols):
+            extra = a.value[i, j].free_symbols - known
+            if extra:
+                field = a.name
+                if isinstance(raw, list):
+                    flat = all(not isinstance(r, list) for r in raw)
+                    field += f"[{max(i, j) + 1}]" if flat else f"[{i + 1}][{j + 1}]"
+                have = ", ".join(sorted(map(str, known))) or "none: every answer is a number"
+                raise AnswersError(f"unknown symbol {sorted(map(str, extra))[0]!r} (symbols of this exercise: {have})",
+                                   field=field)
 
 
 def _floats_as_text(raw: object) -> object:

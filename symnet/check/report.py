@@ -128,19 +128,26 @@ def _first_source(q: QuantityVerdict) -> str | None:
     return next((e.carried_from for e in q.entries if e.carried_from), None)
 
 
+def grouped_mistakes(v: Verdict) -> list[str]:
+    """Each mistake once, with the quantities that show it: `code in Q1, Q2`."""
+    by_code: dict[str, list[str]] = {}
+    for name, code in v.mistakes:
+        by_code.setdefault(code or "unexplained", []).append(name)
+    return [f"{code} in {', '.join(names)}" for code, names in by_code.items()]
+
+
 def summary_line(v: Verdict) -> str:
-    """One line: entries right, wrong steps with their mistakes, and carried errors."""
+    """One line: entries right, each mistake with the quantities that show it, and the carried errors."""
     wrong = [q for q in v.quantities if not q.correct]
     head = f"{v.right}/{v.total} entries right in {len(v.quantities)} quantities"
     if not wrong:
         return head + ": all right."
-    own = v.mistakes
-    steps = ", ".join(f"{name} ({code or 'unexplained'})" for name, code in own)
-    carried = [q.name for q in wrong if q.name not in {n for n, _ in own}]
-    text = f"{head}: {len(own)} mistake{'s' * (len(own) != 1)}" + (f" — {steps}" if own else "")
+    parts = grouped_mistakes(v)
+    own = {n for n, _ in v.mistakes}
+    carried = [q.name for q in wrong if q.name not in own]
     if carried:
-        text += f"; {len(carried)} quantit{'ies' if len(carried) != 1 else 'y'} wrong only as a consequence ({', '.join(carried)})"
-    return text + "."
+        parts.append(f"carried_error in {', '.join(carried)}")
+    return f"{head}. Mistakes: " + "; ".join(parts) + "."
 
 
 # ---------------------------------------------------------------- a class
@@ -173,7 +180,7 @@ def table_rows(verdicts: list[Verdict], text: bool = False) -> list[list[str]]:
 
     for v in verdicts:
         got = {q.name: q for q in v.quantities}
-        codes = [f"{c or 'unexplained'} in {n}" for n, c in v.mistakes]
+        codes = grouped_mistakes(v)
         rows.append([v.student] + [cell(got[n].right, got[n].total) if n in got else "" for n, _ in cols]
                     + [str(v.right), str(v.total), "; ".join(codes)])
     totals = []
