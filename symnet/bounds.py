@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
+
+import sympy as sp
+
+from .errors import BoundError, UsageError
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,64 @@ class Bounds:
     steps: int = 20  # gradient-descent steps
     file_bytes: int = 1_000_000  # size of a spec or answers file
     result_bits: int = 65536  # bits in the largest numerator/denominator of a result
+    expression_nodes: int = 2000  # nodes in the expression tree of one entry of a computed quantity
+
+    def raised(self, settings: list[str]) -> "Bounds":
+        """These bounds with `NAME=VALUE` settings applied (the CLI's --bound); a bad setting is a UsageError."""
+        names = [f.name for f in fields(self)]
+        changes: dict[str, int] = {}
+        for setting in settings:
+            name, sep, value = setting.partition("=")
+            name = name.strip().replace("-", "_")
+            if not sep or name not in names:
+                raise UsageError(f"--bound {setting!r}: expected NAME=VALUE with NAME one of {', '.join(names)}")
+            value = value.strip().replace("_", "")
+            if not (value.isascii() and value.isdigit() and 0 < len(value) <= 12 and int(value) > 0):
+                raise UsageError(f"--bound {setting!r}: the value must be a whole number from 1 to 999999999999")
+            changes[name] = int(value)
+        return replace(self, **changes)
 
 
 DEFAULT = Bounds()
+
+
+def check_nodes(name: str, value: object, bounds: Bounds = DEFAULT, source: str | None = None) -> None:
+    """Refuse a computed quantity with an entry of more than `bounds.expression_nodes` nodes.
+
+    Several gradient-descent steps through e-based activations nest expressions exponentially; this stops them
+    before the next step (or the printer) spends minutes on them."""
+    entries = value if isinstance(value, sp.MatrixBase) else [value]
+    for v in entries:
+        if not isinstance(v, sp.Basic) or v.is_Atom:
+            continue
+        for n, _ in enumerate(sp.preorder_traversal(v), 1):
+            if n > bounds.expression_nodes:
+                raise BoundError(f"an entry grows beyond {bounds.expression_nodes} nodes (bound: expression_nodes); "
+                                 "use fewer steps, exp_base = 3, or fewer symbols", source=source, field=name)
+
+
+def check_powers(Z: object, base: sp.Expr, bounds: Bounds = DEFAULT, source: str | None = None,
+                 field: str | None = None) -> None:
+    """Refuse base**z for an entry z of Z when the exact power would exceed `bounds.power_bits` (3**(10**30))."""
+    if base == sp.E or not isinstance(base, sp.Expr) or base.free_symbols:
+        return  # exp(z) and x**z stay symbolic: nothing is computed
+    if base.is_Rational:
+        per_unit = max(abs(base.p).bit_length(), base.q.bit_length(), 1)
+    else:  # sqrt(2)**z is 2**(z/2), computed: judge by log2 of the base
+        per_unit = int(abs(sp.log(sp.Abs(base), 2)).evalf(15)) + 1
+    limit = sp.Rational(bounds.power_bits, per_unit)
+    entries = Z if isinstance(Z, sp.MatrixBase) else [Z]
+    sizes = [z if z.is_Rational else z.evalf(15) for z in entries if isinstance(z, sp.Expr) and z.is_number]
+    sizes = [z for z in sizes if z.is_Number]  # (a 15-digit estimate of an irrational z: its parts are bounded)
+    if not sizes:
+        return
+    low, high = min(sizes), max(sizes)
+    if max(abs(low), abs(high), high - low) > limit:  # |z| for sigmoid and tanh, the spread for softmax
+        raise BoundError(f"{base}^z with |z| up to about {_short(max(abs(low), abs(high)))} needs more than "
+                         f"{bounds.power_bits} bits (bound: power_bits); choose smaller weights", source=source,
+                         field=field)
+
+
+def _short(value: sp.Expr) -> str:
+    text = str(value)
+    return text if len(text) <= 12 else str(sp.Float(value, 3))

@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument("--format", choices=formats, default=formats[0], help=f"output format (default {formats[0]})")
         c.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of standard output")
         c.add_argument("--decimals", type=int, metavar="N", help="show N-decimal approximations beside exact values")
+        _bound_option(c)
         return c
 
     document("solve", "the worked solution (answer key)", ("markdown", "latex", "pdf", "json", "text"))
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("answers", metavar="ANSWERS", nargs="+", help="answers file(s) (.toml or .json), or a folder of them")
     c.add_argument("--format", choices=("text", "json"), default="text", help="report format (default text)")
     c.add_argument("--csv", metavar="FILE", help="write the class summary table to FILE as CSV")
+    _bound_option(c)
 
     g = sub.add_parser("generate", help="a new exercise spec (TOML) with hand-friendly numbers",
                        description="a new exercise spec (TOML) with hand-friendly numbers")
@@ -60,6 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _bound_option(c: argparse.ArgumentParser) -> None:
+    c.add_argument("--bound", action="append", default=[], metavar="NAME=VALUE",
+                   help="raise one of the limits on input size and work, e.g. --bound rows=128 (README: Limits)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit status (0 done, 1 `check` found a wrong answer, 2 bad input)."""
     args_list = list(sys.argv[1:] if argv is None else argv)
@@ -73,6 +80,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             build_parser().print_help()
             return 2
+        if hasattr(args, "bound"):
+            from .bounds import DEFAULT
+
+            args.bounds = DEFAULT.raised(args.bound)
         return COMMANDS[args.command](args)
     except SymnetError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
@@ -102,7 +113,7 @@ def _emit(text: str | bytes, output: str | None, inputs: Sequence[str] = ()) -> 
 def _document(args: argparse.Namespace, worksheet: bool) -> int:
     from .spec import load
 
-    solution = load(args.spec).solve()
+    solution = load(args.spec, bounds=args.bounds).solve()
     if args.format == "json":
         from .export import dumps, to_json
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 import sympy as sp
 
-from .bounds import DEFAULT, Bounds
+from .bounds import DEFAULT, Bounds, check_nodes, check_powers
 from .errors import BoundError, SpecError
 from .exercise import Exercise, Layer, Value
 from .ops import activate, derivative, fused, fused_grad, loss_grad, loss_value, softmax_backward
@@ -33,12 +33,14 @@ class Rules:
 class _Recorder:
     """Collects steps; a quantity named in `given` replaces the computed one downstream (carried errors)."""
 
-    def __init__(self, given: Mapping[str, Value]) -> None:
+    def __init__(self, given: Mapping[str, Value], bounds: Bounds = DEFAULT, source: str | None = None) -> None:
+        self.bounds, self.source = bounds, source
         self.steps: list[Step] = []
         self.given = given
         self.epoch = 1
 
     def __call__(self, kind: str, name: str, value: Value, layer: int | None = None, **operands: Value) -> Value:
+        check_nodes(name, value, self.bounds, self.source)
         ops = tuple((k.replace("_", "/"), v) for k, v in operands.items())
         self.steps.append(Step(kind, name, value, layer, self.epoch, ops))
         if self.epoch == 1 and name in self.given:
@@ -48,8 +50,11 @@ class _Recorder:
 
 def solve(exercise: Exercise, rules: Rules = Rules(), given: Mapping[str, Value] | None = None,
           bounds: Bounds = DEFAULT) -> Solution:
-    """Every quantity of the exercise, exactly, as a `Solution` over the recorded steps."""
-    rec = _Recorder(given or {})
+    """Every quantity of the exercise, exactly, as a `Solution` over the recorded steps.
+
+    Without `bounds`, the exercise's own (those it was read with) apply."""
+    bounds = exercise.bounds if bounds is DEFAULT else bounds
+    rec = _Recorder(given or {}, bounds, exercise.source)
     if exercise.kind == "matmul":
         A, B = rec("given", "A", exercise.A), rec("given", "B", exercise.B)
         rec("matmul", "C", M(A * B), A=A, B=B)  # (n×m)·(m×p) → (n×p)
@@ -71,6 +76,8 @@ def _epoch(ex: Exercise, layers: tuple[Layer, ...], rec: _Recorder, rules: Rules
     for k, l in enumerate(layers, 1):
         W, b = l.W, (l.b if rules.bias else sp.zeros(*l.b.shape))
         Z = rec("linear", f"Z{k}", M(W * A + b * sp.ones(1, A.cols)), k, W=W, A=A, b=l.b)  # (n×m)·(m×N) + (n×1)·(1×N)
+        if l.approximates_e and rules.activation:  # 3**z is computed exactly: refuse it before it runs away
+            check_powers(Z, l.exp_base, bounds, ex.source, f"layers[{k}].exp_base")
         A = rec("activation", f"A{k}", activate(Z, l) if rules.activation else Z, k, Z=Z)
         Zs.append(Z)
         As.append(A)

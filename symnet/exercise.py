@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Union
 
 import sympy as sp
+
+from .bounds import DEFAULT, Bounds
 
 if TYPE_CHECKING:
     from .record import Solution
@@ -68,6 +70,7 @@ class Exercise:
     count_parameters: bool = False
     A: sp.ImmutableMatrix | None = None  # matmul only
     B: sp.ImmutableMatrix | None = None  # matmul only
+    bounds: Bounds = field(default=DEFAULT, compare=False, repr=False)  # the limits it was read with; solving keeps them
 
     @property
     def parameters(self) -> int:
@@ -86,7 +89,7 @@ class Exercise:
         """Forward pass, loss, backward pass and updates, every step recorded exactly."""
         from .engine import solve
 
-        return solve(self)
+        return solve(self, bounds=self.bounds)
 
     def check(self, answers: Mapping[str, object]) -> object:
         """Verdicts on a hand calculation (see `symnet.check`)."""

@@ -8,7 +8,7 @@ import re
 import sympy as sp
 
 from .bounds import DEFAULT, Bounds
-from .errors import BoundError, EntryError
+from .errors import BoundError, EntryError, SymnetError
 
 
 class FloatText(str):
@@ -19,11 +19,12 @@ FUNCTIONS = {"exp": sp.exp, "log": sp.log, "ln": sp.log, "sqrt": sp.sqrt}
 CONSTANTS = {"e": sp.E}
 # Names SymPy's parser would read as something else, so a value printed with them would not read back.
 RESERVED = frozenset(n for n in dir(sp) if not n.startswith("_")) | frozenset(keyword.kwlist) | {"oo", "zoo", "nan"}
+NOT_FINITE = frozenset({"nan", "inf", "infinity"})  # (any case) names a reader would take for a non-finite float
 
 _TOKEN = re.compile(
-    r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<name>[A-Za-z][A-Za-z0-9_]*)|(?P<op>\*\*|[-+*/^()]))"
+    r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<name>[A-Za-z][A-Za-z0-9_]*)|(?P<op>\*\*|[-+*/^()]))", re.ASCII
 )
-_NUMBER = re.compile(r"^(?P<int>\d*)(?:\.(?P<frac>\d*))?(?:[eE](?P<exp>[+-]?\d+))?$")
+_NUMBER = re.compile(r"^(?P<int>\d*)(?:\.(?P<frac>\d*))?(?:[eE](?P<exp>[+-]?\d+))?$", re.ASCII)
 
 
 def symbol(name: str) -> sp.Symbol:
@@ -62,7 +63,7 @@ class _Parser:
         while pos < len(text):
             m = _TOKEN.match(text, pos)
             if not m or m.end() == pos:
-                bad = text[pos:].lstrip()[:1]
+                bad = text[pos:].lstrip(" \t\r\n\f\v")[:1]
                 raise EntryError(f"unexpected character {bad!r} in {text!r}")
             kind = m.lastgroup
             tokens.append((kind, m[kind]))
@@ -141,16 +142,21 @@ class _Parser:
         if exponent.is_Rational:
             p, q = exponent.p, exponent.q
             if abs(p) > b.exponent or q > b.exponent:
-                raise BoundError(f"exponent {exponent} beyond ±{b.exponent} (bound: exponent)")
+                raise BoundError(f"exponent {_short(exponent)} beyond ±{b.exponent} (bound: exponent)")
             if base.is_Rational:
                 if base.is_zero and p < 0:
                     raise EntryError("division by zero (0 to a negative power)")
+                if base.is_negative and q != 1:
+                    raise EntryError(f"({base})^({exponent}) is not a real number")
                 bits = max(abs(base.p).bit_length(), base.q.bit_length()) * abs(p) / q
                 if bits > b.power_bits:
                     raise BoundError(f"power of about {int(bits)} bits, beyond {b.power_bits} (bound: power_bits)")
-        elif exponent.is_number and not base.free_symbols and base.is_Rational and abs(base) != 1:
-            pass  # an irrational exponent of a number stays symbolic (2^sqrt(2)); nothing is computed
-        return sp.Pow(base, exponent)
+        elif exponent.is_number:  # an irrational exponent (2^sqrt(2)) stays symbolic, but its size is bounded
+            check_magnitude(exponent, "exponent", b)
+        value = sp.Pow(base, exponent)
+        if value.is_Pow and value.exp.is_Rational and abs(value.exp.p) > b.exponent:
+            raise BoundError(f"exponent {_short(value.exp)} beyond ±{b.exponent} (bound: exponent)")  # (x^64)^64
+        return value
 
     def atom(self) -> sp.Expr:
         kind, tok = self.take()
@@ -174,16 +180,38 @@ class _Parser:
                 return self.checked_function(tok, arg)
             if tok in FUNCTIONS:
                 raise EntryError(f"{tok!r} is a function: write {tok}(...)")
+            if tok.lower() in NOT_FINITE:
+                raise EntryError(f"{tok} is not a finite number")
             return CONSTANTS[tok] if tok in CONSTANTS else symbol(check_name(tok, self.bounds))
         raise EntryError(f"unexpected {tok!r}")
 
-    @staticmethod
-    def checked_function(name: str, arg: sp.Expr) -> sp.Expr:
+    def checked_function(self, name: str, arg: sp.Expr) -> sp.Expr:
+        if name == "exp" and arg.is_number:  # exp(a) is e^a: the same bound as a written exponent
+            check_magnitude(arg, "exponent", self.bounds)
         if name in ("log", "ln") and arg.is_number and not arg.is_positive:
             raise EntryError(f"log of {arg}, which is not positive")
         if name == "sqrt" and arg.is_number and arg.is_negative:
             raise EntryError(f"sqrt of {arg}, which is negative")
         return FUNCTIONS[name](arg)
+
+
+def check_magnitude(value: sp.Expr, bound: str, bounds: Bounds = DEFAULT) -> None:
+    """Refuse a number (no symbols) beyond ±`bounds.<bound>`, or not real; judged at 15 digits."""
+    limit = getattr(bounds, bound)
+    if value.is_Rational:
+        size = abs(value)
+    else:
+        size = sp.Abs(value).evalf(15)  # its parts are already bounded, so this is a small computation
+        if value.is_extended_real is False or not size.is_Number:
+            raise EntryError(f"{_short(value)} is not a real number")
+    if size > limit:
+        raise BoundError(f"{bound} {_short(value)} beyond ±{limit} (bound: {bound})")
+
+
+def _short(value: object, width: int = 40) -> str:
+    """A value's text for an error message, cut to `width` characters."""
+    text = str(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def check_name(name: str, bounds: Bounds = DEFAULT) -> str:
@@ -209,7 +237,7 @@ def parse_entry(value: object, bounds: Bounds = DEFAULT) -> sp.Expr:
         number = parse_number(text.lstrip("+-"), bounds)
         return -number if negative else number
     if isinstance(value, int):
-        if len(str(abs(value))) > bounds.digits:
+        if abs(value) >= 10**bounds.digits:  # (not len(str(...)): str() of a 5000-digit int raises)
             raise BoundError(f"integer of more than {bounds.digits} digits (bound: digits)")
         return sp.Integer(value)
     if isinstance(value, float):  # a float that did not come through our loaders: read its shortest text
@@ -220,9 +248,18 @@ def parse_entry(value: object, bounds: Bounds = DEFAULT) -> sp.Expr:
         raise EntryError(f"expected a number or expression, got a {_type_name(value)}")
     if len(value) > bounds.entry_length:
         raise BoundError(f"entry longer than {bounds.entry_length} characters (bound: entry_length)")
-    result = _Parser(value, bounds).parse()
+    try:
+        result = _Parser(value, bounds).parse()
+    except SymnetError:
+        raise
+    except (RecursionError, OverflowError, MemoryError, ValueError, ZeroDivisionError) as e:  # SymPy on bounded input
+        raise BoundError(f"{value!r} is too large to compute ({type(e).__name__}; bounds: exponent, power_bits)") from None
     if result.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
         raise EntryError(f"{value!r} is not a finite value")
+    if result.is_number and (result.has(sp.I) or result.is_extended_real is False):
+        raise EntryError(f"{value!r} is not a real number")
+    if result.is_Rational and max(abs(result.p).bit_length(), result.q.bit_length()) > bounds.result_bits:
+        raise BoundError(f"{value[:20]!r}... is a number of more than {bounds.result_bits} bits (bound: result_bits)")
     return result
 
 

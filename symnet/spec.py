@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
+import stat
 import tomllib
+import unicodedata
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -43,6 +46,11 @@ def read_data(path: str | Path, what: str = "spec", bounds: Bounds = DEFAULT) ->
     p = Path(path)
     src = str(path)
     try:
+        mode = os.stat(p).st_mode
+        if stat.S_ISDIR(mode):
+            raise SpecError(f"is a folder, not a {what} file", source=src)
+        if not stat.S_ISREG(mode):  # a FIFO or device would block or never end
+            raise SpecError(f"not a regular file", source=src)
         with open(p, "rb") as f:
             raw = f.read(bounds.file_bytes + 1)
     except FileNotFoundError:
@@ -51,13 +59,15 @@ def read_data(path: str | Path, what: str = "spec", bounds: Bounds = DEFAULT) ->
         raise SpecError(f"is a folder, not a {what} file", source=src) from None
     except OSError as e:
         raise SpecError(f"cannot read: {e.strerror}", source=src) from None
+    except ValueError:  # an embedded NUL in the path
+        raise SpecError("not a valid file name", source=src) from None
     if len(raw) > bounds.file_bytes:
         raise BoundError(f"file larger than {bounds.file_bytes} bytes (bound: file_bytes)", source=src)
-    return parse_text(raw, src, json_format=p.suffix.lower() == ".json")
+    return parse_text(raw, src, json_format=p.suffix.lower() == ".json", bounds=bounds)
 
 
-def parse_text(raw: bytes | str, source: str, json_format: bool = False) -> dict:
-    """Decode TOML (or JSON) text into plain data; floats become `FloatText`."""
+def parse_text(raw: bytes | str, source: str, json_format: bool = False, bounds: Bounds = DEFAULT) -> dict:
+    """Decode TOML (or JSON) text into plain data; floats become `FloatText`. A UTF-8 BOM is allowed."""
     if isinstance(raw, bytes):
         try:
             text = raw.decode("utf-8-sig")
@@ -71,13 +81,16 @@ def parse_text(raw: bytes | str, source: str, json_format: bool = False) -> dict
         raise SpecError("the file holds a NUL character", source=source)
     try:
         if json_format:
-            data = json.loads(text, parse_float=FloatText, parse_int=_json_int, parse_constant=_no_constant)
+            data = json.loads(text, parse_float=FloatText, parse_int=lambda t: _json_int(t, bounds),
+                              parse_constant=_no_constant)
         else:
             data = tomllib.loads(text, parse_float=FloatText)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as e:
         raise SpecError(f"not valid {'JSON' if json_format else 'TOML'}: {e}", source=source) from None
     except RecursionError:
         raise BoundError("nested too deeply to read", source=source) from None
+    except ValueError:  # tomllib's int() of a number longer than Python's 4300-digit limit
+        raise BoundError(f"an integer of more than {bounds.digits} digits (bound: digits)", source=source) from None
     except SymnetError as e:
         raise e.located(source) from None
     if not isinstance(data, dict):
@@ -85,9 +98,9 @@ def parse_text(raw: bytes | str, source: str, json_format: bool = False) -> dict
     return data
 
 
-def _json_int(text: str) -> int:
-    if len(text.lstrip("-")) > DEFAULT.digits:
-        raise BoundError(f"integer of more than {DEFAULT.digits} digits (bound: digits)")
+def _json_int(text: str, bounds: Bounds = DEFAULT) -> int:
+    if len(text.lstrip("-")) > bounds.digits:
+        raise BoundError(f"integer of more than {bounds.digits} digits (bound: digits)")
     return int(text)
 
 
@@ -101,8 +114,8 @@ def load(spec: str | Path | Mapping, *, bounds: Bounds = DEFAULT) -> Exercise:
         return from_data(spec, "<dict>", bounds)
     text = str(spec)
     p = Path(text)
-    if p.exists() or p.suffix.lower() in (".toml", ".json") or "/" in text or "\\" in text:
-        if p.exists() and p.suffix.lower() not in (".toml", ".json"):
+    if _exists(p) or p.suffix.lower() in (".toml", ".json") or "/" in text or "\\" in text:
+        if _exists(p) and p.suffix.lower() not in (".toml", ".json"):
             raise SpecError("a spec file must end in .toml or .json", source=text)
         return from_data(read_data(p, "spec", bounds), text, bounds)
     names = builtin_names()
@@ -113,15 +126,37 @@ def load(spec: str | Path | Mapping, *, bounds: Bounds = DEFAULT) -> Exercise:
     return from_data(parse_text(builtin_text(text), text), text, bounds)
 
 
+def _exists(p: Path) -> bool:
+    """Path.exists that is False for a name the system refuses (too long, an embedded NUL)."""
+    try:
+        return p.exists()
+    except (OSError, ValueError):
+        return False
+
+
 # ---------------------------------------------------------------- structure
 
 
 def from_data(data: Mapping, source: str = "<dict>", bounds: Bounds = DEFAULT) -> Exercise:
     """Validate spec data and build the `Exercise`; every problem raises a located `SpecError`."""
     try:
+        refuse_huge_ints(data, bounds)
         return _build(data, bounds, source)
     except SymnetError as e:
         raise e.located(source) from None
+
+
+def refuse_huge_ints(data: object, bounds: Bounds = DEFAULT) -> None:
+    """Refuse any integer of more than `bounds.digits` digits anywhere in the data (walked without recursion)."""
+    stack: list[tuple[str, object]] = [("", data)]
+    while stack:
+        field, value = stack.pop()
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**bounds.digits:
+            raise BoundError(f"integer of more than {bounds.digits} digits (bound: digits)", field=field or None)
+        if isinstance(value, Mapping):
+            stack.extend((f"{field}.{_cut(str(k))}" if field else _cut(str(k)), v) for k, v in value.items())
+        elif isinstance(value, (list, tuple)):
+            stack.extend((f"{field}[{i}]", v) for i, v in enumerate(value, 1))
 
 
 def _keys(table: object, allowed: tuple[str, ...], field: str | None, required: tuple[str, ...] = ()) -> Mapping:
@@ -131,7 +166,7 @@ def _keys(table: object, allowed: tuple[str, ...], field: str | None, required: 
         if key not in allowed:
             hint = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
             meant = f"did you mean {hint[0]!r}? " if hint else ""
-            raise SpecError(f"unknown key {str(key)!r} ({meant}allowed: {', '.join(allowed)})", field=field)
+            raise SpecError(f"unknown key {_cut(str(key))!r} ({meant}allowed: {', '.join(allowed)})", field=field)
     for key in required:
         if key not in table:
             raise SpecError(f"missing key {key!r}", field=field)
@@ -146,11 +181,19 @@ def _kind(value: object) -> str:
     )
 
 
+def _cut(text: str, width: int = 40) -> str:
+    """Text quoted in an error message, cut to `width` characters."""
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 def _text(value: object, field: str, limit: int = 300) -> str:
     if not isinstance(value, str) or isinstance(value, FloatText):
         raise SpecError(f"expected a string, got {_kind(value)}", field=field)
     if len(value) > limit:
         raise BoundError(f"longer than {limit} characters", field=field)
+    for c in value:  # terminal escapes, bidi overrides and the like never reach a document or a terminal
+        if c not in "\n\t" and unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn"):
+            raise SpecError(f"holds the control character U+{ord(c):04X}", field=field)
     return value
 
 
@@ -159,7 +202,7 @@ def _choice(value: object, choices: tuple[str, ...], field: str) -> str:
     if text not in choices:
         hint = difflib.get_close_matches(text, choices, n=1)
         meant = f"did you mean {hint[0]!r}? " if hint else ""
-        raise SpecError(f"unknown value {text!r} ({meant}allowed: {', '.join(choices)})", field=field)
+        raise SpecError(f"unknown value {_cut(text)!r} ({meant}allowed: {', '.join(choices)})", field=field)
     return text
 
 
@@ -214,10 +257,11 @@ def _symbol_matrix(value: Mapping, field: str, bounds: Bounds, shape: tuple[int,
         r, c = given
         if r < 1 or c < 1:
             raise SpecError(f"shape [{r}, {c}] is empty", field=f"{field}.shape")
-        if r > bounds.rows or c > bounds.cols:
-            raise BoundError(f"shape [{r}, {c}] beyond {bounds.rows}×{bounds.cols} (bounds: rows, cols)", field=f"{field}.shape")
         shape = (r, c)
     r, c = shape
+    if r > bounds.rows or c > bounds.cols:
+        raise BoundError(f"shape [{r}, {c}] beyond {bounds.rows}×{bounds.cols} "
+                         "(bounds: rows, cols)", field=f"{field}.shape")
     sep = "_" if name[-1].isdigit() else ""
 
     def entry(i: int, j: int) -> sp.Symbol:
@@ -243,7 +287,7 @@ def _build(data: Mapping, bounds: Bounds, source: str) -> Exercise:
             raise SpecError(
                 f"A is {_shape(A)} and B is {_shape(B)}: A·B needs as many columns in A as rows in B", field="B"
             )
-        return Exercise(kind=kind, title=title, description=description, source=source, A=A, B=B)
+        return Exercise(kind=kind, title=title, description=description, source=source, A=A, B=B, bounds=bounds)
     _keys(data, TOP_KEYS, None, required=("X", "layers"))
     X = matrix(data["X"], "X", bounds)
     raw_layers = data["layers"]
@@ -268,7 +312,7 @@ def _build(data: Mapping, bounds: Bounds, source: str) -> Exercise:
         raise SpecError(f"expected true or false, got {_kind(count)}", field="count_parameters")
     return Exercise(
         kind=kind, title=title, description=description, source=source, X=X, layers=tuple(layers),
-        loss=loss, train=train, count_parameters=count,
+        loss=loss, train=train, count_parameters=count, bounds=bounds,
     )
 
 
