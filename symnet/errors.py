@@ -20,8 +20,15 @@ class SymnetError(Exception):
         return err
 
     def __str__(self) -> str:
-        parts = [p for p in (self.source, self.field) if p]
-        return ": ".join(parts + [" ".join(self.message.split())])
+        parts = [_printable(p) for p in (self.source, self.field) if p]
+        if self.field and len(parts[-1]) > 100:
+            parts[-1] = parts[-1][:97] + "..."
+        return ": ".join(parts + [_printable(" ".join(self.message.split()))])
+
+
+def _printable(text: str) -> str:
+    """Text kept on one line with no terminal control: an unprintable character shows as its escape (\\n, \\x1b)."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
 
 
 class SpecError(SymnetError):
