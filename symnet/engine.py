@@ -38,6 +38,7 @@ class _Recorder:
         self.steps: list[Step] = []
         self.given = given
         self.epoch = 1
+        self.bits: list[int] = []  # per gradient-descent step, the largest updated weight's bits
 
     def __call__(self, kind: str, name: str, value: Value, layer: int | None = None, **operands: Value) -> Value:
         check_nodes(name, value, self.bounds, self.source)
@@ -49,11 +50,19 @@ class _Recorder:
 
 
 def solve(exercise: Exercise, rules: Rules = Rules(), given: Mapping[str, Value] | None = None,
-          bounds: Bounds = DEFAULT) -> Solution:
+          bounds: Bounds = DEFAULT, backend: str = "auto") -> Solution:
     """Every quantity of the exercise, exactly, as a `Solution` over the recorded steps.
 
+    backend "auto" takes the fast flint path when every value stays rational (else SymPy); "sympy" forces SymPy.
     Without `bounds`, the exercise's own (those it was read with) apply."""
     bounds = exercise.bounds if bounds is DEFAULT else bounds
+    if exercise.kind == "network" and backend != "sympy":
+        from . import fast  # the exact flint path; it gives way (Fallback) when a value leaves the rationals
+
+        try:
+            return fast.solve(exercise, rules, given or {}, bounds)
+        except fast.Fallback:
+            fast.TAKEN["sympy"] += 1
     rec = _Recorder(given or {}, bounds, exercise.source)
     if exercise.kind == "matmul":
         A, B = rec("given", "A", exercise.A), rec("given", "B", exercise.B)
@@ -66,7 +75,7 @@ def solve(exercise: Exercise, rules: Rules = Rules(), given: Mapping[str, Value]
     if exercise.count_parameters:
         rec.epoch = 1
         rec("parameters", "parameters", sp.Integer(exercise.parameters))
-    return Solution(exercise, tuple(rec.steps))
+    return Solution(exercise, tuple(rec.steps), backend="sympy", bits=tuple(rec.bits))
 
 
 def _epoch(ex: Exercise, layers: tuple[Layer, ...], rec: _Recorder, rules: Rules, bounds: Bounds) -> tuple[Layer, ...]:
@@ -115,13 +124,32 @@ def _epoch(ex: Exercise, layers: tuple[Layer, ...], rec: _Recorder, rules: Rules
     if ex.train is None:
         return layers
     eta = ex.train.learning_rate if rules.learning_rate else sp.S.One
-    new = []
+    new, top, decimals = [], 0, getattr(ex.train, "round", None)
     for k, (l, (dW, db)) in enumerate(zip(layers, reversed(grads)), 1):
         W2 = rec("update", f"W{k}'", M(l.W - rules.descent * eta * dW), k, **{f"W{k}": l.W, f"dL_dW{k}": dW, "eta": eta})
         b2 = rec("update", f"b{k}'", M(l.b - rules.descent * eta * db), k, **{f"b{k}": l.b, f"dL_db{k}": db, "eta": eta})
-        _check_bits(W2, b2, k, bounds)
+        top = max(top, _check_bits(W2, b2, k, bounds, rec.epoch))
+        if decimals is not None:  # a labelled approximation: the next step starts from the rounded weights
+            d = sp.Integer(decimals)
+            W2 = rec("round", f"W{k}'≈", round_matrix(W2, decimals), k, **{f"W{k}'": W2, "decimals": d})
+            b2 = rec("round", f"b{k}'≈", round_matrix(b2, decimals), k, **{f"b{k}'": b2, "decimals": d})
         new.append(replace(l, W=W2, b=b2))
+    rec.bits.append(top)
     return tuple(new)
+
+
+def round_value(v: sp.Expr, decimals: int) -> sp.Expr:
+    """v rounded to `decimals` places, halves away from zero (exactly, also for e-values); symbols stay."""
+    if v.free_symbols:
+        return v
+    scale = sp.Integer(10) ** decimals
+    n = sp.floor(abs(v) * scale + sp.Rational(1, 2))
+    return (-n if v.is_negative else n) / scale
+
+
+def round_matrix(m: M, decimals: int) -> M:
+    """Every entry of m rounded to `decimals` places (`round_value`)."""
+    return M(m.rows, m.cols, [round_value(v, decimals) for v in m])
 
 
 def _check_logs(ex: Exercise, Yhat: M) -> None:
@@ -138,8 +166,16 @@ def _check_logs(ex: Exercise, Yhat: M) -> None:
                             "the loss is not finite", source=ex.source, field=field)
 
 
-def _check_bits(W: M, b: M, k: int, bounds: Bounds) -> None:
-    for v in list(W) + list(b):
-        if v.is_Rational and max(abs(v.p).bit_length(), v.q.bit_length()) > bounds.result_bits:
-            raise BoundError(f"an updated weight of layer {k} needs more than {bounds.result_bits} bits "
-                             "(bound: result_bits); use fewer steps", field="train.steps")
+def _check_bits(W: M, b: M, k: int, bounds: Bounds, epoch: int = 1) -> int:
+    """The bits of the largest rational updated weight (numerator or denominator); refused beyond the bound."""
+    size = max((max(abs(v.p).bit_length(), v.q.bit_length()) for v in list(W) + list(b) if v.is_Rational), default=0)
+    if size > bounds.result_bits:
+        refuse_bits(k, size, bounds, epoch)
+    return size
+
+
+def refuse_bits(k: int, size: int, bounds: Bounds, epoch: int) -> None:
+    """Refuse a training run whose exact weights outgrow `bounds.result_bits`."""
+    raise BoundError(f"gradient-descent step {epoch}: an updated weight of layer {k} needs {size} bits, more than "
+                     f"{bounds.result_bits} (bound: result_bits); use fewer steps or round the weights "
+                     "([train] round = 4)", field="train.steps")

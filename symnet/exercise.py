@@ -53,6 +53,7 @@ class Train:
 
     learning_rate: sp.Expr
     steps: int = 1
+    round: int | None = None  # decimals: round the updated weights after each step (a labelled approximation)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ TOP_KEYS = ("title", "description", "kind", "X", "layers", "loss", "train", "cou
 MATMUL_KEYS = ("title", "description", "kind", "A", "B")
 LAYER_KEYS = ("W", "b", "activation", "alpha", "exp_base")
 LOSS_KEYS = ("kind", "Y", "reduction", "predictions")
-TRAIN_KEYS = ("learning_rate", "steps")
+TRAIN_KEYS = ("learning_rate", "steps", "round")
 
 
 # ---------------------------------------------------------------- files and built-ins
@@ -386,4 +386,10 @@ def _train(raw: object, bounds: Bounds) -> Train:
         raise SpecError(f"steps must be at least 1, got {steps}", field="train.steps")
     if steps > bounds.steps:
         raise BoundError(f"{steps} steps, more than {bounds.steps} (bound: steps)", field="train.steps")
-    return Train(learning_rate=eta, steps=steps)
+    decimals = table.get("round")
+    if decimals is not None:
+        if type(decimals) is not int:
+            raise SpecError(f"expected a whole number of decimals, got {_kind(decimals)}", field="train.round")
+        if not 0 <= decimals <= bounds.digits:
+            raise SpecError(f"round must be from 0 to {bounds.digits} decimals, got {decimals}", field="train.round")
+    return Train(learning_rate=eta, steps=steps, round=decimals)

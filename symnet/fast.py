@@ -1,0 +1,589 @@
+"""The fast exact backend: python-flint rational matrices, taken when every quantity of an exercise stays rational."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+import sympy as sp
+from flint import fmpq, fmpq_mat, fmpz_mat
+from sympy.polys.domains import QQ, ZZ
+from sympy.polys.matrices import DomainMatrix
+
+from .bounds import Bounds
+from .exercise import Exercise, Layer, Value
+from .record import Deferred, Solution, Step
+
+ZERO, ONE = fmpq(0), fmpq(1)
+SUPPORTED_RULES = ("bias", "activation", "mask", "learning_rate", "descent", "batch_mean", "batch_sum", "mask_from_z")
+TAKEN = {"flint": 0, "sympy": 0}  # how often each backend solved an exercise (tests read it)
+
+
+class Fallback(Exception):
+    """The exercise leaves the rationals (or uses a rule this backend does not know): solve it with SymPy."""
+
+
+# ---------------------------------------------------------------- the boundary: SymPy ⇄ flint
+
+
+def to_flint(m: sp.MatrixBase) -> fmpq_mat:
+    """A SymPy matrix of rationals as an `fmpq_mat`; `Fallback` when an entry is not rational."""
+    rep = getattr(m, "_rep", None)
+    if isinstance(rep, DomainMatrix) and rep.domain in (ZZ, QQ):
+        dense = getattr(rep.to_dense().rep, "rep", None)  # DFM (flint ground types) holds an fmpz_mat/fmpq_mat
+        if isinstance(dense, fmpq_mat):
+            return dense
+        if isinstance(dense, fmpz_mat):
+            return fmpq_mat(dense)
+    if not all(v.is_Rational for v in m):
+        raise Fallback("an entry is not rational")
+    return fmpq_mat(m.rows, m.cols, [fmpq(int(v.p), int(v.q)) for v in m])
+
+
+def to_fmpq(v: sp.Expr) -> fmpq:
+    """A SymPy rational as an `fmpq`; `Fallback` otherwise."""
+    if not getattr(v, "is_Rational", False):
+        raise Fallback("a scalar is not rational")
+    return fmpq(int(v.p), int(v.q))
+
+
+def rational(x: fmpq) -> sp.Rational:
+    """An `fmpq` as a SymPy rational."""
+    return sp.Integer(int(x.p)) if x.q == 1 else sp.Rational(int(x.p), int(x.q))
+
+
+def matrix(m: fmpq_mat) -> sp.ImmutableMatrix:
+    """An `fmpq_mat` as a SymPy ImmutableMatrix (entries made SymPy rationals once, here)."""
+    shape = (m.nrows(), m.ncols())
+    flat = m.entries() if QQ.dtype is fmpq else [QQ(int(x.p), int(x.q)) for x in m.entries()]
+    return sp.ImmutableMatrix._fromrep(DomainMatrix.from_list_flat(flat, shape, QQ).to_sparse())
+
+
+def _sympy(v: Any) -> Value:
+    if isinstance(v, fmpq_mat):
+        return matrix(v)
+    if isinstance(v, fmpq):
+        return rational(v)
+    if isinstance(v, (Atoms, Factored)):
+        return v.sympy()
+    if isinstance(v, Lazy):
+        return v.make()
+    return v
+
+
+@dataclass(frozen=True)
+class Lazy:
+    """A value made by SymPy only when read (the loss with a log, a softmax with e)."""
+
+    make: Callable[[], Value]
+
+
+# ---------------------------------------------------------------- helpers on entry lists
+
+
+def _new(rows: int, cols: int, entries: list) -> fmpq_mat:
+    return fmpq_mat(rows, cols, entries)
+
+
+def _same_shape(m: fmpq_mat, entries: list) -> fmpq_mat:
+    return fmpq_mat(m.nrows(), m.ncols(), entries)
+
+
+def _ones(rows: int, cols: int) -> fmpq_mat:
+    return fmpq_mat(rows, cols, [ONE] * (rows * cols))
+
+
+def _zeros(rows: int, cols: int) -> fmpq_mat:
+    return fmpq_mat(rows, cols)
+
+
+def _columns(m: fmpq_mat) -> list[list[fmpq]]:
+    t = m.transpose().entries()
+    r = m.nrows()
+    return [t[j * r:(j + 1) * r] for j in range(m.ncols())]
+
+
+def _from_columns(cols: list[list[fmpq]]) -> fmpq_mat:
+    return fmpq_mat(len(cols), len(cols[0]), [x for c in cols for x in c]).transpose()
+
+
+def _hadamard(a: fmpq_mat, b: fmpq_mat) -> fmpq_mat:
+    return _same_shape(a, [x * y for x, y in zip(a.entries(), b.entries())])  # (n×N) ⊙ (n×N)
+
+
+def _bits(m: fmpq_mat) -> int:
+    return max((max(x.p.bit_length(), x.q.bit_length()) for x in m.entries()), default=0)
+
+
+def _power(base: fmpq, e: fmpq, bounds: Bounds) -> fmpq:
+    """base**e when it is rational here (an integer exponent of bounded size); `Fallback` otherwise."""
+    if e.q != 1:
+        raise Fallback("a non-integer power of exp_base")
+    n = int(e.p)
+    if abs(n) * max(base.p.bit_length(), base.q.bit_length()) > bounds.power_bits:
+        raise Fallback("a power beyond power_bits")
+    return base**n
+
+
+# ---------------------------------------------------------------- activations and their derivatives
+
+
+def activate(Z: fmpq_mat, l: Layer, base: fmpq | None, bounds: Bounds) -> fmpq_mat:
+    """A = f(Z) on rationals (softmax, sigmoid and tanh only with a rational exp_base)."""
+    a = l.activation
+    if a == "identity":
+        return Z
+    if a == "relu":
+        return _same_shape(Z, [z if z > 0 else ZERO for z in Z.entries()])
+    if a == "leaky_relu":
+        alpha = to_fmpq(l.alpha)
+        return _same_shape(Z, [z if z > 0 else alpha * z for z in Z.entries()])
+    if a == "sigmoid":
+        return _same_shape(Z, [1 / (1 + _power(base, -z, bounds)) for z in Z.entries()])
+    if a == "tanh":
+        out = []
+        for z in Z.entries():
+            p, q = _power(base, z, bounds), _power(base, -z, bounds)
+            out.append((p - q) / (p + q))
+        return _same_shape(Z, out)
+    cols = []
+    for z in _columns(Z):  # softmax, shifted by the column's smallest entry as the SymPy path does
+        shift = min(z)
+        e = [_power(base, v - shift, bounds) for v in z]
+        total = sum(e, ZERO)
+        cols.append([v / total for v in e])
+    return _from_columns(cols)
+
+
+def derivative(Z: fmpq_mat, A: fmpq_mat, l: Layer) -> fmpq_mat:
+    """∂A/∂Z entry by entry on rationals (the 0/1 mask for ReLU)."""
+    a = l.activation
+    if a == "identity":
+        return _ones(Z.nrows(), Z.ncols())
+    if a == "relu":
+        return _same_shape(Z, [ONE if z > 0 else ZERO for z in Z.entries()])
+    if a == "leaky_relu":
+        alpha = to_fmpq(l.alpha)
+        return _same_shape(Z, [ONE if z > 0 else alpha for z in Z.entries()])
+    if a == "sigmoid":
+        return _same_shape(A, [s * (1 - s) for s in A.entries()])  # σ(1−σ)
+    return _same_shape(A, [1 - t * t for t in A.entries()])  # 1 − tanh²
+
+
+def softmax_backward(A: fmpq_mat, dA: fmpq_mat) -> fmpq_mat:
+    """s ⊙ (g − sᵀg) column by column."""
+    out = []
+    for s, g in zip(_columns(A), _columns(dA)):
+        sg = sum((x * y for x, y in zip(s, g)), ZERO)
+        out.append([x * (y - sg) for x, y in zip(s, g)])
+    return _from_columns(out)
+
+
+# ---------------------------------------------------------------- softmax with e: atoms and factored gradients
+
+
+class Atoms:
+    """Ŷ = softmax_e(Z): the atoms s_ik = e^{z_ik}/Σ_j e^{z_jk}, kept as SymPy expressions (made when read)."""
+
+    def __init__(self, Z: fmpq_mat, layer: Layer) -> None:
+        self.Z, self.layer = Z, layer
+        self.rows, self.cols = Z.nrows(), Z.ncols()
+        self._value: sp.ImmutableMatrix | None = None
+
+    def sympy(self) -> sp.ImmutableMatrix:
+        """The softmax exactly as the SymPy path writes it (`ops.activate`)."""
+        if self._value is None:
+            from .ops import activate as sympy_activate
+
+            self._value = sympy_activate(matrix(self.Z), self.layer)
+        return self._value
+
+    def atom(self, i: int, k: int) -> sp.Expr:
+        """s_ik, the softmax of output i in column k."""
+        return self.sympy()[i, k]
+
+
+class Factored:
+    """A matrix `const + scale·Σ coef·atom`: every entry a rational linear combination of softmax atoms.
+
+    `layout` says how `coef` holds the coefficient of atom (i, k) for entry (j, m):
+      "cols"   coef is r × (N·n): entry (j, k) gets coef[j, k·n + i] (∂L/∂Z, ∂L/∂A: column k meets atoms of column k)
+      "sum"    coef is r × (N·n): entry (j, 0) gets coef[j, k·n + i] (∂L/∂b: the columns summed)
+      "outer"  coef is a list over k of (n·r) × c matrices: entry (j, m) gets coef[k][i·r + j, m] (∂L/∂W)
+    """
+
+    def __init__(self, const: fmpq_mat, layout: str, coef: Any, atoms: Atoms, scale: fmpq = ONE) -> None:
+        self.const, self.layout, self.coef, self.atoms, self.scale = const, layout, coef, atoms, scale
+        self._value: sp.ImmutableMatrix | None = None
+
+    def terms(self, j: int, m: int) -> list[tuple[fmpq, int, int]]:
+        """The nonzero (coefficient, i, k) of entry (j, m), before `scale`."""
+        n, N = self.atoms.rows, self.atoms.cols
+        if self.layout == "cols":
+            return [(self.coef[j, m * n + i], i, m) for i in range(n) if self.coef[j, m * n + i] != 0]
+        if self.layout == "sum":
+            return [(self.coef[j, k * n + i], i, k) for k in range(N) for i in range(n) if self.coef[j, k * n + i] != 0]
+        r = self.const.nrows()
+        return [(c[i * r + j, m], i, k) for k, c in enumerate(self.coef) for i in range(n) if c[i * r + j, m] != 0]
+
+    def sympy(self) -> sp.ImmutableMatrix:
+        """Every entry as SymPy's sum of a rational and rational multiples of atoms."""
+        if self._value is None:
+            s = rational(self.scale)
+            rows, cols = self.const.nrows(), self.const.ncols()
+            entries = [sp.Add(rational(self.const[j, m]),
+                              *[s * rational(c) * self.atoms.atom(i, k) for c, i, k in self.terms(j, m)])
+                       for j in range(rows) for m in range(cols)]
+            self._value = sp.ImmutableMatrix(rows, cols, entries)
+        return self._value
+
+    def bits(self) -> int:
+        """Bits of the largest rational number in the combination."""
+        coefs = self.coef if self.layout == "outer" else [self.coef]
+        return max([_bits(self.const)] + [_bits(c * self.scale) for c in coefs])
+
+
+def _fused_atoms(Yhat: Atoms, Y: fmpq_mat, c: fmpq) -> Factored:
+    """∂L/∂Z = c·(Ŷ·Σy − Y) with Ŷ's atoms: the coefficient of s_ik in entry (i, k) is c·Σ_j y_jk."""
+    n, N = Yhat.rows, Yhat.cols
+    sums = [sum(col, ZERO) for col in _columns(Y)]
+    coef = fmpq_mat(n, N * n)
+    for k in range(N):
+        for i in range(n):
+            coef[i, k * n + i] = c * sums[k]
+    return Factored(-c * Y, "cols", coef, Yhat)
+
+
+def _matmul_left(W: fmpq_mat, F: Factored) -> Factored:
+    """Wᵀ-style products M·F for F in "cols" layout (∂L/∂A = Wᵀ·∂L/∂Z)."""
+    return Factored(W * F.const, "cols", W * F.coef, F.atoms)  # (m×n)·(n×N), (m×n)·(n×N·n)
+
+
+def _mask(F: Factored, D: fmpq_mat) -> Factored:
+    """F ⊙ D for F in "cols" layout: column k of D scales every atom block of column k."""
+    n, N = F.atoms.rows, F.atoms.cols
+    d = D.entries()
+    rep = [d[j * N + k] for j in range(D.nrows()) for k in range(N) for _ in range(n)]
+    return Factored(_hadamard(F.const, D), "cols", _same_shape(F.coef, [x * y for x, y in zip(F.coef.entries(), rep)]),
+                    F.atoms)
+
+
+def _grad_w(F: Factored, A_in: fmpq_mat) -> Factored:
+    """∂L/∂W = ∂L/∂Z·Aᵀ: per column k the outer product of the atom block with a_k."""
+    n, N, r = F.atoms.rows, F.atoms.cols, F.const.nrows()
+    t = F.coef.transpose().entries()  # rows (k, i), each the r coefficients of one atom
+    a = _columns(A_in)
+    blocks = [fmpq_mat(n * r, 1, t[k * n * r:(k + 1) * n * r]) * fmpq_mat(1, A_in.nrows(), a[k]) for k in range(N)]
+    return Factored(F.const * A_in.transpose(), "outer", blocks, F.atoms)  # (n·r×1)·(1×m) per column k
+
+
+def _grad_b(F: Factored) -> Factored:
+    N = F.atoms.cols
+    return Factored(F.const * _ones(N, 1), "sum", F.coef, F.atoms)  # (n×N)·(N×1)
+
+
+def _update(W: fmpq_mat, F: Factored, step: fmpq) -> Factored:
+    """W − step·F."""
+    return Factored(W - F.const * step, F.layout, F.coef, F.atoms, -step * F.scale)
+
+
+# ---------------------------------------------------------------- the pass
+
+
+class _Recorder:
+    """Steps as the SymPy path records them, values kept in flint and converted when first read."""
+
+    def __init__(self, given: Mapping[str, Any]) -> None:
+        self.steps: list[Step] = []
+        self.given = given
+        self.epoch = 1
+        self.deferred: dict[int, Deferred] = {}
+        self.keep: list[Any] = []  # keeps ids stable while the map above refers to them
+
+    def known(self, v: Any, value: Value) -> Any:
+        """Mark flint value `v` as equal to SymPy `value`, so reading it converts nothing."""
+        if id(v) not in self.deferred:
+            d = self.deferred[id(v)] = Deferred(lambda _: value, v)
+            self.keep.append(v)
+        return v
+
+    def defer(self, v: Any) -> Any:
+        if isinstance(v, sp.Basic):
+            return v
+        d = self.deferred.get(id(v))
+        if d is None:
+            d = self.deferred[id(v)] = Deferred(_sympy, v)
+            self.keep.append(v)
+        return d
+
+    def __call__(self, kind: str, name: str, value: Any, layer: int | None = None, **operands: Any) -> Any:
+        ops = tuple((k.replace("_", "/"), self.defer(v)) for k, v in operands.items())
+        self.steps.append(Step(kind, name, self.defer(value), layer, self.epoch, ops))
+        if self.epoch == 1 and name in self.given:
+            return self.given[name]
+        return value
+
+
+@dataclass(frozen=True)
+class _Net:
+    """The exercise's rationals in flint, converted once."""
+
+    X: fmpq_mat
+    W: tuple[fmpq_mat, ...]
+    b: tuple[fmpq_mat, ...]
+    bases: tuple[fmpq | None, ...]
+    Y: fmpq_mat | None
+    predictions: fmpq_mat | None
+    eta: fmpq | None
+
+
+def eligible(ex: Exercise, rules: Any) -> None:
+    """Raise `Fallback` unless the exercise can stay on the fast path (the rest is found while computing)."""
+    if ex.kind != "network":
+        raise Fallback("matmul")
+    for f in fields(rules):
+        if f.name not in SUPPORTED_RULES and getattr(rules, f.name) != f.default:
+            raise Fallback(f"rule {f.name}")
+    last = len(ex.layers)
+    for k, l in enumerate(ex.layers, 1):
+        if l.activation == "leaky_relu" and not l.alpha.is_Rational:
+            raise Fallback("alpha")
+        if l.activation in ("sigmoid", "tanh", "softmax") and not l.exp_base.is_Rational:
+            if not (k == last and l.activation == "softmax" and l.exp_base == sp.E and ex.loss is not None
+                    and ex.loss.kind == "cross_entropy" and (ex.train is None or ex.train.steps == 1)):
+                raise Fallback("exp_base")
+    if ex.train is not None and getattr(ex.train, "round", None) is not None and not _all_rational_output(ex):
+        raise Fallback("rounding irrational weights")
+
+
+def _all_rational_output(ex: Exercise) -> bool:
+    return all(l.exp_base.is_Rational or l.activation not in ("sigmoid", "tanh", "softmax") for l in ex.layers)
+
+
+def _net(ex: Exercise) -> _Net:
+    bases = tuple(to_fmpq(l.exp_base) if l.exp_base.is_Rational else None for l in ex.layers)
+    loss, train = ex.loss, ex.train
+    return _Net(
+        to_flint(ex.X), tuple(to_flint(l.W) for l in ex.layers), tuple(to_flint(l.b) for l in ex.layers), bases,
+        to_flint(loss.Y) if loss else None,
+        to_flint(loss.predictions) if loss is not None and loss.predictions is not None else None,
+        to_fmpq(train.learning_rate) if train else None,
+    )
+
+
+def _given(given: Mapping[str, Value]) -> dict[str, Any]:
+    """Given matrices in flint (`Fallback` if one is not rational); scalars (only L) stay as given."""
+    return {name: to_flint(v) if isinstance(v, sp.MatrixBase) else v for name, v in given.items()}
+
+
+def solve(ex: Exercise, rules: Any, given: Mapping[str, Value], bounds: Bounds) -> Solution:
+    """The exercise solved on flint rationals; raises `Fallback` (before any result escapes) when it cannot be."""
+    eligible(ex, rules)
+    net = _net(ex)
+    rec = _Recorder(_given(given))
+    for fl, sy in [(net.X, ex.X), (net.Y, ex.loss and ex.loss.Y), (net.predictions, ex.loss and ex.loss.predictions)]:
+        if fl is not None:
+            rec.known(fl, sy)
+    for l, W, b in zip(ex.layers, net.W, net.b):
+        rec.known(W, l.W)
+        rec.known(b, l.b)
+    Ws, bs = list(net.W), list(net.b)
+    bits: list[int] = []
+    for epoch in range(1, (ex.train.steps if ex.train else 1) + 1):
+        rec.epoch = epoch
+        Ws, bs = _epoch(ex, net, Ws, bs, rec, rules, bounds, bits)
+    if ex.count_parameters:
+        rec.epoch = 1
+        rec("parameters", "parameters", sp.Integer(ex.parameters))
+    TAKEN["flint"] += 1
+    return Solution(ex, tuple(rec.steps), backend="flint", bits=tuple(bits))
+
+
+def _check_shape(name: str, value: Any, like: fmpq_mat) -> None:
+    if isinstance(value, fmpq_mat) and (value.nrows(), value.ncols()) != (like.nrows(), like.ncols()):
+        raise Fallback(f"{name} given with another shape")
+
+
+def _epoch(ex: Exercise, net: _Net, Ws: list, bs: list, rec: _Recorder, rules: Any, bounds: Bounds,
+           bits: list[int]) -> tuple[list, list]:
+    """One forward pass, and with a loss one backward pass and one update, recorded as the SymPy path does."""
+    layers = ex.layers
+    A = rec("given", "X", rec.known(net.X, ex.X))
+    N = net.X.ncols()
+    As, Zs = [A], []
+    for k, l in enumerate(layers, 1):
+        W, b = Ws[k - 1], bs[k - 1]
+        b_used = b if rules.bias else _zeros(b.nrows(), 1)
+        if not isinstance(A, fmpq_mat) or A.nrows() != W.ncols():
+            raise Fallback("a non-rational or reshaped activation feeds a layer")
+        Zv = W * A + b_used * _ones(1, A.ncols())  # (n×m)·(m×N) + (n×1)·(1×N)
+        Z = rec("linear", f"Z{k}", Zv, k, W=W, A=A, b=b)
+        _check_shape(f"Z{k}", Z, Zv)
+        if not rules.activation:
+            Av = Z
+        elif net.bases[k - 1] is None and l.activation == "softmax":
+            Av = Atoms(Z, l) if k == len(layers) else _fail("softmax with e inside the network")
+        else:
+            Av = activate(Z, l, net.bases[k - 1], bounds)
+        A = rec("activation", f"A{k}", Av, k, Z=Z)
+        _check_shape(f"A{k}", A, Zv)
+        Zs.append(Z)
+        As.append(A)
+    if ex.loss is None:
+        return Ws, bs
+    loss, L = ex.loss, len(layers)
+    if rules.batch_mean is False and loss.reduction == "mean":
+        loss = replace(loss, reduction="sum")
+    if getattr(rules, "batch_sum", True) is False and loss.reduction == "sum":
+        loss = replace(loss, reduction="mean")
+    c = fmpq(1, N) if loss.reduction == "mean" else ONE
+    Yhat = As[-1]
+    if net.predictions is not None and rec.epoch == 1:
+        Yhat = rec("approx", "Yhat", net.predictions, L, **{f"A{L}": As[-1]})
+    Y = net.Y
+    rec("given", "Y", loss.Y)
+    fused = (loss.kind, layers[-1].activation) in (("cross_entropy", "softmax"), ("bce", "sigmoid"))
+    if isinstance(Yhat, Atoms):
+        if not fused:
+            raise Fallback("softmax with e needs cross-entropy")
+    else:
+        _check_logs(ex, loss, Yhat)
+    rec("loss", "L", _loss_value(loss, Yhat, Y, c), L, Yhat=Yhat, Y=loss.Y)
+    dA = rec("grad_output", f"dL/dA{L}", _loss_grad(loss, Yhat, Y, c), L, Yhat=Yhat, Y=loss.Y) if not fused else None
+    grads: list[tuple[Any, Any]] = []
+    for k in range(L, 0, -1):
+        l, Z, A_out, A_in = layers[k - 1], Zs[k - 1], As[k], As[k - 1]
+        if k == L and fused:
+            dZ = rec("grad_fused", f"dL/dZ{k}", _fused_grad(loss, Yhat, Y, c), k, Yhat=Yhat, Y=loss.Y)
+        elif l.activation == "softmax":
+            if isinstance(dA, Factored):
+                raise Fallback("a rational softmax under softmax with e")
+            dZ = rec("grad_z", f"dL/dZ{k}", softmax_backward(A_out, dA) if rules.mask else dA, k,
+                     **{f"dL_dA{k}": dA, f"A{k}": A_out})
+        else:
+            if getattr(rules, "mask_from_z", True):
+                D = derivative(Z, A_out, l)
+            elif isinstance(dA, Factored):
+                raise Fallback("a mask from a gradient with atoms")
+            else:
+                D = derivative(dA, A_out, l)
+            D = rec("derivative", f"dA{k}/dZ{k}", D, k, **{f"Z{k}": Z})
+            if not rules.mask:
+                dZv = dA
+            elif isinstance(dA, Factored):
+                dZv = _mask(dA, D)
+            else:
+                dZv = _hadamard(dA, D)  # (n×N) ⊙ (n×N)
+            dZ = rec("grad_z", f"dL/dZ{k}", dZv, k, **{f"dL_dA{k}": dA, f"dA{k}_dZ{k}": D})
+        if isinstance(dZ, Factored):
+            dWv, dbv = _grad_w(dZ, A_in), _grad_b(dZ)
+        else:
+            dWv, dbv = dZ * A_in.transpose(), dZ * _ones(dZ.ncols(), 1)  # (n×N)·(N×m), (n×N)·(N×1)
+        dW = rec("grad_w", f"dL/dW{k}", dWv, k, **{f"dL_dZ{k}": dZ, f"A{k - 1}": A_in})
+        db = rec("grad_b", f"dL/db{k}", dbv, k, **{f"dL_dZ{k}": dZ})
+        grads.append((dW, db))
+        if k > 1:
+            W = Ws[k - 1]
+            dAv = _matmul_left(W.transpose(), dZ) if isinstance(dZ, Factored) else W.transpose() * dZ  # (m×n)·(n×N)
+            dA = rec("grad_a", f"dL/dA{k - 1}", dAv, k, **{f"W{k}": W, f"dL_dZ{k}": dZ})
+    if ex.train is None:
+        return Ws, bs
+    eta = net.eta if rules.learning_rate else ONE
+    step = eta * rules.descent
+    newW, newb, top = [], [], 0
+    decimals = getattr(ex.train, "round", None)
+    for k, (W, b, (dW, db)) in enumerate(zip(Ws, bs, reversed(grads)), 1):
+        W2v = _update(W, dW, step) if isinstance(dW, Factored) else W - dW * step
+        b2v = _update(b, db, step) if isinstance(db, Factored) else b - db * step
+        W2 = rec("update", f"W{k}'", W2v, k, **{f"W{k}": W, f"dL_dW{k}": dW, "eta": _eta_value(ex, rules)})
+        b2 = rec("update", f"b{k}'", b2v, k, **{f"b{k}": b, f"dL_db{k}": db, "eta": _eta_value(ex, rules)})
+        size = max(_size(W2), _size(b2))
+        top = max(top, size)
+        if size > bounds.result_bits:
+            from .engine import refuse_bits
+
+            refuse_bits(k, size, bounds, rec.epoch)
+        if decimals is not None:
+            W2 = rec("round", f"W{k}'≈", round_matrix(W2, decimals), k, **{f"W{k}'": W2, "decimals": sp.Integer(decimals)})
+            b2 = rec("round", f"b{k}'≈", round_matrix(b2, decimals), k, **{f"b{k}'": b2, "decimals": sp.Integer(decimals)})
+        newW.append(W2)
+        newb.append(b2)
+    bits.append(top)
+    return newW, newb
+
+
+def _fail(why: str) -> Any:
+    raise Fallback(why)
+
+
+def _eta_value(ex: Exercise, rules: Any) -> sp.Expr:
+    return ex.train.learning_rate if rules.learning_rate else sp.S.One
+
+
+def _size(v: Any) -> int:
+    return v.bits() if isinstance(v, Factored) else _bits(v)
+
+
+def round_matrix(m: fmpq_mat, decimals: int) -> fmpq_mat:
+    """Every entry rounded to `decimals` places, halves away from zero."""
+    if not isinstance(m, fmpq_mat):
+        raise Fallback("rounding a non-rational matrix")
+    scale = 10**decimals
+    out = []
+    for x in m.entries():
+        n = (2 * abs(x.p) * scale + x.q) // (2 * x.q)  # ⌊|x|·10^d + 1/2⌋
+        out.append(fmpq(-n if x.p < 0 else n, scale))
+    return _same_shape(m, out)
+
+
+# ---------------------------------------------------------------- losses on rationals
+
+
+def _check_logs(ex: Exercise, loss: Any, Yhat: fmpq_mat) -> None:
+    """The SymPy path's refusal of log(≤ 0), raised from the same code when a bad entry is found."""
+    if loss.kind not in ("cross_entropy", "bce"):
+        return
+    for p, y in zip(Yhat.entries(), to_flint(loss.Y).entries()):
+        if (y != 0 and p <= 0) or (loss.kind == "bce" and y != 1 and 1 - p <= 0):
+            from .engine import _check_logs as sympy_check
+
+            sympy_check(ex, matrix(Yhat))
+            raise Fallback("log of a non-positive number")
+
+
+def _loss_value(loss: Any, Yhat: Any, Y: fmpq_mat, c: fmpq) -> Any:
+    if loss.kind in ("squared_error", "mse") and isinstance(Yhat, fmpq_mat):
+        d = [p - y for p, y in zip(Yhat.entries(), Y.entries())]
+        total = sum((x * x for x in d), ZERO)
+        return c * total / 2 if loss.kind == "squared_error" else c * total / Yhat.nrows()
+    from .ops import loss_value
+
+    return Lazy(lambda: loss_value(loss, _sympy(Yhat)))
+
+
+def _loss_grad(loss: Any, Yhat: fmpq_mat, Y: fmpq_mat, c: fmpq) -> fmpq_mat:
+    """∂L/∂Ŷ on rationals, the formulas of `ops.LOSS_RULES`."""
+    n = Yhat.nrows()
+    p_, y_ = Yhat.entries(), Y.entries()
+    if loss.kind == "squared_error":
+        g = [c * (p - y) for p, y in zip(p_, y_)]
+    elif loss.kind == "mse":
+        g = [c * (2 * (p - y) / n) for p, y in zip(p_, y_)]
+    elif loss.kind == "cross_entropy":
+        g = [c * -(y / p if y != 0 else ZERO) for p, y in zip(p_, y_)]
+    else:  # bce: ((1−y)/(1−p) − y/p)/n
+        g = [c * (((1 - y) / (1 - p) if y != 1 else ZERO) - (y / p if y != 0 else ZERO)) / n for p, y in zip(p_, y_)]
+    return _same_shape(Yhat, g)
+
+
+def _fused_grad(loss: Any, Yhat: Any, Y: fmpq_mat, c: fmpq) -> Any:
+    if isinstance(Yhat, Atoms):
+        return _fused_atoms(Yhat, Y, c)
+    if loss.kind == "cross_entropy":
+        sums = [sum(col, ZERO) for col in _columns(Y)]
+        N = Yhat.ncols()
+        p_, y_ = Yhat.entries(), Y.entries()
+        return _same_shape(Yhat, [c * (p * sums[i % N] - y) for i, (p, y) in enumerate(zip(p_, y_))])
+    n = Yhat.nrows()
+    return _same_shape(Yhat, [c * (p - y) / n for p, y in zip(Yhat.entries(), Y.entries())])
