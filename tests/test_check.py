@@ -54,7 +54,7 @@ def test_fractions_and_decimals_mix_and_exact_decimals_are_not_rounded(cli, tmp_
     ("0.4954", False), ("0.4956", False), ("0.49", False), ("0.496", False), ("1/2", False), ("0", False),
 ])
 def test_decimal_is_right_when_the_exact_softmax_rounds_to_it(cli, tmp_path, given, ok):
-    # e^4/(1+2e^4) = 0.4954599...: 0.4955 (4 places), 0.49546 (5), 0.495 (3), 0.50 and 0.5 (2 and 1 places)
+    # e^4/(1+2e^4) = 0.4954626...: 0.4955 (4 places), 0.49546 (5), 0.495 (3), 0.50 and 0.5 (2 and 1 places)
     f = tmp_path / "a.toml"
     f.write_text(f'A3 = ["{given}", 0.4955, 0.0091]\n')
     r = cli("check", "backprop", f, "--format", "json")

@@ -80,6 +80,10 @@ def test_equal_is_exact():
     assert not equal(sp.Rational(1, 3), sp.Rational(333333, 1000000))
     assert equal(sp.exp(4) / (1 + 2 * sp.exp(4)), 1 / (2 + sp.exp(-4)))
     assert not equal(sp.exp(4) / (1 + 2 * sp.exp(4)), sp.Rational(4955, 10000))
+    assert equal(sp.tanh(2), (sp.exp(4) - 1) / (sp.exp(4) + 1))  # decided exactly in ℚ(e), not numerically
+    assert equal(sp.exp(sp.Rational(1, 2)) * sp.exp(sp.Rational(1, 2)) / (1 + sp.E), 1 - 1 / (1 + sp.E))
+    assert equal(sp.log(2) + sp.log(3), sp.log(6))
+    assert not equal(sp.exp(-1000), sp.S.Zero)  # tiny is not zero
     x, y = sp.symbols("x y")
     assert equal(x * (y + 1), x * y + x)
     assert not equal(x * y, x + y)
