@@ -342,3 +342,45 @@ def test_csv_over_an_input_is_refused(cli, tmp_path):
     f.write_text((ANSWERS / "backprop-correct.toml").read_text())
     one_error(cli("check", "backprop", f, "--csv", f), "--csv")
     assert f.read_text() == (ANSWERS / "backprop-correct.toml").read_text()
+
+
+# ---------------------------------------------------------------- more seeds and rounding carried forward
+
+
+def test_matmul_right_and_transposed(cli, tmp_path):
+    f = tmp_path / "a.toml"
+    f.write_text("C = [[3, 9, 4], [1, -1, 0]]\n")  # SEEDS.md
+    assert cli("check", "matmul", f).code == 0
+    f.write_text("C = [[3, 1], [9, -1], [4, 0]]\n")
+    q = cli("check", "matmul", f, "--format", "json").json()["quantities"]["C"]
+    assert (q["shape_given"], q["shape_expected"], q["diagnosis"]) == ([3, 2], [2, 3], "transposed")
+
+
+def test_parameter_count_is_a_quantity(cli, tmp_path):
+    f = tmp_path / "a.toml"
+    f.write_text("parameters = 26\nZ2 = [-2, 3]\nA2 = [0, 3]\n")  # SEEDS.md: 4·(3+1) + 2·(4+1) = 26
+    assert cli("check", "hidden-layer", f).code == 0
+
+
+def test_rounding_carried_forward_is_right(cli, tmp_path):
+    spec = tmp_path / "s.toml"
+    spec.write_text('X = [1]\n[[layers]]\nW = [[1], [0]]\nactivation = "softmax"\n'
+                    '[loss]\nkind = "cross_entropy"\nY = [1, 0]\n')
+    # A1 = [e/(1+e), 1/(1+e)] = [0.731058…, 0.268941…]; dL/dZ1 = A1 − Y = [−0.268941…, 0.268941…].
+    # Exactly, −0.2690 is wrong at 4 places (−0.2689); from the student's rounded A1 = [0.731, 0.269] it is right.
+    f = tmp_path / "a.toml"
+    f.write_text('A1 = [0.731, 0.269]\n"dL/dZ1" = [-0.2690, 0.2690]\n')
+    doc = cli("check", spec, f, "--format", "json").json()
+    e = doc["quantities"]["dL/dZ1"]["entries"][0]
+    assert (e["row"], e["correct"], e["diagnosis"]) == (1, True, "rounded")
+    assert doc["correct"] is True
+    f.write_text('A1 = [0.731, 0.269]\n"dL/dZ1" = [-0.2691, 0.2690]\n')  # follows from nothing written
+    assert cli("check", spec, f).code == 1
+
+
+def test_csv_for_one_file(cli, tmp_path):
+    out = tmp_path / "one.csv"
+    r = cli("check", "backprop", ANSWERS / "backprop-student.toml", "--csv", out)
+    assert r.code == 1 and r.out.startswith("Backpropagation by hand — Ben")
+    rows = out.read_text().splitlines()
+    assert rows[1].startswith("Ben,4,4,") and rows[-1].startswith("(all),")

@@ -117,9 +117,12 @@ class _Judge:
         """The student's answers (of the right shape), as `given` overrides for a re-run."""
         out: dict[str, Value] = {}
         for a in self.answers.items:
-            if self._fits(a):
-                out[a.name] = a.value if isinstance(self.solution[a.name], sp.MatrixBase) else a.value[0, 0]
-        return out
+            if not self._fits(a):
+                continue
+            e = _matrix(self.solution[a.name])
+            value = M(e.rows, e.cols, lambda i, j: e[i, j] if matches(a.value[i, j], None, e[i, j]) else a.value[i, j])
+            out[a.name] = value if isinstance(self.solution[a.name], sp.MatrixBase) else value[0, 0]
+        return out  # an exactly right entry keeps the engine's own form of the value
 
     def _solve(self, rules: Rules = Rules(), given: Mapping[str, Value] | None = None) -> Solution | None:
         try:
