@@ -117,8 +117,11 @@ def text_report(v: Verdict) -> str:
             where = "" if q.total == 1 else f"({e.row}, {e.col}) "
             lines.append(f"  {where}expected {value_str(e.expected)}{_approx(e.expected, e)}, given {_given(e)}{why}")
         sentences = [feedback(c, q.carried_from or _first_source(q)) for c in q.codes]
-        if not q.correct and not sentences:
-            sentences = ["No known mistake explains this: recompute it."]
+        if not q.shape_ok and not q.diagnosis:
+            sentences.append(f"Write it as a {_shape(q.shape_expected)} matrix." if q.shape_expected
+                             else "Write it as a single number.")
+        elif any(not e.correct and e.diagnosis is None for e in q.entries):
+            sentences.append("No known mistake explains " + ("these entries" if sentences else "this") + ": recompute.")
         lines += [f"  → {s}" for s in sentences]
     lines += ["", summary_line(v)]
     return "\n".join(lines) + "\n"
