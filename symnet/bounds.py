@@ -27,6 +27,7 @@ class Bounds:
     file_bytes: int = 1_000_000  # size of a spec or answers file
     result_bits: int = 65536  # bits in the largest numerator/denominator of a result
     expression_nodes: int = 2000  # nodes in the expression tree of one entry of a computed quantity
+    text_length: int = 2000  # characters in a title or description
 
     def raised(self, settings: list[str]) -> "Bounds":
         """These bounds with `NAME=VALUE` settings applied (the CLI's --bound); a bad setting is a UsageError."""

@@ -186,11 +186,11 @@ def _cut(text: str, width: int = 40) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def _text(value: object, field: str, limit: int = 300) -> str:
+def _text(value: object, field: str, limit: int = 300, bound: str | None = None) -> str:
     if not isinstance(value, str) or isinstance(value, FloatText):
         raise SpecError(f"expected a string, got {_kind(value)}", field=field)
     if len(value) > limit:
-        raise BoundError(f"longer than {limit} characters", field=field)
+        raise BoundError(f"longer than {limit} characters{f' (bound: {bound})' if bound else ''}", field=field)
     for c in value:  # terminal escapes, bidi overrides and the like never reach a document or a terminal
         if c not in "\n\t" and unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn"):
             raise SpecError(f"holds the control character U+{ord(c):04X}", field=field)
@@ -245,7 +245,7 @@ def matrix(value: object, field: str, bounds: Bounds = DEFAULT, shape: tuple[int
 
 def _symbol_matrix(value: Mapping, field: str, bounds: Bounds, shape: tuple[int, int] | None) -> sp.ImmutableMatrix:
     table = _keys(value, ("symbol", "shape"), field, required=("symbol",) if shape else ("symbol", "shape"))
-    name = _text(table["symbol"], f"{field}.symbol", bounds.name_length)
+    name = _text(table["symbol"], f"{field}.symbol", bounds.name_length, "name_length")
     try:
         check_name(name, bounds)
     except SymnetError as e:
@@ -278,8 +278,8 @@ def _symbol_matrix(value: Mapping, field: str, bounds: Bounds, shape: tuple[int,
 
 def _build(data: Mapping, bounds: Bounds, source: str) -> Exercise:
     kind = _choice(data.get("kind", "network"), ("network", "matmul"), "kind")
-    title = _text(data.get("title", ""), "title")
-    description = _text(data.get("description", ""), "description")
+    title = _text(data.get("title", ""), "title", bounds.text_length, "text_length")
+    description = _text(data.get("description", ""), "description", bounds.text_length, "text_length")
     if kind == "matmul":
         _keys(data, MATMUL_KEYS, None, required=("A", "B"))
         A, B = matrix(data["A"], "A", bounds), matrix(data["B"], "B", bounds)
