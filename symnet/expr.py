@@ -94,7 +94,10 @@ class _Parser:
             raise EntryError("empty entry")
         value = self.expr()
         if self.i != len(self.tokens):
-            raise EntryError(f"unexpected {self.peek()!r}")
+            kind, tok = self.tokens[self.i]
+            after_number = self.i > 0 and self.tokens[self.i - 1][0] == "num" and kind == "name"
+            hint = f" (write {self.tokens[self.i - 1][1]}*{tok} for a product)" if after_number else ""
+            raise EntryError(f"unexpected {tok!r}{hint}")
         return value
 
     def expr(self) -> sp.Expr:

@@ -297,7 +297,7 @@ def _build(data: Mapping, bounds: Bounds, source: str) -> Exercise:
         raise BoundError(f"more than {bounds.layers} layers (bound: layers)", field="layers")
     layers, A_rows, prev = [], X.rows, "X"
     for k, raw in enumerate(raw_layers, 1):
-        layer = _layer(raw, k, A_rows, prev, bounds)
+        layer = _layer(raw, k, (A_rows, X.cols), prev, bounds)
         layers.append(layer)
         A_rows, prev = layer.W.rows, f"A{k}"
     out_shape = (layers[-1].W.rows, X.cols)
@@ -320,16 +320,16 @@ def _shape(M: sp.MatrixBase) -> str:
     return f"{M.rows}×{M.cols}"
 
 
-def _layer(raw: object, k: int, inputs: int, prev: str, bounds: Bounds) -> Layer:
+def _layer(raw: object, k: int, below: tuple[int, int], prev: str, bounds: Bounds) -> Layer:
     field = f"layers[{k}]"
+    inputs = below[0]
     table = _keys(raw, LAYER_KEYS, field, required=("W",))
     raw_W = table["W"]
     implied = (_need_rows(table, field), inputs) if isinstance(raw_W, Mapping) and "shape" not in raw_W else None
     W = matrix(raw_W, f"{field}.W", bounds, shape=implied)
     if W.cols != inputs:
         raise SpecError(
-            f"W{k} is {_shape(W)} but {prev} has {inputs} rows: W{k} needs {inputs} columns "
-            f"(W{k}·{prev} is ({_shape(W)})·({inputs}×…))",
+            f"W{k} is {_shape(W)} but {prev} is {inputs}×{below[1]}: W{k}·{prev} needs W{k} to have {inputs} columns",
             field=f"{field}.W",
         )
     has_bias = "b" in table

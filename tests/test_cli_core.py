@@ -1,0 +1,116 @@
+"""The command line and the Python API of the core: help, output files, text, `python -m symnet`."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sympy as sp
+
+import symnet
+from tests.conftest import ROOT
+
+
+@pytest.mark.parametrize("command", ["solve", "worksheet", "check", "generate", "examples"])
+def test_every_command_has_help(cli, command: str, capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        symnet.cli.main([command, "--help"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: symnet {command}")
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    run = subprocess.run([sys.executable, "-m", "symnet", "solve", "matmul", "--format", "json"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["quantities"]["C"] == [["3", "9", "4"], ["1", "-1", "0"]]
+
+
+def test_output_file_is_written_whole(cli, tmp_path: Path) -> None:
+    out = tmp_path / "key.json"
+    run = cli("solve", "backprop", "--format", "json", "-o", out)
+    assert (run.code, run.out, run.err) == (0, "", "")
+    assert json.loads(out.read_text())["quantities"]["dL/db2"] == [["1"], ["-1"]]
+    assert [p.name for p in tmp_path.iterdir()] == ["key.json"]  # no temporary file left behind
+
+
+def test_output_over_the_input_is_refused(cli, tmp_path: Path) -> None:
+    spec = tmp_path / "spec.toml"
+    spec.write_text('X = [1]\n[[layers]]\nW = [[2]]\n', encoding="utf-8")
+    before = spec.read_bytes()
+    run = cli("solve", spec, "--format", "json", "-o", spec)
+    assert run.code == 2 and run.err.startswith("symnet: error: ") and "input" in run.err
+    assert spec.read_bytes() == before
+
+
+def test_failing_run_leaves_an_existing_output_untouched(cli, tmp_path: Path) -> None:
+    out = tmp_path / "key.json"
+    out.write_text("the old key", encoding="utf-8")
+    run = cli("solve", tmp_path / "missing.toml", "--format", "json", "-o", out)
+    assert run.code == 2 and out.read_text() == "the old key"
+
+
+def test_text_format_lists_every_quantity(cli) -> None:
+    run = cli("solve", "backprop", "--format", "text")
+    assert run.code == 0
+    for line in ["W3' =", "  [ 19/10  -1/5 ]", "L = log(2)", "Yhat ≈"]:
+        assert any(l.startswith(line) for l in run.out.splitlines()), line
+
+
+def test_load_accepts_name_path_and_dict(tmp_path: Path) -> None:
+    by_name = symnet.load("four-neurons").solve()
+    path = tmp_path / "four.toml"
+    path.write_text(symnet.spec.builtin_text("four-neurons"), encoding="utf-8")
+    by_path = symnet.load(path).solve()
+    by_dict = symnet.load({"X": [2, 1, 3], "layers": [{"W": [[1, -1, 1], [1, 1, 0], [0, 1, 1], [1, 0, 1]],
+                                                        "b": [-5, 0, 1, -2], "activation": "relu"}]}).solve()
+    expected = sp.Matrix([0, 3, 5, 3])
+    assert by_name["A1"] == by_path["A1"] == by_dict["A1"] == expected
+
+
+def test_solution_values_are_immutable() -> None:
+    solution = symnet.load("backprop").solve()
+    with pytest.raises(TypeError):
+        solution["Z1"][0, 0] = 7
+    with pytest.raises(TypeError):
+        solution["Z1"] = sp.ImmutableMatrix([1])  # a Mapping, not a dict
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        solution.steps[0].value = None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        solution.exercise.layers[0].W = None
+
+
+def test_decimal_entries_are_exact_rationals() -> None:
+    solution = symnet.load({"X": [0.1, 0.2], "layers": [{"W": [[1, 1]]}]}).solve()
+    assert solution["Z1"][0, 0] == sp.Rational(3, 10)  # not 0.30000000000000004
+
+
+def test_symbol_matrix_names_its_entries() -> None:
+    ex = symnet.load({"X": {"symbol": "x", "shape": [2, 1]},
+                      "layers": [{"W": {"symbol": "w", "shape": [2, 2]}, "b": {"symbol": "b"}, "activation": "relu"}]})
+    assert [str(s) for s in ex.layers[0].W] == ["w11", "w12", "w21", "w22"]
+    assert [str(s) for s in ex.layers[0].b] == ["b1", "b2"] and [str(s) for s in ex.X] == ["x1", "x2"]
+    assert str(ex.solve()["A1"][0, 0]) == "Max(0, b1 + w11*x1 + w12*x2)"
+
+
+def test_exp_base_three_makes_softmax_rational() -> None:
+    spec = {"X": [1], "layers": [{"W": [[1], [0]], "activation": "softmax", "exp_base": 3}],
+            "loss": {"kind": "cross_entropy", "Y": [1, 0]}}
+    solution = symnet.load(spec).solve()
+    assert list(solution["A1"]) == [sp.Rational(3, 4), sp.Rational(1, 4)]
+    assert list(solution["dL/dZ1"]) == [sp.Rational(-1, 4), sp.Rational(1, 4)]  # Ŷ − Y, the usual form
+
+
+def test_several_steps_are_all_kept(cli, tmp_path: Path) -> None:
+    spec = tmp_path / "train.toml"
+    spec.write_text('X = [1]\n[[layers]]\nW = [[2]]\nb = [0]\n[loss]\nkind = "squared_error"\nY = [0]\n'
+                    '[train]\nlearning_rate = "1/4"\nsteps = 3\n', encoding="utf-8")
+    doc = cli("solve", spec, "--format", "json").json()
+    # z = w + b, dL/dw = dL/db = z; (w, b): (2, 0) → (3/2, −1/2) → (5/4, −3/4) → (9/8, −7/8)
+    assert [s["W1'"] for s in doc["steps"]] == [[["3/2"]], [["5/4"]], [["9/8"]]]
+    assert [s["b1'"] for s in doc["steps"]] == [[["-1/2"]], [["-3/4"]], [["-7/8"]]]
+    assert doc["quantities"]["W1'"] == [["3/2"]]
