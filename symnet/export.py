@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import sympy as sp
@@ -57,10 +58,20 @@ def dumps(doc: dict[str, Any]) -> str:
     return "{\n" + ",\n".join(parts) + "\n}\n"
 
 
-def _grid(v: Value) -> list[str]:
+def _decimal(v: sp.Expr, d: int) -> str:
+    """A rational with at most d decimals written as a decimal (-0.14); anything else as `value_str`."""
+    if not v.is_Rational or (v * 10**d).q != 1:
+        return value_str(v)
+    n = abs(int(v * 10**d))
+    digits = str(n).rjust(d + 1, "0")
+    text = digits[:-d] + "." + digits[-d:] if d else digits
+    return ("-" if v < 0 else "") + text
+
+
+def _grid(v: Value, show: Callable[[sp.Expr], str] = value_str) -> list[str]:
     if not isinstance(v, sp.MatrixBase):
-        return [value_str(v)]
-    cells = [[value_str(x) for x in v.row(i)] for i in range(v.rows)]
+        return [show(v)]
+    cells = [[show(x) for x in v.row(i)] for i in range(v.rows)]
     widths = [max(len(r[j]) for r in cells) for j in range(v.cols)]
     return ["[ " + "  ".join(c.rjust(w) for c, w in zip(r, widths)) + " ]" for r in cells]
 
@@ -76,5 +87,11 @@ def to_text(solution: Solution) -> str:
             lines += [f"--- gradient-descent step {epoch} ---", ""]
         label = "Yhat ≈ (the given, rounded predictions)" if s.kind == "approx" else f"{s.name} ="
         body = _grid(s.value)
+        if s.kind == "round":
+            d = int(s.operand("decimals"))
+            label = f"{s.name} (the exact {s.operands[0][0]} rounded to {d} decimals, an approximation) ="
+            body = _grid(s.value, lambda v: _decimal(v, d))
         lines += [f"{label} {body[0]}"] if len(body) == 1 else [label] + ["  " + r for r in body]
+    for k, size in enumerate(solution.bits, 1):
+        lines.append(f"{'' if k > 1 else chr(10)}largest updated weight after gradient-descent step {k}: {size} bits")
     return "\n".join(lines).rstrip() + "\n"

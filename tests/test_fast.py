@@ -1,0 +1,296 @@
+"""The fast flint path: taken when all is rational, identical to the SymPy path, factored softmax with e, rounding."""
+
+from __future__ import annotations
+
+import json
+import random
+from fractions import Fraction
+
+import pytest
+import sympy as sp
+
+from symnet import engine, fast, spec
+from symnet.engine import Rules
+from symnet.errors import BoundError, SymnetError
+from symnet.export import to_json
+
+SEEDS = ["single-neuron", "four-neurons", "hidden-layer", "batch", "mlp7", "backprop"]
+RATIONAL_ACTS = ["identity", "relu", "leaky_relu"]
+EXP_ACTS = ["sigmoid", "tanh", "softmax"]
+
+
+def frac(rng: random.Random, whole: bool) -> str:
+    """A small rational (a whole number when exponents must stay whole), as spec text."""
+    if whole:
+        return str(rng.randint(-2, 2))
+    return str(Fraction(rng.randint(-12, 12), rng.choice([1, 2, 3, 4, 5, 10])))
+
+
+def rational_spec(seed: int) -> dict:
+    """A random all-rational network: rational activations, exp_base 2, 3 or 1/2, any loss, training."""
+    rng = random.Random(f"fast:{seed}")
+    depth = rng.randint(1, 3)
+    widths = [rng.randint(1, 4) for _ in range(depth + 1)]
+    batch = rng.randint(1, 4)
+    loss = rng.choice(["squared_error", "mse", "cross_entropy", "bce"])
+    out = {"cross_entropy": "softmax", "bce": "sigmoid"}.get(loss, rng.choice(RATIONAL_ACTS + EXP_ACTS))
+    whole = out in EXP_ACTS  # keep Z whole (whole entries, identity and ReLU below) so that base^Z stays rational
+    acts = [rng.choice(["identity", "relu"] if whole else RATIONAL_ACTS) for _ in range(depth - 1)] + [out]
+    if out == "softmax":
+        widths[-1] = max(2, widths[-1])
+    layers = []
+    for k, act in enumerate(acts):
+        layer: dict = {"W": [[frac(rng, whole) for _ in range(widths[k])] for _ in range(widths[k + 1])],
+                       "activation": act}
+        if rng.random() < 0.8:
+            layer["b"] = [frac(rng, whole) for _ in range(widths[k + 1])]
+        if act == "leaky_relu":
+            layer["alpha"] = rng.choice(["1/10", "1/5", "0.01"])
+        if act in EXP_ACTS:
+            layer["exp_base"] = rng.choice([2, 3, "1/2"])
+        layers.append(layer)
+    n, N = widths[-1], batch
+    if loss == "cross_entropy":
+        Y = [[str(Fraction(rng.randint(0, 4), 4)) for _ in range(N)] for _ in range(n)]
+    elif loss == "bce":
+        Y = [[rng.choice(["0", "1", "1/2"]) for _ in range(N)] for _ in range(n)]
+    else:
+        Y = [[frac(rng, False) for _ in range(N)] for _ in range(n)]
+    data = {"X": [[frac(rng, whole) for _ in range(N)] for _ in range(widths[0])], "layers": layers,
+            "loss": {"kind": loss, "Y": Y, "reduction": rng.choice(["mean", "sum"])}}
+    if rng.random() < 0.6:
+        data["train"] = {"learning_rate": rng.choice(["1/10", "1/2", "0.01"]), "steps": 1 if whole else rng.randint(1, 2)}
+        if rng.random() < 0.3 and not whole:
+            data["train"]["round"] = rng.choice([0, 2, 4])
+    return data
+
+
+def assert_same(a, b) -> None:
+    """Two solutions record the same steps: kinds, names, layers, epochs, values and operands."""
+    assert [(s.kind, s.name, s.layer, s.epoch) for s in a.steps] == [(s.kind, s.name, s.layer, s.epoch) for s in b.steps]
+    for s, t in zip(a.steps, b.steps):
+        assert s.value == t.value, (s.name, s.value, t.value)
+        assert [k for k, _ in s.operands] == [k for k, _ in t.operands], s.name
+        for (k, x), (_, y) in zip(s.operands, t.operands):
+            assert x == y, (s.name, k)
+    assert a.bits == b.bits
+
+
+def both(ex, **kw):
+    """The exercise solved by both backends (an error must be the same on both)."""
+    try:
+        a = engine.solve(ex, backend="auto", **kw)
+    except SymnetError as e:
+        with pytest.raises(type(e)) as info:
+            engine.solve(ex, backend="sympy", **kw)
+        assert str(info.value) == str(e)
+        return None, None
+    return a, engine.solve(ex, backend="sympy", **kw)
+
+
+@pytest.mark.parametrize("name", SEEDS)
+def test_seeds_take_the_fast_path_and_agree(name):
+    ex = spec.load(name)
+    a, b = both(ex)
+    assert a.backend == "flint" and b.backend == "sympy"
+    assert_same(a, b)
+    assert to_json(a) == to_json(b)
+
+
+def test_fast_path_counter():
+    before = dict(fast.TAKEN)
+    engine.solve(spec.load("batch"))
+    assert fast.TAKEN["flint"] == before["flint"] + 1
+    engine.solve(spec.load("backprop"), backend="sympy")
+    assert fast.TAKEN["flint"] == before["flint"] + 1
+
+
+def test_random_rational_networks_agree():
+    taken = 0
+    for seed in range(80):
+        ex = spec.from_data(rational_spec(seed))
+        a, b = both(ex)
+        if a is None:
+            continue
+        assert b.backend == "sympy"
+        taken += a.backend == "flint"
+        assert_same(a, b)
+    assert taken >= 75  # nearly all of them stay on flint (the rest raise the same error on both paths)
+
+
+RULES = [Rules(bias=False), Rules(activation=False), Rules(mask=False), Rules(learning_rate=False),
+         Rules(descent=-1), Rules(batch_mean=False)]
+
+
+@pytest.mark.parametrize("rules", RULES, ids=lambda r: repr(r))
+def test_rules_agree(rules):
+    for seed in range(25):
+        ex = spec.from_data(rational_spec(seed))
+        a, b = both(ex, rules=rules)
+        if a is not None:
+            assert_same(a, b)
+
+
+def test_given_values_agree_and_carry_downstream():
+    ex = spec.load("backprop")
+    given = {"Z1": sp.ImmutableMatrix([[-1], [7], [5], [3]]), "L": sp.log(3)}
+    a, b = both(ex, given=given)
+    assert a.backend == "flint"
+    assert_same(a, b)
+    assert a["A1"] == sp.ImmutableMatrix([[0], [7], [5], [3]])  # computed from the given Z1
+
+
+def test_symbolic_given_falls_back():
+    ex = spec.load("batch")
+    w = sp.Symbol("w")
+    sol = engine.solve(ex, given={"Z1": sp.ImmutableMatrix(4, 3, [w] * 12)})
+    assert sol.backend == "sympy"
+
+
+def test_values_are_sympy_when_read():
+    sol = engine.solve(spec.load("mlp7"))
+    assert sol.backend == "flint"
+    v = sol["Z3"]
+    assert isinstance(v, sp.ImmutableMatrix)
+    assert v == sp.ImmutableMatrix([[7, 9], [5, -5], [8, 16]])  # SEEDS.md
+    assert all(isinstance(x, sp.Integer) for x in v)
+    assert isinstance(sol.step("Z3").operand("W"), sp.ImmutableMatrix)
+
+
+# ---------------------------------------------------------------- softmax with e: factored gradients
+
+
+def e_spec(seed: int, batch: int = 2, steps: int | None = 1) -> dict:
+    rng = random.Random(f"e:{seed}")
+    widths = [rng.randint(1, 3), rng.randint(1, 3), rng.randint(2, 3)]
+    layers = [{"W": [[frac(rng, False) for _ in range(widths[k])] for _ in range(widths[k + 1])],
+               "b": [frac(rng, False) for _ in range(widths[k + 1])],
+               "activation": a} for k, a in enumerate([rng.choice(RATIONAL_ACTS), "softmax"])]
+    Y = [[str(Fraction(rng.randint(0, 2), 2)) for _ in range(batch)] for _ in range(widths[-1])]
+    data = {"X": [[frac(rng, False) for _ in range(batch)] for _ in range(widths[0])], "layers": layers,
+            "loss": {"kind": "cross_entropy", "Y": Y}}
+    if steps:
+        data["train"] = {"learning_rate": "1/2", "steps": steps}
+    return data
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_softmax_e_factored_matches_sympy_diff(seed):
+    """Every gradient equals sympy.diff of the loss (the oracle) and the SymPy path's value."""
+    ex = spec.from_data(e_spec(seed))
+    a = engine.solve(ex)
+    b = engine.solve(ex, backend="sympy")
+    assert a.backend == "flint"
+    names = [n for n in b if n.startswith("dL/") or n.endswith("'")]
+    for name in names:
+        assert sp.simplify(a[name] - b[name]) == sp.zeros(*b[name].shape), name
+    # the oracle: differentiate L with respect to each weight symbol
+    W = [sp.Matrix(l.W.rows, l.W.cols, lambda i, j, k=k: sp.Symbol(f"w{k}_{i}_{j}")) for k, l in enumerate(ex.layers, 1)]
+    sym = spec.from_data(e_spec(seed))
+    from dataclasses import replace
+
+    sym = replace(sym, layers=tuple(replace(l, W=sp.ImmutableMatrix(w)) for l, w in zip(sym.layers, W)), train=None)
+    L = engine.solve(sym, backend="sympy")["L"]
+    subs = {s: v for w, l in zip(W, ex.layers) for s, v in zip(w, l.W)}
+    for k, w in enumerate(W, 1):
+        for idx, s in enumerate(w):
+            want = sp.diff(L, s).subs(subs)
+            got = a[f"dL/dW{k}"][idx]
+            assert abs(sp.N(want - got, 40)) < sp.Float("1e-35"), (k, idx)
+
+
+def test_softmax_e_json_parses_back_exactly():
+    ex = spec.from_data(e_spec(3, batch=3))
+    sol = engine.solve(ex)
+    assert sol.backend == "flint"
+    doc = json.loads(json.dumps(to_json(sol)))
+    for name, rows in doc["quantities"].items():
+        want = sol[name]
+        if isinstance(rows, list):
+            got = sp.Matrix([[sp.parse_expr(x) for x in r] for r in rows])
+            assert sp.simplify(got - want) == sp.zeros(*want.shape), name
+        else:
+            assert sp.simplify(sp.parse_expr(rows) - want) == 0, name
+
+
+def test_softmax_e_with_two_steps_is_left_to_sympy():
+    ex = spec.from_data(e_spec(1, steps=2))
+    with pytest.raises(fast.Fallback):
+        fast.eligible(ex, Rules())
+
+
+# ---------------------------------------------------------------- bits and rounding
+
+
+def test_bits_per_step_grow_and_are_reported():
+    data = {"X": [["1/2", 1], [2, "-1/3"]],
+            "layers": [{"W": [["1/3", "2/7"], ["5/11", "-1/13"]], "b": ["1/5", "1/9"], "activation": "relu"},
+                       {"W": [["1/17", "3/19"], ["2/3", "-1/4"]], "activation": "leaky_relu"},
+                       {"W": [["1/2", "-3/5"]]}],
+            "loss": {"kind": "squared_error", "Y": [[5, 1]]}, "train": {"learning_rate": "1/3", "steps": 3}}
+    ex = spec.from_data(data)
+    a, b = both(ex)
+    assert len(a.bits) == 3 and a.bits == b.bits
+    want = max(max(abs(v.p).bit_length(), v.q.bit_length())
+               for s in a.steps if s.kind == "update" and s.epoch == 3 for v in s.value)
+    assert a.bits[-1] == want
+    assert a.bits[0] < a.bits[1] < a.bits[2]  # exact descent grows the weights' bit length step by step
+
+
+def test_bits_beyond_the_bound_are_refused():
+    from dataclasses import replace
+
+    data = {"X": [[1], [2]], "layers": [{"W": [["1/3", "2/7"], ["5/11", "-1/13"]], "activation": "relu"},
+                                         {"W": [["1/17", "3/19"]]}],
+            "loss": {"kind": "squared_error", "Y": [[5]]}, "train": {"learning_rate": "1/7", "steps": 8}}
+    ex = spec.from_data(data)
+    small = replace(ex.bounds, result_bits=200)
+    with pytest.raises(BoundError, match="result_bits"):
+        engine.solve(ex, bounds=small)
+    with pytest.raises(BoundError, match="result_bits"):
+        engine.solve(ex, bounds=small, backend="sympy")
+
+
+def test_round_marks_approximations_and_rounds_half_away_from_zero():
+    data = {"X": [[1]], "layers": [{"W": [["1/8"]], "b": ["-1/8"]}],
+            "loss": {"kind": "squared_error", "Y": [[0]]}, "train": {"learning_rate": "1", "steps": 2, "round": 2}}
+    ex = spec.from_data(data)
+    a, b = both(ex)
+    assert a.backend == "flint"
+    assert_same(a, b)
+    # Z = 0, so dW = db = 0 and W' = 1/8 = 0.125 → 0.13, b' = −0.125 → −0.13 (halves away from zero)
+    assert a.step("W1'≈").kind == "round"
+    assert a["W1'≈"] == sp.ImmutableMatrix([[sp.Rational(13, 100)]])
+    assert a["b1'≈"] == sp.ImmutableMatrix([[sp.Rational(-13, 100)]])
+    assert a.step("W1", 2).value == a["W1'≈"] if any(s.name == "W1" for s in a.steps) else True
+    assert a.epoch(2)["Z1"] == sp.ImmutableMatrix([[0]])  # step 2 starts from the rounded weights
+
+
+def test_round_of_e_weights_on_the_sympy_path():
+    data = e_spec(2, steps=2)
+    data["train"]["round"] = 3
+    sol = engine.solve(spec.from_data(data))
+    for s in sol.steps:
+        if s.kind == "round":
+            for v in s.value:
+                assert v.is_Rational and (v * 1000).is_Integer
+                exact = s.operands[0][1]
+    assert exact is not None
+
+
+@pytest.mark.parametrize("value, message", [("2", "whole number"), (-1, "from 0"), (41, "from 0")])
+def test_bad_round_is_refused(value, message):
+    data = rational_spec(1)
+    data["train"] = {"learning_rate": "1/10", "round": value}
+    with pytest.raises(SymnetError, match=message) as info:
+        spec.from_data(data)
+    assert "train.round" in str(info.value)
+
+
+def test_round_shows_approximately_in_text(cli, tmp_path):
+    p = tmp_path / "r.toml"
+    p.write_text('X = [1]\n[[layers]]\nW = [["1/8"]]\n[loss]\nkind = "squared_error"\nY = [0]\n'
+                 '[train]\nlearning_rate = "1/3"\nsteps = 2\nround = 2\n')
+    r = cli("solve", p, "--format", "text")
+    assert r.code == 0, r.err
+    assert "≈" in r.out and "W1'≈" in r.out
