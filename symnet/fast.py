@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import sympy as sp
-from flint import fmpq, fmpq_mat, fmpz_mat
+from flint import fmpq, fmpq_mat, fmpz, fmpz_mat
 from sympy.polys.domains import QQ, ZZ
 from sympy.polys.matrices import DomainMatrix
 
@@ -129,16 +131,21 @@ def _power(base: fmpq, e: fmpq, bounds: Bounds) -> fmpq:
 # ---------------------------------------------------------------- activations and their derivatives
 
 
-def activate(Z: fmpq_mat, l: Layer, base: fmpq | None, bounds: Bounds) -> fmpq_mat:
-    """A = f(Z) on rationals (softmax, sigmoid and tanh only with a rational exp_base)."""
+def positive(Z: fmpq_mat) -> list[bool]:
+    """z > 0 for every entry, row by row (computed once per matrix: ReLU's value, mask and masked gradient)."""
+    return [z > ZERO for z in Z.entries()]
+
+
+def activate(Z: fmpq_mat, l: Layer, base: fmpq | None, bounds: Bounds, pos: list[bool]) -> fmpq_mat:
+    """A = f(Z) on rationals (softmax, sigmoid and tanh only with a rational exp_base); pos = `positive(Z)`."""
     a = l.activation
     if a == "identity":
         return Z
     if a == "relu":
-        return _same_shape(Z, [z if z > 0 else ZERO for z in Z.entries()])
+        return _same_shape(Z, [z if p else ZERO for z, p in zip(Z.entries(), pos)])
     if a == "leaky_relu":
         alpha = to_fmpq(l.alpha)
-        return _same_shape(Z, [z if z > 0 else alpha * z for z in Z.entries()])
+        return _same_shape(Z, [z if p else alpha * z for z, p in zip(Z.entries(), pos)])
     if a == "sigmoid":
         return _same_shape(Z, [1 / (1 + _power(base, -z, bounds)) for z in Z.entries()])
     if a == "tanh":
@@ -156,19 +163,32 @@ def activate(Z: fmpq_mat, l: Layer, base: fmpq | None, bounds: Bounds) -> fmpq_m
     return _from_columns(cols)
 
 
-def derivative(Z: fmpq_mat, A: fmpq_mat, l: Layer) -> fmpq_mat:
-    """∂A/∂Z entry by entry on rationals (the 0/1 mask for ReLU)."""
+def derivative(Z: fmpq_mat, A: fmpq_mat, l: Layer, pos: list[bool]) -> fmpq_mat:
+    """∂A/∂Z entry by entry on rationals (the 0/1 mask for ReLU); pos = `positive(Z)`."""
     a = l.activation
     if a == "identity":
         return _ones(Z.nrows(), Z.ncols())
     if a == "relu":
-        return _same_shape(Z, [ONE if z > 0 else ZERO for z in Z.entries()])
+        return _same_shape(Z, [ONE if p else ZERO for p in pos])
     if a == "leaky_relu":
         alpha = to_fmpq(l.alpha)
-        return _same_shape(Z, [ONE if z > 0 else alpha for z in Z.entries()])
+        return _same_shape(Z, [ONE if p else alpha for p in pos])
     if a == "sigmoid":
         return _same_shape(A, [s * (1 - s) for s in A.entries()])  # σ(1−σ)
     return _same_shape(A, [1 - t * t for t in A.entries()])  # 1 − tanh²
+
+
+def masked(dA: fmpq_mat, D: fmpq_mat, l: Layer, pos: list[bool]) -> fmpq_mat:
+    """∂L/∂A ⊙ ∂A/∂Z, using the signs `pos` that made D for the piecewise-linear activations."""
+    a = l.activation
+    if a == "identity":
+        return dA
+    if a == "relu":
+        return _same_shape(dA, [g if p else ZERO for g, p in zip(dA.entries(), pos)])
+    if a == "leaky_relu":
+        alpha = to_fmpq(l.alpha)
+        return _same_shape(dA, [g if p else alpha * g for g, p in zip(dA.entries(), pos)])
+    return _hadamard(dA, D)  # (n×N) ⊙ (n×N)
 
 
 def softmax_backward(A: fmpq_mat, dA: fmpq_mat) -> fmpq_mat:
@@ -210,12 +230,14 @@ class Factored:
     `layout` says how `coef` holds the coefficient of atom (i, k) for entry (j, m):
       "cols"   coef is r × (N·n): entry (j, k) gets coef[j, k·n + i] (∂L/∂Z, ∂L/∂A: column k meets atoms of column k)
       "sum"    coef is r × (N·n): entry (j, 0) gets coef[j, k·n + i] (∂L/∂b: the columns summed)
-      "outer"  coef is a list over k of (n·r) × c matrices: entry (j, m) gets coef[k][i·r + j, m] (∂L/∂W)
+      "outer"  coef is (J, A): entry (j, m) gets J[j, k·n + i]·A[m, k] (∂L/∂W = ∂L/∂Z·Aᵀ); `blocks()` multiplies
+               these out, per k an integer (n·r) × c matrix over a denominator, once, when first needed
     """
 
     def __init__(self, const: fmpq_mat, layout: str, coef: Any, atoms: Atoms, scale: fmpq = ONE) -> None:
         self.const, self.layout, self.coef, self.atoms, self.scale = const, layout, coef, atoms, scale
         self._value: sp.ImmutableMatrix | None = None
+        self._blocks: list[tuple[fmpz_mat, fmpz]] | None = None
 
     def terms(self, j: int, m: int) -> list[tuple[fmpq, int, int]]:
         """The nonzero (coefficient, i, k) of entry (j, m), before `scale`."""
@@ -225,7 +247,14 @@ class Factored:
         if self.layout == "sum":
             return [(self.coef[j, k * n + i], i, k) for k in range(N) for i in range(n) if self.coef[j, k * n + i] != 0]
         r = self.const.nrows()
-        return [(c[i * r + j, m], i, k) for k, c in enumerate(self.coef) for i in range(n) if c[i * r + j, m] != 0]
+        return [(fmpq(c[i * r + j, m], d), i, k) for k, (c, d) in enumerate(self.blocks()) for i in range(n)
+                if c[i * r + j, m] != 0]
+
+    def blocks(self) -> list[tuple[fmpz_mat, fmpz]]:
+        """The multiplied-out coefficients of an "outer" (∂L/∂W-shaped) combination (`outer_blocks`)."""
+        if self._blocks is None:
+            self._blocks = outer_blocks(*self.coef, self.atoms.rows)
+        return self._blocks
 
     def sympy(self) -> sp.ImmutableMatrix:
         """Every entry as SymPy's sum of a rational and rational multiples of atoms."""
@@ -239,9 +268,12 @@ class Factored:
         return self._value
 
     def bits(self) -> int:
-        """Bits of the largest rational number in the combination."""
-        coefs = self.coef if self.layout == "outer" else [self.coef]
-        return max([_bits(self.const)] + [_bits(c * self.scale) for c in coefs])
+        """Bits of the largest rational number in the combination (for ∂L/∂W-shaped ones, at most this)."""
+        if self.layout != "outer":
+            return max(_bits(self.const), _bits(self.coef * self.scale))
+        s = self.scale
+        top = max((max(abs(x).bit_length() for x in c.entries()) + s.p.bit_length() for c, _ in self.blocks()), default=0)
+        return max([_bits(self.const), top] + [(d * s.q).bit_length() for _, d in self.blocks()])
 
 
 def _fused_atoms(Yhat: Atoms, Y: fmpq_mat, c: fmpq) -> Factored:
@@ -260,22 +292,35 @@ def _matmul_left(W: fmpq_mat, F: Factored) -> Factored:
     return Factored(W * F.const, "cols", W * F.coef, F.atoms)  # (m×n)·(n×N), (m×n)·(n×N·n)
 
 
-def _mask(F: Factored, D: fmpq_mat) -> Factored:
+def _mask(F: Factored, D: fmpq_mat, l: Layer, pos: list[bool]) -> Factored:
     """F ⊙ D for F in "cols" layout: column k of D scales every atom block of column k."""
     n, N = F.atoms.rows, F.atoms.cols
-    d = D.entries()
-    rep = [d[j * N + k] for j in range(D.nrows()) for k in range(N) for _ in range(n)]
-    return Factored(_hadamard(F.const, D), "cols", _same_shape(F.coef, [x * y for x, y in zip(F.coef.entries(), rep)]),
-                    F.atoms)
+    spread = [j * N + k for j in range(D.nrows()) for k in range(N) for _ in range(n)]  # coef entry → D entry
+    if l.activation in ("relu", "leaky_relu", "identity"):
+        p = [pos[t] for t in spread] if l.activation != "identity" else None
+        coef = masked(F.coef, D, l, p)
+    else:
+        d = D.entries()
+        coef = _same_shape(F.coef, [x * d[t] for x, t in zip(F.coef.entries(), spread)])
+    return Factored(masked(F.const, D, l, pos), "cols", coef, F.atoms)
 
 
 def _grad_w(F: Factored, A_in: fmpq_mat) -> Factored:
-    """∂L/∂W = ∂L/∂Z·Aᵀ: per column k the outer product of the atom block with a_k."""
-    n, N, r = F.atoms.rows, F.atoms.cols, F.const.nrows()
-    t = F.coef.transpose().entries()  # rows (k, i), each the r coefficients of one atom
+    """∂L/∂W = ∂L/∂Z·Aᵀ: the coefficient of s_ik in entry (j, m) is J[j, k·n + i]·A[m, k] (outer products)."""
+    return Factored(F.const * A_in.transpose(), "outer", (F.coef, A_in), F.atoms)  # (r×N)·(N×m)
+
+
+def outer_blocks(J: fmpq_mat, A_in: fmpq_mat, n: int) -> list[tuple[fmpz_mat, fmpz]]:
+    """Per batch column k, the integer outer product vec(J_k)·a_kᵀ over a common denominator (no gcd per entry)."""
+    r, N = J.nrows(), A_in.ncols()
+    t = J.transpose().entries()  # rows (k, i), each the r coefficients of one atom
     a = _columns(A_in)
-    blocks = [fmpq_mat(n * r, 1, t[k * n * r:(k + 1) * n * r]) * fmpq_mat(1, A_in.nrows(), a[k]) for k in range(N)]
-    return Factored(F.const * A_in.transpose(), "outer", blocks, F.atoms)  # (n·r×1)·(1×m) per column k
+    blocks = []
+    for k in range(N):
+        u, du = fmpq_mat(n * r, 1, t[k * n * r:(k + 1) * n * r]).numer_denom()
+        v, dv = fmpq_mat(1, A_in.nrows(), a[k]).numer_denom()
+        blocks.append((u * v, du * dv))  # (n·r×1)·(1×m)
+    return blocks
 
 
 def _grad_b(F: Factored) -> Factored:
@@ -284,8 +329,10 @@ def _grad_b(F: Factored) -> Factored:
 
 
 def _update(W: fmpq_mat, F: Factored, step: fmpq) -> Factored:
-    """W − step·F."""
-    return Factored(W - F.const * step, F.layout, F.coef, F.atoms, -step * F.scale)
+    """W − step·F (sharing F's coefficients, scaled by −step)."""
+    out = Factored(W - F.const * step, F.layout, F.coef, F.atoms, -step * F.scale)
+    out._blocks = F._blocks
+    return out
 
 
 # ---------------------------------------------------------------- the pass
@@ -372,6 +419,20 @@ def _net(ex: Exercise) -> _Net:
     )
 
 
+_NETS: dict[int, tuple[weakref.ref, _Net]] = {}
+
+
+def _net_once(ex: Exercise) -> _Net:
+    """`_net(ex)`, converted once per exercise object (the checker solves one exercise many times)."""
+    hit = _NETS.get(id(ex))
+    if hit is not None and hit[0]() is ex:
+        return hit[1]
+    net = _net(ex)
+    key = id(ex)
+    _NETS[key] = (weakref.ref(ex, lambda _: _NETS.pop(key, None)), net)
+    return net
+
+
 def _given(given: Mapping[str, Value]) -> dict[str, Any]:
     """Given matrices in flint (`Fallback` if one is not rational); scalars (only L) stay as given."""
     return {name: to_flint(v) if isinstance(v, sp.MatrixBase) else v for name, v in given.items()}
@@ -380,7 +441,17 @@ def _given(given: Mapping[str, Value]) -> dict[str, Any]:
 def solve(ex: Exercise, rules: Any, given: Mapping[str, Value], bounds: Bounds) -> Solution:
     """The exercise solved on flint rationals; raises `Fallback` (before any result escapes) when it cannot be."""
     eligible(ex, rules)
-    net = _net(ex)
+    enabled = gc.isenabled()
+    gc.disable()  # the pass allocates many small objects and makes no cycles; the collector's sweeps cost more than it
+    try:
+        return _solve(ex, rules, given, bounds)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _solve(ex: Exercise, rules: Any, given: Mapping[str, Value], bounds: Bounds) -> Solution:
+    net = _net_once(ex)
     rec = _Recorder(_given(given))
     for fl, sy in [(net.X, ex.X), (net.Y, ex.loss and ex.loss.Y), (net.predictions, ex.loss and ex.loss.predictions)]:
         if fl is not None:
@@ -409,6 +480,13 @@ def _epoch(ex: Exercise, net: _Net, Ws: list, bs: list, rec: _Recorder, rules: A
            bits: list[int]) -> tuple[list, list]:
     """One forward pass, and with a loss one backward pass and one update, recorded as the SymPy path does."""
     layers = ex.layers
+    seen: dict[int, tuple[fmpq_mat, list[bool]]] = {}
+
+    def signs(m: fmpq_mat) -> list[bool]:
+        if id(m) not in seen:
+            seen[id(m)] = (m, positive(m))
+        return seen[id(m)][1]
+
     A = rec("given", "X", rec.known(net.X, ex.X))
     N = net.X.ncols()
     As, Zs = [A], []
@@ -425,7 +503,7 @@ def _epoch(ex: Exercise, net: _Net, Ws: list, bs: list, rec: _Recorder, rules: A
         elif net.bases[k - 1] is None and l.activation == "softmax":
             Av = Atoms(Z, l) if k == len(layers) else _fail("softmax with e inside the network")
         else:
-            Av = activate(Z, l, net.bases[k - 1], bounds)
+            Av = activate(Z, l, net.bases[k - 1], bounds, signs(Z))
         A = rec("activation", f"A{k}", Av, k, Z=Z)
         _check_shape(f"A{k}", A, Zv)
         Zs.append(Z)
@@ -463,16 +541,20 @@ def _epoch(ex: Exercise, net: _Net, Ws: list, bs: list, rec: _Recorder, rules: A
                      **{f"dL_dA{k}": dA, f"A{k}": A_out})
         else:
             if getattr(rules, "mask_from_z", True):
-                D = derivative(Z, A_out, l)
+                pos = signs(Z)
+                D = derivative(Z, A_out, l, pos)
             elif isinstance(dA, Factored):
                 raise Fallback("a mask from a gradient with atoms")
             else:
-                D = derivative(dA, A_out, l)
+                pos = signs(dA)
+                D = derivative(dA, A_out, l, pos)
             D = rec("derivative", f"dA{k}/dZ{k}", D, k, **{f"Z{k}": Z})
             if not rules.mask:
                 dZv = dA
             elif isinstance(dA, Factored):
-                dZv = _mask(dA, D)
+                dZv = _mask(dA, D, l, pos)
+            elif isinstance(D, fmpq_mat) and not rec.given:
+                dZv = masked(dA, D, l, pos)
             else:
                 dZv = _hadamard(dA, D)  # (n×N) ⊙ (n×N)
             dZ = rec("grad_z", f"dL/dZ{k}", dZv, k, **{f"dL_dA{k}": dA, f"dA{k}_dZ{k}": D})

@@ -1,0 +1,530 @@
+"""symnet's exact passes timed side by side with raw python-flint, SymPy, numpy and torch: `python bench/run.py`."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from fractions import Fraction
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import sympy as sp  # noqa: E402
+from flint import fmpq, fmpq_mat  # noqa: E402
+from sympy.polys.domains import QQ  # noqa: E402
+from sympy.polys.matrices import DomainMatrix  # noqa: E402
+
+from symnet import engine, fast, spec  # noqa: E402
+from symnet.bounds import DEFAULT  # noqa: E402
+
+WIDTHS = [16, 32, 32, 32, 10]
+BATCH = 8
+
+
+# ---------------------------------------------------------------- timing
+
+
+def timed(f: Callable[[], object], repeat: int, budget: float) -> tuple[float, float, int]:
+    """(median ms, min ms, runs) of f, run `repeat` times or until `budget` seconds are spent (at least once)."""
+    times: list[float] = []
+    start = time.perf_counter()
+    while len(times) < repeat and (not times or time.perf_counter() - start < budget):
+        t0 = time.perf_counter()
+        f()
+        times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times), min(times), len(times)
+
+
+def row(name: str, t: tuple[float, float, int], ref: float | None, torch_ms: float | None, note: str = "") -> str:
+    med, lo, n = t
+    vs_ref = f"{med / ref:8.2f}×" if ref else " " * 9
+    vs_torch = f"{med / torch_ms:9.1f}×" if torch_ms else " " * 10
+    return f"  {name:<44} {med:10.3f} {lo:10.3f} {n:5d} {vs_ref} {vs_torch}  {note}"
+
+
+HEADER = f"  {'method':<44} {'median ms':>10} {'min ms':>10} {'runs':>5} {'× flint':>9} {'× torch':>10}"
+
+
+# ---------------------------------------------------------------- the network
+
+
+def network(widths: list[int], batch: int, seed: int = 1, out: str = "identity", loss: str = "squared_error") -> dict:
+    """A spec dict: rational weights k/d (|k| ≤ 9, d in 1, 2, 4, 5, 10), ReLU hidden layers."""
+    rng = random.Random(seed)
+
+    def q() -> str:
+        return str(Fraction(rng.randint(-9, 9), rng.choice([1, 2, 4, 5, 10])))
+
+    layers = [{"W": [[q() for _ in range(widths[k])] for _ in range(widths[k + 1])],
+               "b": [q() for _ in range(widths[k + 1])],
+               "activation": "relu" if k < len(widths) - 2 else out} for k in range(len(widths) - 1)]
+    n = widths[-1]
+    if loss == "cross_entropy":
+        hot = [rng.randrange(n) for _ in range(batch)]
+        Y = [[1 if hot[j] == i else 0 for j in range(batch)] for i in range(n)]
+    else:
+        Y = [[q() for _ in range(batch)] for _ in range(n)]
+    return {"X": [[q() for _ in range(batch)] for _ in range(widths[0])], "layers": layers,
+            "loss": {"kind": loss, "Y": Y, "reduction": "mean"}}
+
+
+# ---------------------------------------------------------------- the same pass, written by hand in each library
+
+
+def raw_flint(Ws: list, bs: list, X: fmpq_mat, Y: fmpq_mat) -> list:
+    """Forward (ReLU, linear output), ½‖Ŷ−Y‖²/N, backward: [(dW, db)] from the last layer down."""
+    N = X.ncols()
+    ones_row, ones_col = fmpq_mat(1, N, [1] * N), fmpq_mat(N, 1, [1] * N)
+    A, As, Zs = X, [X], []
+    last = len(Ws) - 1
+    for k, (W, b) in enumerate(zip(Ws, bs)):
+        Z = W * A + b * ones_row
+        A = fmpq_mat(Z.nrows(), N, [z if z > 0 else 0 for z in Z.entries()]) if k < last else Z
+        Zs.append(Z)
+        As.append(A)
+    dA = (A - Y) / N
+    grads = []
+    for k in range(last, -1, -1):
+        dZ = dA if k == last else fmpq_mat(dA.nrows(), N, [g if z > 0 else 0 for g, z in zip(dA.entries(), Zs[k].entries())])
+        grads.append((dZ * As[k].transpose(), dZ * ones_col))
+        if k:
+            dA = Ws[k].transpose() * dZ
+    return grads
+
+
+def domain_matrix(Ws: list, bs: list, X: DomainMatrix, Y: DomainMatrix) -> list:
+    """The same pass on dense SymPy DomainMatrix over QQ (flint-backed DFM when SymPy's ground types are flint)."""
+    N = X.shape[1]
+    ones_row = DomainMatrix.ones((1, N), QQ).to_dense()
+    ones_col = DomainMatrix.ones((N, 1), QQ).to_dense()
+    zero = QQ(0)
+    A, As, Zs = X, [X], []
+    last = len(Ws) - 1
+    for k, (W, b) in enumerate(zip(Ws, bs)):
+        Z = W * A + b * ones_row
+        A = DomainMatrix.from_list_flat([z if z > 0 else zero for z in Z.to_list_flat()], Z.shape, QQ).to_dense() if k < last else Z
+        Zs.append(Z)
+        As.append(A)
+    dA = (A - Y) * QQ(1, N)
+    grads = []
+    for k in range(last, -1, -1):
+        if k == last:
+            dZ = dA
+        else:
+            dZ = DomainMatrix.from_list_flat([g if z > 0 else zero for g, z in zip(dA.to_list_flat(), Zs[k].to_list_flat())],
+                                             dA.shape, QQ).to_dense()
+        grads.append((dZ * As[k].transpose(), dZ * ones_col))
+        if k:
+            dA = Ws[k].transpose() * dZ
+    return grads
+
+
+def sympy_matrix(Ws: list, bs: list, X: sp.Matrix, Y: sp.Matrix) -> list:
+    """The same pass on sympy.Matrix of Rationals."""
+    N = X.cols
+    A, As, Zs = X, [X], []
+    last = len(Ws) - 1
+    for k, (W, b) in enumerate(zip(Ws, bs)):
+        Z = W * A + b * sp.ones(1, N)
+        A = Z.applyfunc(lambda z: z if z > 0 else sp.S.Zero) if k < last else Z
+        Zs.append(Z)
+        As.append(A)
+    dA = (A - Y) / N
+    grads = []
+    for k in range(last, -1, -1):
+        dZ = dA if k == last else dA.multiply_elementwise(Zs[k].applyfunc(lambda z: sp.S.One if z > 0 else sp.S.Zero))
+        grads.append((dZ * As[k].T, dZ * sp.ones(N, 1)))
+        if k:
+            dA = Ws[k].T * dZ
+    return grads
+
+
+def sympy_softmax(Ws: list, bs: list, X: sp.Matrix, Y: sp.Matrix) -> list:
+    """sympy.Matrix with exp kept symbolic: softmax output, cross-entropy, ∂L/∂Z = (Ŷ − Y)/N, chain rule down."""
+    N = X.cols
+    A, As, Zs = X, [X], []
+    last = len(Ws) - 1
+    for k, (W, b) in enumerate(zip(Ws, bs)):
+        Z = W * A + b * sp.ones(1, N)
+        if k < last:
+            A = Z.applyfunc(lambda z: z if z > 0 else sp.S.Zero)
+        else:
+            E = Z.applyfunc(sp.exp)
+            sums = [sum(E.col(j)) for j in range(N)]
+            A = sp.Matrix(Z.rows, N, lambda i, j: E[i, j] / sums[j])
+        Zs.append(Z)
+        As.append(A)
+    dZ = (A - Y) / N
+    grads = []
+    for k in range(last, -1, -1):
+        if k < last:
+            dZ = dA.multiply_elementwise(Zs[k].applyfunc(lambda z: sp.S.One if z > 0 else sp.S.Zero))
+        grads.append((dZ * As[k].T, dZ * sp.ones(N, 1)))
+        if k:
+            dA = Ws[k].T * dZ
+    return grads
+
+
+def numpy_pass(np, Ws: list, bs: list, X, Y) -> list:
+    N = X.shape[1]
+    A, As, Zs = X, [X], []
+    last = len(Ws) - 1
+    for k, (W, b) in enumerate(zip(Ws, bs)):
+        Z = W @ A + b
+        A = np.maximum(Z, 0) if k < last else Z
+        Zs.append(Z)
+        As.append(A)
+    dA = (A - Y) / N
+    grads = []
+    for k in range(last, -1, -1):
+        dZ = dA if k == last else dA * (Zs[k] > 0)
+        grads.append((dZ @ As[k].T, dZ.sum(axis=1, keepdims=True)))
+        if k:
+            dA = Ws[k].T @ dZ
+    return grads
+
+
+def torch_pass(torch, Ws: list, bs: list, X, Y, softmax: bool = False) -> list:
+    params = [w.clone().requires_grad_(True) for w in Ws] + [b.clone().requires_grad_(True) for b in bs]
+    W, B = params[:len(Ws)], params[len(Ws):]
+    A = X
+    for k in range(len(W)):
+        Z = W[k] @ A + B[k]
+        A = torch.relu(Z) if k < len(W) - 1 else Z
+    if softmax:
+        loss = -(Y * torch.log_softmax(A, dim=0)).sum() / X.shape[1]
+    else:
+        loss = ((A - Y) ** 2).sum() / 2 / X.shape[1]
+    loss.backward()
+    return [(W[k].grad, B[k].grad) for k in range(len(W) - 1, -1, -1)]
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def optional(name: str):
+    try:
+        return __import__(name)
+    except ImportError:
+        return None
+
+
+def flint_inputs(ex) -> tuple[list, list, fmpq_mat, fmpq_mat]:
+    net = fast._net(ex)
+    return list(net.W), list(net.b), net.X, net.Y
+
+
+def floats(m) -> list[float]:
+    return [float(x) for x in m.entries()]
+
+
+def factored_floats(F) -> list[list[float]]:
+    """A factored ∂L/∂W (const + scale·Σ coef·atom) evaluated in float64, for the check against torch."""
+    Z = F.atoms.Z
+    cols = []
+    for k in range(Z.ncols()):
+        z = [float(Z[i, k]) for i in range(Z.nrows())]
+        e = [math.exp(v - max(z)) for v in z]
+        cols.append([v / sum(e) for v in e])
+    s = float(F.scale)
+    return [[float(F.const[j, m]) + s * sum(float(c) * cols[k][i] for c, i, k in F.terms(j, m))
+             for m in range(F.const.ncols())] for j in range(F.const.nrows())]
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
+    import flint
+
+    parts = [f"{os.cpu_count()} cores ({len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else '?'} usable)",
+             model, f"Python {platform.python_version()}", f"SymPy {sp.__version__}", f"python-flint {flint.__version__}"]
+    for name in ("numpy", "torch"):
+        mod = optional(name)
+        if mod:
+            parts.append(f"{name} {mod.__version__}")
+    return ", ".join(parts) + f"; load average {load[0]:.2f}" if load[0] != "?" else ""
+
+
+# ---------------------------------------------------------------- the sections
+
+
+def rational_section(repeat: int, budget: float, results: dict) -> None:
+    print(f"\n== rational MLP {WIDTHS}, batch {BATCH}, ReLU, squared error: forward + backward ==")
+    data = network(WIDTHS, BATCH)
+    ex = spec.from_data(data)
+    Ws, bs, X, Y = flint_inputs(ex)
+    np, torch = optional("numpy"), optional("torch")
+    t_torch = None
+    if torch is not None:
+        torch.set_num_threads(1)
+        tW = [torch.tensor([floats(W)[i * W.ncols():(i + 1) * W.ncols()] for i in range(W.nrows())], dtype=torch.float64) for W in Ws]
+        tb = [torch.tensor([[float(x)] for x in b.entries()], dtype=torch.float64) for b in bs]
+        tX = torch.tensor([[float(X[i, j]) for j in range(X.ncols())] for i in range(X.nrows())], dtype=torch.float64)
+        tY = torch.tensor([[float(Y[i, j]) for j in range(Y.ncols())] for i in range(Y.nrows())], dtype=torch.float64)
+        t_torch = timed(lambda: torch_pass(torch, tW, tb, tX, tY), repeat * 4, budget)
+    t_raw = timed(lambda: raw_flint(Ws, bs, X, Y), repeat, budget)
+    ref, tref = t_raw[0], t_torch[0] if t_torch else None
+    results["raw"] = ref
+    print(HEADER)
+    print(row("python-flint fmpq_mat, by hand (reference)", t_raw, ref, tref))
+    engine.solve(ex)  # converts the exercise's inputs to flint once (cached per exercise, as the checker reuses it)
+    t_sym = timed(lambda: engine.solve(ex), repeat, budget)
+    results["symnet"] = t_sym[0]
+    print(row("symnet solve (flint path)", t_sym, ref, tref, "inputs converted once"))
+
+    def fresh():
+        fast._NETS.clear()
+        return engine.solve(ex)
+
+    t_fresh = timed(fresh, repeat, budget)
+    results["symnet_fresh"] = t_fresh[0]
+    print(row("symnet solve, converting the inputs each time", t_fresh, ref, tref))
+
+    def read_all():
+        sol = fresh()
+        for s in sol.steps:
+            s.value, s.operands
+        return sol
+
+    print(row("symnet solve + every value read as SymPy", timed(read_all, max(3, repeat // 10), budget), ref, tref,
+              "boundary conversion"))
+    dWs, dbs = [M.to_DM(QQ).to_dense() for M in [l.W for l in ex.layers]], [l.b.to_DM(QQ).to_dense() for l in ex.layers]
+    dX, dY = ex.X.to_DM(QQ).to_dense(), ex.loss.Y.to_DM(QQ).to_dense()
+    t_dm = timed(lambda: domain_matrix(dWs, dbs, dX, dY), repeat, budget)
+    print(row("SymPy DomainMatrix over QQ, dense", t_dm, ref, tref))
+    sW, sb = [sp.Matrix(l.W) for l in ex.layers], [sp.Matrix(l.b) for l in ex.layers]
+    sX, sY = sp.Matrix(ex.X), sp.Matrix(ex.loss.Y)
+    t_spm = timed(lambda: sympy_matrix(sW, sb, sX, sY), max(3, repeat // 5), budget)
+    results["sympy_matrix"] = t_spm[0]
+    print(row("sympy.Matrix of Rationals", t_spm, ref, tref))
+    t_symp = timed(lambda: engine.solve(ex, backend="sympy"), max(3, repeat // 10), budget)
+    print(row("symnet solve (SymPy path, forced)", t_symp, ref, tref))
+    if np is not None:
+        nW = [np.array(floats(W)).reshape(W.nrows(), W.ncols()) for W in Ws]
+        nb = [np.array(floats(b)).reshape(-1, 1) for b in bs]
+        nX, nY = np.array(floats(X)).reshape(X.nrows(), X.ncols()), np.array(floats(Y)).reshape(Y.nrows(), Y.ncols())
+        print(row("numpy float64 (inexact)", timed(lambda: numpy_pass(np, nW, nb, nX, nY), repeat * 4, budget), ref, tref))
+    if t_torch:
+        print(row("torch float64 autograd (inexact, 1 thread)", t_torch, ref, tref))
+    # agreement
+    sol = engine.solve(ex)
+    g_raw = raw_flint(Ws, bs, X, Y)
+    L = len(Ws)
+    exact = all(sol.step(f"dL/dW{k}").raw == g_raw[L - k][0] and sol.step(f"dL/db{k}").raw == g_raw[L - k][1]
+                for k in range(1, L + 1))
+    g_dm = domain_matrix(dWs, dbs, dX, dY)
+    exact_dm = all(g_dm[L - k][0].to_Matrix() == sol[f"dL/dW{k}"] for k in range(1, L + 1))
+    g_sp = sympy_matrix(sW, sb, sX, sY)
+    exact_sp = all(g_sp[L - k][0] == sol[f"dL/dW{k}"] for k in range(1, L + 1))
+    line = f"  agreement: symnet = raw flint {exact}, = DomainMatrix {exact_dm}, = sympy.Matrix {exact_sp}"
+    if np is not None:
+        g_np = numpy_pass(np, nW, nb, nX, nY)
+        err = max(abs(float(a) - b) for k in range(L) for a, b in zip(g_raw[k][0].entries(), g_np[k][0].ravel()))
+        line += f"; max |numpy − exact| {err:.1e}"
+    if t_torch:
+        g_t = torch_pass(torch, tW, tb, tX, tY)
+        err = max(abs(float(a) - b) for k in range(L) for a, b in zip(g_raw[k][0].entries(), g_t[k][0].ravel().tolist()))
+        line += f"; max |torch − exact| {err:.1e}"
+    results["agree"] = exact and exact_dm and exact_sp
+    print(line)
+
+
+def softmax_section(repeat: int, budget: float, results: dict, slow: bool) -> None:
+    print(f"\n== the same MLP with a softmax (e) output and cross-entropy: exact, factored over the softmax atoms ==")
+    ex = spec.from_data(network(WIDTHS, BATCH, out="softmax", loss="cross_entropy"))
+    engine.solve(ex)
+    t = timed(lambda: engine.solve(ex), repeat, budget)
+    results["softmax"] = t[0]
+    ref = results["raw"]
+    print(HEADER)
+    print(row("symnet solve (factored softmax atoms)", t, ref, None, "vs the raw-flint squared-error pass"))
+
+    def multiplied_out():
+        sol = engine.solve(ex)
+        for k in range(1, len(WIDTHS)):
+            sol.step(f"dL/dW{k}").raw.blocks()
+
+    t_all = timed(multiplied_out, repeat, budget)
+    results["softmax_all"] = t_all[0]
+    print(row("  + every dL/dW coefficient multiplied out", t_all, ref, None, "rational coefficient of each atom"))
+    sol = engine.solve(ex)
+    F = sol.step("dL/dW1").raw
+    terms = sum(len(F.terms(j, m)) for j in range(F.const.nrows()) for m in range(F.const.ncols()))
+    print(f"  dL/dW1: {F.const.nrows()}×{F.const.ncols()} entries, {terms} atom terms in all "
+          f"(≤ {len(WIDTHS) and WIDTHS[-1] * BATCH} atoms per entry), bits of the largest coefficient {F.bits()}")
+    torch = optional("torch")
+    if torch is not None:
+        Ws, bs, X, Y = flint_inputs(ex)
+        tW = [torch.tensor([[float(W[i, j]) for j in range(W.ncols())] for i in range(W.nrows())], dtype=torch.float64) for W in Ws]
+        tb = [torch.tensor([[float(x)] for x in b.entries()], dtype=torch.float64) for b in bs]
+        tX = torch.tensor([[float(X[i, j]) for j in range(X.ncols())] for i in range(X.nrows())], dtype=torch.float64)
+        tY = torch.tensor([[float(Y[i, j]) for j in range(Y.ncols())] for i in range(Y.nrows())], dtype=torch.float64)
+        g = torch_pass(torch, tW, tb, tX, tY, softmax=True)
+        L = len(Ws)
+        err = max(abs(a - b) for k in range(1, L + 1)
+                  for ra, rb in zip(factored_floats(sol.step(f"dL/dW{k}").raw), g[L - k][0].tolist()) for a, b in zip(ra, rb))
+        print(f"  agreement: max |torch float64 − symnet exact (evaluated)| over every dW entry {err:.1e}")
+        results["softmax_err"] = err
+    # exactness at the boundary: a JSON string parses back to the exact value
+    v = sol["dL/dW4"][0, 0]
+    text = sp.sstr(v)
+    back = sp.parse_expr(text)
+    print(f"  dL/dW4[1,1] as printed ({len(text)} characters) parses back to the same value "
+          f"(difference at 60 digits): {sp.N(back - v, 60)}")
+    if not slow:
+        print("  sympy.Matrix with symbolic exp: skipped (--quick)")
+        return
+    Wm, bm = [sp.Matrix(l.W) for l in ex.layers], [sp.Matrix(l.b) for l in ex.layers]
+    Xm, Ym = sp.Matrix(ex.X), sp.Matrix(ex.loss.Y)
+    t0 = time.perf_counter()
+    g_sym = sympy_softmax(Wm, bm, Xm, Ym)
+    slow_ms = (time.perf_counter() - t0) * 1e3
+    results["softmax_sympy"] = slow_ms
+    print(row("sympy.Matrix, exp symbolic (run once)", (slow_ms, slow_ms, 1), ref, None))
+    ops = sum(sp.count_ops(x) for x in g_sym[0][0])
+    ours = sum(sp.count_ops(x) for x in sol["dL/dW4"])
+    print(f"  operations in dL/dW4: sympy.Matrix {ops}, symnet (as read) {ours}")
+    same = all(abs(sp.N(a - b, 30)) < 1e-25 for a, b in list(zip(g_sym[0][0], sol["dL/dW4"]))[:20])
+    print(f"  agreement (first 20 entries of dL/dW4 at 30 digits): {same}")
+    print(f"  ratio: sympy.Matrix symbolic / symnet factored = {slow_ms / t[0]:.0f}×")
+
+
+def symbolic_section(results: dict) -> None:
+    print("\n== symbolic weights: explicit chain rule (symnet, SymPy path) vs sympy.diff of the loss ==")
+    data = {"X": [[1, 2], [-1, 3]],
+            "layers": [{"W": {"symbol": "w", "shape": [3, 2]}, "b": [0, 1, -1], "activation": "sigmoid"},
+                       {"W": {"symbol": "v", "shape": [2, 3]}}],
+            "loss": {"kind": "squared_error", "Y": [[1, 0], [0, 1]]}}
+    ex = spec.from_data(data)
+    t0 = time.perf_counter()
+    sol = engine.solve(ex)
+    t_rule = (time.perf_counter() - t0) * 1e3
+    L = sol["L"]
+    t0 = time.perf_counter()
+    diffs = {k: [sp.diff(L, s) for s in ex.layers[k - 1].W] for k in (1, 2)}
+    t_diff = (time.perf_counter() - t0) * 1e3
+    ops_rule = sum(sp.count_ops(x) for k in (1, 2) for x in sol[f"dL/dW{k}"])
+    ops_diff = sum(sp.count_ops(x) for k in (1, 2) for x in diffs[k])
+    pt = {s: sp.Rational(i + 1, 7) for i, s in enumerate(sorted(ex.symbols if hasattr(ex, "symbols") else
+                                                                  set().union(*[l.W.free_symbols for l in ex.layers]), key=str))}
+    agree = all(abs(sp.N((a - b).subs(pt), 30)) < 1e-25 for k in (1, 2) for a, b in zip(sol[f"dL/dW{k}"], diffs[k]))
+    print(f"  chain rule: {t_rule:.1f} ms, {ops_rule} operations in all dW;  sympy.diff: {t_diff:.1f} ms, {ops_diff} operations")
+    print(f"  agreement at a rational point (30 digits): {agree}")
+    results["ops"] = (ops_rule, ops_diff)
+
+
+def scaling_section(repeat: int, budget: float) -> None:
+    print("\n== scaling of the exact pass (squared error): symnet vs raw flint ==")
+    print(f"  {'widths':<26} {'batch':>5} {'raw flint ms':>13} {'symnet ms':>10} {'ratio':>7} {'max bits':>9}")
+    cases = [([w, w, w, w, 10], 8) for w in (16, 32, 64, 128, 256)] + [([16, 32, 32, 32, 10], n) for n in (1, 32, 128)]
+    for widths, batch in cases:
+        ex = spec.from_data(network(widths, batch, seed=2), "<bench>", replace(DEFAULT, rows=512, cols=512))
+        Ws, bs, X, Y = flint_inputs(ex)
+        engine.solve(ex)
+        r = timed(lambda: raw_flint(Ws, bs, X, Y), repeat, budget)[0]
+        s = timed(lambda: engine.solve(ex), repeat, budget)[0]
+        sol = engine.solve(ex)
+        bits = max(fast._bits(sol.step(f"dL/dW{k}").raw) for k in range(1, len(widths)))
+        print(f"  {str(widths):<26} {batch:5d} {r:13.3f} {s:10.3f} {s / r:6.2f}× {bits:9d}")
+
+
+def training_section() -> None:
+    print("\n== bit growth of exact gradient descent (largest updated weight per step) ==")
+    data = {"X": [["1/2", 1], [2, "-1/3"]],
+            "layers": [{"W": [["1/3", "2/7"], ["5/11", "-1/13"]], "b": ["1/5", "1/9"], "activation": "relu"},
+                       {"W": [["1/17", "3/19"], ["2/3", "-1/4"]], "activation": "relu"},
+                       {"W": [["1/2", "-3/5"]]}],
+            "loss": {"kind": "squared_error", "Y": [[5, 1]]}, "train": {"learning_rate": "1/10", "steps": 5}}
+    sol = engine.solve(spec.from_data(data))
+    print(f"  3 layers, 5 steps, exact: {list(sol.bits)} bits")
+    data["train"]["round"] = 4
+    sol = engine.solve(spec.from_data(data))
+    print(f"  the same with [train] round = 4: {list(sol.bits)} bits (the rounded weights are marked ≈)")
+
+
+def import_section(results: dict) -> None:
+    print("\n== start-up: whole processes (median of 5) ==")
+
+    def run(args: list[str]) -> float:
+        times = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, *args], cwd=ROOT, check=True, capture_output=True)
+            times.append((time.perf_counter() - t0) * 1e3)
+        return statistics.median(times)
+
+    base = run(["-c", "import sympy"])
+    print(f"  python -c 'import sympy'                        {base:8.0f} ms   1.00×")
+    for fmt in ("markdown", "json"):
+        try:
+            t = run(["-m", "symnet", "solve", "backprop", "--format", fmt])
+        except subprocess.CalledProcessError as e:
+            print(f"  symnet solve backprop --format {fmt}: failed ({e.stderr.decode()[-200:].strip()})")
+            continue
+        results[f"start_{fmt}"] = t / base
+        print(f"  symnet solve backprop --format {fmt:<9}         {t:8.0f} ms   {t / base:.2f}×")
+
+
+def targets(results: dict) -> None:
+    print("\n== targets ==")
+
+    def check(ok: bool, text: str) -> None:
+        print(f"  [{'met' if ok else 'MISSED'}] {text}")
+
+    raw = results["raw"]
+    check(results["symnet"] <= 1.5 * raw, f"rational pass within 1.5× of raw flint: {results['symnet'] / raw:.2f}× "
+          f"(converting inputs every call: {results['symnet_fresh'] / raw:.2f}×)")
+    check(results["sympy_matrix"] >= 20 * results["symnet"],
+          f"rational pass ≥ 20× faster than sympy.Matrix: {results['sympy_matrix'] / results['symnet']:.0f}×")
+    if "softmax" in results:
+        check(results["softmax"] <= 4 * raw, f"softmax+CE with e within 4× of raw flint squared error: "
+              f"{results['softmax'] / raw:.2f}×")
+    if "softmax_sympy" in results:
+        r = results["softmax_sympy"] / results["softmax"]
+        check(r >= 300, f"softmax+CE with e ≥ 300× faster than sympy.Matrix with symbolic exp: {r:.0f}×")
+    if "ops" in results:
+        a, b = results["ops"]
+        check(a < b, f"symbolic chain rule smaller than sympy.diff: {a} vs {b} operations")
+    if "start_markdown" in results:
+        check(results["start_markdown"] <= 1.5, f"solve backprop --format markdown within 1.5× of import sympy: "
+              f"{results['start_markdown']:.2f}×")
+    check(results.get("agree", False), "exact results agree across backends")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--repeat", type=int, default=50, help="runs per timing (default 50; medians are reported)")
+    p.add_argument("--budget", type=float, default=3.0, help="seconds at most per timing (default 3)")
+    p.add_argument("--quick", action="store_true", help="skip the slow symbolic-exp sympy.Matrix run and start-up timing")
+    args = p.parse_args()
+    print(f"machine: {machine()}")
+    results: dict = {}
+    rational_section(args.repeat, args.budget, results)
+    softmax_section(args.repeat, args.budget, results, slow=not args.quick)
+    symbolic_section(results)
+    scaling_section(max(5, args.repeat // 5), args.budget)
+    training_section()
+    if not args.quick:
+        import_section(results)
+    targets(results)
+
+
+if __name__ == "__main__":
+    main()
