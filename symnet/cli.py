@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--batch", type=int, metavar="N", help="samples per batch")
     g.add_argument("--activation", metavar="NAME", help="hidden activation")
     g.add_argument("--loss", metavar="NAME", help="loss kind")
+    g.add_argument("--softmax", metavar="HOW", help="backprop's softmax by hand: predictions (rounded, default) or base3")
     g.add_argument("--max-given", type=int, default=3, metavar="N", help="given numbers from -N to N (default 3)")
     g.add_argument("--count", type=int, metavar="N", help="make a class set of N exercises (needs --out)")
     g.add_argument("--out", metavar="DIR", help="folder for a class set")

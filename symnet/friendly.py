@@ -1,0 +1,60 @@
+"""What makes a solved exercise friendly by hand: the generator's guarantees, checked on the engine's record."""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from .exercise import Value
+from .record import Solution
+
+MAX_DENOMINATOR = 100
+MAX_ABS = 100
+MASKED = ("relu", "leaky_relu")  # activations whose mask an exercise must practise
+
+
+def _entries(v: Value) -> list[sp.Expr]:
+    return list(v) if isinstance(v, sp.MatrixBase) else [v]
+
+
+def problems(solution: Solution, max_given: int) -> list[str]:
+    """Every way the solved exercise breaks a guarantee (empty when it is friendly); see `symnet generate`."""
+    ex = solution.exercise
+    out = [f"given {name} is not an integer from -{max_given} to {max_given}"
+           for name, v in _givens(solution) if not all(x.is_Integer and abs(x) <= max_given for x in _entries(v))]
+    exempt = {"L"}  # the loss is a log with cross-entropy; checked only where it is rational
+    if ex.loss is not None and ex.loss.predictions is not None:
+        exempt.add(f"A{len(ex.layers)}")  # the exact softmax, replaced by the worksheet's rounded predictions
+    for s in solution.steps:
+        if s.kind in ("given", "approx", "parameters") or s.epoch != 1:
+            continue
+        for x in _entries(s.value):
+            if not x.is_Rational:
+                if s.name not in exempt:
+                    out.append(f"{s.name} holds {x}, not a rational number")
+                break
+            if x.q > MAX_DENOMINATOR or abs(x) > MAX_ABS:
+                out.append(f"{s.name} holds {x}: beyond denominator {MAX_DENOMINATOR} or size {MAX_ABS}")
+                break
+    for k, layer in enumerate(ex.layers, 1):
+        if layer.activation not in MASKED:
+            continue
+        Z = _entries(solution[f"Z{k}"])
+        if any(z == 0 for z in Z):
+            out.append(f"Z{k} holds 0 at a {layer.activation} input")
+        if layer.W.rows >= 2 and not (any(z < 0 for z in Z) and any(z > 0 for z in Z)):
+            out.append(f"the {layer.activation} of layer {k} does not both zero and pass an entry")
+    if ex.loss is not None and all(x == 0 for x in _entries(solution["dL/dW1"])):
+        out.append("no gradient reaches layer 1")
+    return out
+
+
+def _givens(solution: Solution) -> list[tuple[str, Value]]:
+    ex = solution.exercise
+    if ex.kind == "matmul":
+        return [("A", ex.A), ("B", ex.B)]
+    given: list[tuple[str, Value]] = [("X", ex.X)]
+    for k, l in enumerate(ex.layers, 1):
+        given += [(f"W{k}", l.W), (f"b{k}", l.b)]
+    if ex.loss is not None:
+        given.append(("Y", ex.loss.Y))
+    return given
