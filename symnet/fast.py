@@ -228,9 +228,10 @@ class Factored:
     """A matrix `const + scale·Σ coef·atom`: every entry a rational linear combination of softmax atoms.
 
     `layout` says how `coef` holds the coefficient of atom (i, k) for entry (j, m):
-      "cols"   coef is r × (N·n): entry (j, k) gets coef[j, k·n + i] (∂L/∂Z, ∂L/∂A: column k meets atoms of column k)
-      "sum"    coef is r × (N·n): entry (j, 0) gets coef[j, k·n + i] (∂L/∂b: the columns summed)
-      "outer"  coef is (J, A): entry (j, m) gets J[j, k·n + i]·A[m, k] (∂L/∂W = ∂L/∂Z·Aᵀ); `blocks()` multiplies
+      "cols"   coef is a list over k of r × n matrices J_k: entry (j, k) gets J_k[j, i] (∂L/∂Z, ∂L/∂A: column k
+               meets only the atoms of column k)
+      "sum"    the same J_k: entry (j, 0) gets J_k[j, i] (∂L/∂b: the columns summed)
+      "outer"  coef is (J, A): entry (j, m) gets J_k[j, i]·A[m, k] (∂L/∂W = ∂L/∂Z·Aᵀ); `blocks()` multiplies
                these out, per k an integer (n·r) × c matrix over a denominator, once, when first needed
     """
 
@@ -243,9 +244,10 @@ class Factored:
         """The nonzero (coefficient, i, k) of entry (j, m), before `scale`."""
         n, N = self.atoms.rows, self.atoms.cols
         if self.layout == "cols":
-            return [(self.coef[j, m * n + i], i, m) for i in range(n) if self.coef[j, m * n + i] != 0]
+            J = self.coef[m]
+            return [(J[j, i], i, m) for i in range(n) if J[j, i] != 0]
         if self.layout == "sum":
-            return [(self.coef[j, k * n + i], i, k) for k in range(N) for i in range(n) if self.coef[j, k * n + i] != 0]
+            return [(J[j, i], i, k) for k, J in enumerate(self.coef) for i in range(n) if J[j, i] != 0]
         r = self.const.nrows()
         return [(fmpq(c[i * r + j, m], d), i, k) for k, (c, d) in enumerate(self.blocks()) for i in range(n)
                 if c[i * r + j, m] != 0]
@@ -270,7 +272,7 @@ class Factored:
     def bits(self) -> int:
         """Bits of the largest rational number in the combination (for ∂L/∂W-shaped ones, at most this)."""
         if self.layout != "outer":
-            return max(_bits(self.const), _bits(self.coef * self.scale))
+            return max([_bits(self.const)] + [_bits(J * self.scale) for J in self.coef])
         s = self.scale
         top = max((max(abs(x).bit_length() for x in c.entries()) + s.p.bit_length() for c, _ in self.blocks()), default=0)
         return max([_bits(self.const), top] + [(d * s.q).bit_length() for _, d in self.blocks()])
@@ -280,28 +282,30 @@ def _fused_atoms(Yhat: Atoms, Y: fmpq_mat, c: fmpq) -> Factored:
     """∂L/∂Z = c·(Ŷ·Σy − Y) with Ŷ's atoms: the coefficient of s_ik in entry (i, k) is c·Σ_j y_jk."""
     n, N = Yhat.rows, Yhat.cols
     sums = [sum(col, ZERO) for col in _columns(Y)]
-    coef = fmpq_mat(n, N * n)
+    coef = []
     for k in range(N):
+        J = fmpq_mat(n, n)
         for i in range(n):
-            coef[i, k * n + i] = c * sums[k]
+            J[i, i] = c * sums[k]
+        coef.append(J)
     return Factored(-c * Y, "cols", coef, Yhat)
 
 
 def _matmul_left(W: fmpq_mat, F: Factored) -> Factored:
     """Wᵀ-style products M·F for F in "cols" layout (∂L/∂A = Wᵀ·∂L/∂Z)."""
-    return Factored(W * F.const, "cols", W * F.coef, F.atoms)  # (m×n)·(n×N), (m×n)·(n×N·n)
+    return Factored(W * F.const, "cols", [W * J for J in F.coef], F.atoms)  # (m×r)·(r×N), N × (m×r)·(r×n)
 
 
 def _mask(F: Factored, D: fmpq_mat, l: Layer, pos: list[bool]) -> Factored:
     """F ⊙ D for F in "cols" layout: column k of D scales every atom block of column k."""
-    n, N = F.atoms.rows, F.atoms.cols
-    spread = [j * N + k for j in range(D.nrows()) for k in range(N) for _ in range(n)]  # coef entry → D entry
-    if l.activation in ("relu", "leaky_relu", "identity"):
-        p = [pos[t] for t in spread] if l.activation != "identity" else None
-        coef = masked(F.coef, D, l, p)
-    else:
-        d = D.entries()
-        coef = _same_shape(F.coef, [x * d[t] for x, t in zip(F.coef.entries(), spread)])
+    m = D.nrows()
+    coef = []
+    for J, col in zip(F.coef, _columns(D)):  # diag(D[:, k])·J_k: (m×m)·(m×n)
+        diag = fmpq_mat(m, m)
+        for j, x in enumerate(col):
+            if x:
+                diag[j, j] = x
+        coef.append(diag * J)
     return Factored(masked(F.const, D, l, pos), "cols", coef, F.atoms)
 
 
@@ -310,14 +314,13 @@ def _grad_w(F: Factored, A_in: fmpq_mat) -> Factored:
     return Factored(F.const * A_in.transpose(), "outer", (F.coef, A_in), F.atoms)  # (r×N)·(N×m)
 
 
-def outer_blocks(J: fmpq_mat, A_in: fmpq_mat, n: int) -> list[tuple[fmpz_mat, fmpz]]:
+def outer_blocks(Js: list[fmpq_mat], A_in: fmpq_mat, n: int) -> list[tuple[fmpz_mat, fmpz]]:
     """Per batch column k, the integer outer product vec(J_k)·a_kᵀ over a common denominator (no gcd per entry)."""
-    r, N = J.nrows(), A_in.ncols()
-    t = J.transpose().entries()  # rows (k, i), each the r coefficients of one atom
     a = _columns(A_in)
     blocks = []
-    for k in range(N):
-        u, du = fmpq_mat(n * r, 1, t[k * n * r:(k + 1) * n * r]).numer_denom()
+    for k, J in enumerate(Js):
+        t = J.transpose().entries()  # (i, j) order: the r coefficients of atom i, one after another
+        u, du = fmpq_mat(len(t), 1, t).numer_denom()
         v, dv = fmpq_mat(1, A_in.nrows(), a[k]).numer_denom()
         blocks.append((u * v, du * dv))  # (n·r×1)·(1×m)
     return blocks
