@@ -501,6 +501,8 @@ def _epoch(ex: Exercise, net: _Net, Ws: list, bs: list, rec: _Recorder, rules: A
         Zv = W * A + b_used * _ones(1, A.ncols())  # (n×m)·(m×N) + (n×1)·(1×N)
         Z = rec("linear", f"Z{k}", Zv, k, W=W, A=A, b=b)
         _check_shape(f"Z{k}", Z, Zv)
+        if l.activation in ("sigmoid", "tanh", "softmax"):
+            _check_exponents(Z, net.bases[k - 1], bounds)
         if not rules.activation:
             Av = Z
         elif net.bases[k - 1] is None and l.activation == "softmax":
@@ -596,6 +598,21 @@ def _epoch(ex: Exercise, net: _Net, Ws: list, bs: list, rec: _Recorder, rules: A
         newb.append(b2)
     bits.append(top)
     return newW, newb
+
+
+def _check_exponents(Z: Any, base: fmpq | None, bounds: Bounds) -> None:
+    """`Fallback` when base^z may run beyond the bounds, so that the SymPy path refuses it with its own message."""
+    if not isinstance(Z, fmpq_mat):
+        return
+    e = Z.entries()
+    low, high = min(e), max(e)
+    size = max(abs(low), abs(high), high - low)  # as `bounds.check_powers` measures it
+    if base is None:
+        limit = getattr(bounds, "exp_argument", None)
+        if limit is not None and size > limit:
+            raise Fallback("e^z beyond exp_argument")
+    elif size * max(base.p.bit_length(), base.q.bit_length(), 1) > bounds.power_bits:
+        raise Fallback("base^z beyond power_bits")
 
 
 def _fail(why: str) -> Any:
