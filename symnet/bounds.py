@@ -28,6 +28,7 @@ class Bounds:
     result_bits: int = 65536  # bits in the largest numerator/denominator of a result
     expression_nodes: int = 2000  # nodes in the expression tree of one entry of a computed quantity
     text_length: int = 2000  # characters in a title or description
+    exp_argument: int = 10000  # |z| in e^z computed by sigmoid, tanh or softmax (the spread, for softmax)
 
     def raised(self, settings: list[str]) -> "Bounds":
         """These bounds with `NAME=VALUE` settings applied (the CLI's --bound); a bad setting is a UsageError."""
@@ -65,24 +66,32 @@ def check_nodes(name: str, value: object, bounds: Bounds = DEFAULT, source: str 
 
 def check_powers(Z: object, base: sp.Expr, bounds: Bounds = DEFAULT, source: str | None = None,
                  field: str | None = None) -> None:
-    """Refuse base**z for an entry z of Z when the exact power would exceed `bounds.power_bits` (3**(10**30))."""
-    if base == sp.E or not isinstance(base, sp.Expr) or base.free_symbols:
-        return  # exp(z) and x**z stay symbolic: nothing is computed
-    if base.is_Rational:
-        per_unit = max(abs(base.p).bit_length(), base.q.bit_length(), 1)
-    else:  # sqrt(2)**z is 2**(z/2), computed: judge by log2 of the base
-        per_unit = int(abs(sp.log(sp.Abs(base), 2)).evalf(15)) + 1
-    limit = sp.Rational(bounds.power_bits, per_unit)
+    """Refuse base**z for the entries z of Z (an activation's input) when it would run away.
+
+    With e, |z| beyond `bounds.exp_argument` (e^(10**39) is exact, but every decimal of it costs 10**39 bits);
+    with a number base (3 for e), an exact power beyond `bounds.power_bits` (3**(10**30) never finishes)."""
+    if not isinstance(base, sp.Expr) or base.free_symbols:
+        return  # x**z stays symbolic: nothing is computed
     entries = Z if isinstance(Z, sp.MatrixBase) else [Z]
     sizes = [z if z.is_Rational else z.evalf(15) for z in entries if isinstance(z, sp.Expr) and z.is_number]
     sizes = [z for z in sizes if z.is_Number]  # (a 15-digit estimate of an irrational z: its parts are bounded)
     if not sizes:
         return
     low, high = min(sizes), max(sizes)
-    if max(abs(low), abs(high), high - low) > limit:  # |z| for sigmoid and tanh, the spread for softmax
-        raise BoundError(f"{base}^z with |z| up to about {_short(max(abs(low), abs(high)))} needs more than "
-                         f"{bounds.power_bits} bits (bound: power_bits); choose smaller weights", source=source,
-                         field=field)
+    size = max(abs(low), abs(high), high - low)  # |z| for sigmoid and tanh, the spread for softmax
+    if base == sp.E:
+        if size > bounds.exp_argument:
+            raise BoundError(f"e^z with |z| up to about {_short(size)}, beyond {bounds.exp_argument} "
+                             "(bound: exp_argument); choose smaller weights", source=source, field=field)
+        return
+    if base.is_Rational:
+        per_unit = max(abs(base.p).bit_length(), base.q.bit_length(), 1)
+    else:  # sqrt(2)**z is 2**(z/2), computed: judge by log2 of the base
+        per_unit = int(abs(sp.log(sp.Abs(base), 2)).evalf(15)) + 1
+    if size > sp.Rational(bounds.power_bits, per_unit):
+        raise BoundError(f"{base}^z with |z| up to about {_short(size)} needs more than {bounds.power_bits} bits "
+                         "(bound: power_bits); choose smaller weights", source=source,
+                         field=f"{field}.exp_base" if field else "exp_base")
 
 
 def _short(value: sp.Expr) -> str:

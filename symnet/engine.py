@@ -60,7 +60,7 @@ def solve(exercise: Exercise, rules: Rules = Rules(), given: Mapping[str, Value]
         from . import fast  # the exact flint path; it gives way (Fallback) when a value leaves the rationals
 
         try:
-            return fast.solve(exercise, rules, given or {}, bounds)
+            return _powers_checked(fast.solve(exercise, rules, given or {}, bounds), bounds)
         except fast.Fallback:
             fast.TAKEN["sympy"] += 1
     rec = _Recorder(given or {}, bounds, exercise.source)
@@ -78,6 +78,15 @@ def solve(exercise: Exercise, rules: Rules = Rules(), given: Mapping[str, Value]
     return Solution(exercise, tuple(rec.steps), backend="sympy", bits=tuple(rec.bits))
 
 
+def _powers_checked(solution: Solution, bounds: Bounds) -> Solution:
+    """The fast path's solution once every e^z (or 3^z) it holds keeps to the bounds the SymPy path checks."""
+    ex = solution.exercise
+    for s in solution.steps:
+        if s.kind == "activation" and ex.layers[s.layer - 1].activation in ("sigmoid", "tanh", "softmax"):
+            check_powers(s.operand("Z"), ex.layers[s.layer - 1].exp_base, bounds, ex.source, f"layers[{s.layer}]")
+    return solution
+
+
 def _epoch(ex: Exercise, layers: tuple[Layer, ...], rec: _Recorder, rules: Rules, bounds: Bounds) -> tuple[Layer, ...]:
     """One forward pass, and with a loss one backward pass and one update; returns the updated layers."""
     A = rec("given", "X", ex.X)
@@ -85,8 +94,8 @@ def _epoch(ex: Exercise, layers: tuple[Layer, ...], rec: _Recorder, rules: Rules
     for k, l in enumerate(layers, 1):
         W, b = l.W, (l.b if rules.bias else sp.zeros(*l.b.shape))
         Z = rec("linear", f"Z{k}", M(W * A + b * sp.ones(1, A.cols)), k, W=W, A=A, b=l.b)  # (n×m)·(m×N) + (n×1)·(1×N)
-        if l.approximates_e and rules.activation:  # 3**z is computed exactly: refuse it before it runs away
-            check_powers(Z, l.exp_base, bounds, ex.source, f"layers[{k}].exp_base")
+        if l.activation in ("sigmoid", "tanh", "softmax") and rules.activation:  # e^z, 3^z: refuse a runaway
+            check_powers(Z, l.exp_base, bounds, ex.source, f"layers[{k}]")
         A = rec("activation", f"A{k}", activate(Z, l) if rules.activation else Z, k, Z=Z)
         Zs.append(Z)
         As.append(A)

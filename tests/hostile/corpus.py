@@ -91,6 +91,8 @@ CORPUS: list[tuple[str, str, str | bytes]] = [
     ("divide-zero", "s.toml", spec(x=f"[{q('1/(2-2)')}, 2]")),
     ("exp-base-power", "s.toml", spec(x=f"[{q('10^30')}, 0]", w2="[[1, 0], [0, 1]]", y="[0, 1]",
                                       loss='"cross_entropy"', act2='"softmax"\nexp_base = 3')),
+    ("exp-argument", "s.toml", spec(x="[20000, 0]", w2="[[1, 0], [0, 1]]", y="[0, 1]", loss='"cross_entropy"',
+                                    act2='"softmax"')),
     ("expression-growth", "s.toml", spec(act1='"sigmoid"', act2='"softmax"', w2="[[1, -1], [0, 1]]", y="[0, 1]",
                                          loss='"cross_entropy"', train='\n[train]\nlearning_rate = "1/2"\nsteps = 20\n')),
     ("steps-over-bound", "s.toml", spec(train='\n[train]\nlearning_rate = "1/10"\nsteps = 21\n')),
