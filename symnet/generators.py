@@ -26,6 +26,7 @@ TOP_CAP = 6  # |z| of the hidden layer below a backprop output: small, so logits
 LEAKY_ALPHA = Fraction(1, 10)
 ETA = "1/10"
 
+NAMES = {"relu": "ReLU", "leaky_relu": "leaky ReLU", "identity": "identity", "sigmoid": "sigmoid", "tanh": "tanh"}
 EXACT = "Approximations: none; every value is exact."
 PREDICTIONS = ("Approximation: the backward pass starts from worksheet-style predictions, the exact softmax",
                "rounded to one decimal (loss.predictions), as the AI by Hand sheets do; every gradient stays rational.")
@@ -226,8 +227,9 @@ def _forward_kind(title: str, description: str, count_parameters: bool = False, 
         if drawn is None:
             return None
         X, layers = drawn
+        act = NAMES[o.activation]
         spec: dict = {"title": title.format(n=o.sizes[-1], depth=depth, batch=o.batch),
-                      "description": description.format(n=o.sizes[-1], depth=depth, batch=o.batch, act=o.activation)}
+                      "description": description.format(n=o.sizes[-1], depth=depth, batch=o.batch, act=act)}
         if count_parameters:
             spec["count_parameters"] = True
         spec["X"] = _columns(_ints(X))
@@ -313,11 +315,18 @@ def backprop(rng: random.Random, o: "Options") -> Candidate:
             notes.append(f"Learning rate {eta}: it keeps the updated weights' denominators at most 100.")
     extra = {"exp_base": 3} if o.softmax == "base3" else None
     spec = {"title": "Backpropagation by hand",
-            "description": f"Forward, {o.loss.replace('_', '-')} loss, the chain rule layer by layer, "
-                           "one gradient-descent step",
+            "description": _backprop_description(o, out_act),
             "X": _columns(_ints(X)), "layers": _network(X, layers, acts, True, extra), "loss": loss,
             "train": {"learning_rate": eta, "steps": 1}}
     return spec, notes
+
+
+def _backprop_description(o: "Options", out_act: str) -> str:
+    hidden = len(o.sizes) - 2
+    layers = f"{hidden} {NAMES[o.activation]} layer{'s' if hidden > 1 else ''} and " if hidden else ""
+    output = "a softmax" if out_act == "softmax" else "a linear"
+    loss = {"cross_entropy": "cross-entropy", "squared_error": "squared-error", "mse": "MSE"}[o.loss]
+    return f"Forward through {layers}{output} output, {loss} loss, the chain rule layer by layer, one gradient-descent step"
 
 
 def _targets(rng: random.Random, o: "Options", Z: Grid) -> tuple[list[list[int]] | None, list | None]:
