@@ -26,9 +26,9 @@ UNICODE_TEX = {
 }
 
 _TEX_ESCAPES = {
-    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#", "%": r"\%",
-    "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}", "<": r"\textless{}",
-    ">": r"\textgreater{}", "|": r"\textbar{}", '"': "''",
+    "\\": r"\ensuremath{\backslash}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#", "%": r"\%",
+    "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}", "<": r"\ensuremath{<}",
+    ">": r"\ensuremath{>}", "|": r"\ensuremath{\vert}", '"': "''",
     "’": "'", "‘": "`", "“": "``", "”": "''", "–": "--", "—": "---",
 }
 _MD_PUNCTUATION = set("\\`*_[]#|$~^")  # with < > & below, all inline markup and maths
@@ -122,8 +122,8 @@ def plain(value: sp.Expr) -> bool:
 
 
 def exact_number(value: sp.Expr) -> bool:
-    """True when a value is a plain rational (no decimal needed beside it)."""
-    return bool(value.is_Rational)
+    """True when no decimal is wanted beside a value: a rational, or an expression in symbols."""
+    return bool(value.is_Rational or value.free_symbols)
 
 
 @functools.cache

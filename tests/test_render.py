@@ -1,0 +1,370 @@
+"""Worked solutions and worksheets: KaTeX parses every maths block, pdflatex compiles every document,
+the key holds the seeds' answers and the worksheet none of them, user text is inert, goldens hold."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from symnet.errors import RenderError
+from symnet.render import render, render_jupyter, render_pdf
+from symnet.render.__main__ import GOLDEN, golden_text
+from symnet.render.env import escape_latex, escape_markdown
+from symnet.render.pdf import compile_pdf
+from symnet.spec import builtin_names, from_data, load
+
+from .conftest import ROOT, require_katex, require_tool
+
+BUILTINS = builtin_names()
+
+# Exercises beyond the seeds, so every activation, loss and layout path is rendered.
+VARIETY = {
+    "leaky-sigmoid-bce-symbolic": {
+        "title": "variety", "X": [[1, -1], [2, 0]],
+        "layers": [{"W": [[1, -1], [0, 1], [1, 1]], "b": [0, 1, -1], "activation": "leaky_relu"},
+                   {"W": {"symbol": "w", "shape": [2, 3]}, "activation": "sigmoid"}],
+        "loss": {"kind": "bce", "Y": [[1, 0], [0, 1]]}},
+    "relu-softmax-base3-mse-train": {
+        "X": [1, 2],
+        "layers": [{"W": [[1, 0], [0, 1]], "activation": "relu"},
+                   {"W": [[1, 1], [1, -1]], "b": [0, 0], "activation": "softmax", "exp_base": 3}],
+        "loss": {"kind": "mse", "Y": [1, 0]}, "train": {"learning_rate": "1/2", "steps": 2}},
+    "sigmoid-base3-tanh-squared": {
+        "X": [1, -1],
+        "layers": [{"W": [[1, 0], [1, 1]], "activation": "sigmoid", "exp_base": 3},
+                   {"W": [[1, -1]], "activation": "tanh"}],
+        "loss": {"kind": "squared_error", "Y": [[0]]}},
+    "relu-squared-batch-sum": {
+        "X": [[1, 2, -1], [0, 1, 1]],
+        "layers": [{"W": [[1, -2], [2, 1]], "b": ["1/2", -1], "activation": "relu"},
+                   {"W": [[1, -1]], "b": [1], "activation": "identity"}],
+        "loss": {"kind": "squared_error", "Y": [[1, 0, 2]], "reduction": "sum"}, "train": {"learning_rate": "1/10"}},
+    "softmax-ce-batch-mean": {
+        "X": [[1, 0], [0, 1]],
+        "layers": [{"W": [[1, 0], [0, 1], [1, 1]], "activation": "softmax"}],
+        "loss": {"kind": "cross_entropy", "Y": [[1, 0], [0, 1], [0, 0]]}},
+}
+
+NASTY = r"\input{/etc/passwd} \write18{rm -rf x} 100% #1 $x$ ^^5c a_b ~ <script>alert(1)</script> & {}"
+
+
+def solutions():
+    """(name, solution) for every built-in and every variety exercise."""
+    out = [(n, load(n).solve()) for n in BUILTINS]
+    return out + [(n, from_data(d, source=n).solve()) for n, d in VARIETY.items()]
+
+
+def maths_blocks(markdown: str) -> list[str]:
+    """The bodies of the $$ display blocks of a Markdown document."""
+    return re.findall(r"^\$\$\n(.*?)\n\$\$$", markdown, flags=re.S | re.M)
+
+
+KATEX_SCRIPT = """
+const katex = require(process.argv[1]);
+const blocks = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+const errors = [];
+for (const b of blocks) {
+  try { katex.renderToString(b, {displayMode: true, throwOnError: true, strict: 'ignore'}); }
+  catch (e) { errors.push(String(e.message) + '\\n--- in ---\\n' + b.slice(0, 400)); }
+}
+process.stdout.write(JSON.stringify(errors));
+"""
+
+
+def katex_errors(blocks: list[str]) -> list[str]:
+    """KaTeX's error for each block that does not parse; all blocks in one node process."""
+    katex = require_katex()
+    done = subprocess.run(["node", "-e", KATEX_SCRIPT, str(katex)], input=json.dumps(blocks),
+                          capture_output=True, text=True, timeout=300, check=True)
+    return json.loads(done.stdout)
+
+
+# ---------------------------------------------------------------- Markdown: KaTeX and the Markdown hazards
+
+
+def test_every_markdown_maths_block_parses_with_katex():
+    blocks = []
+    for name, sol in solutions():
+        for worksheet in (False, True):
+            for decimals in (None, 4):
+                md = render(sol, "markdown", worksheet=worksheet, decimals=decimals)
+                found = maths_blocks(md)
+                assert found, name
+                assert md.count("$$") == 2 * len(found), f"{name}: a $$ not on its own line"
+                blocks += found
+        blocks.append(render_jupyter(sol).strip().removeprefix("$$").removesuffix("$$"))
+    assert len(blocks) > 300
+    assert katex_errors(blocks) == []
+
+
+def test_katex_check_catches_a_bad_block():
+    assert len(katex_errors([r"\frac{1}{2", r"\notacommand{x}", r"x^2"])) == 2
+
+
+MARKDOWN_BLOCK_START = re.compile(r"^\s*([-+*]\s|#|>|\d+[.)]\s|=+\s*$|-{3,}|\|)")
+
+
+@pytest.mark.parametrize("name", BUILTINS)
+def test_markdown_maths_avoids_github_hazards(name):
+    """$$ alone on its line with blank lines around; no line inside reads as Markdown; \\\\ only at line ends."""
+    sol = load(name).solve()
+    for worksheet in (False, True):
+        md = render(sol, "markdown", worksheet=worksheet)
+        lines = md.split("\n")
+        opens = [i for i, l in enumerate(lines) if l == "$$"]
+        for start, end in zip(opens[::2], opens[1::2]):
+            assert lines[start - 1] == "" and lines[end + 1] == "", (name, start)
+            for line in lines[start + 1:end]:
+                assert line.strip(), f"blank line inside a maths block at {start}"
+                assert not MARKDOWN_BLOCK_START.match(line), line
+                assert "\\\\" not in line.rstrip()[:-2], f"\\\\ inside a line: {line}"
+                assert not re.search(r"\\[^A-Za-z\\]", line.replace("\\\\", "")), f"backslash before punctuation: {line}"
+                assert not re.search(r"[})]_", line), f"}}_ or )_ (GitHub emphasis): {line}"
+
+
+# ---------------------------------------------------------------- what the key shows, against the seeds
+
+
+def flat(text: str) -> str:
+    """Maths without spaces and \\left/\\right, for comparing with the seeds' written forms."""
+    return re.sub(r"\s+|\\left|\\right", "", text)
+
+
+def test_dot_products_written_in_order_bias_last_negatives_in_parentheses():
+    md = flat(render(load("four-neurons").solve(), "markdown"))
+    assert "z_{2,1}&=(1)(2)+(1)(1)+(0)(3)+0=3" in md  # the issue's example
+    assert "z_{1,1}&=(1)(2)+(-1)(1)+(1)(3)+(-5)=-1" in md  # SEEDS 2: 2·1 + 1·(−1) + 3·1 + (−5) = −1
+
+
+def test_relu_zero_is_struck_through_with_its_reason():
+    md = flat(render(load("single-neuron").solve(), "markdown"))
+    assert r"a_{1,1}&=\max(0,\cancel{-1})=0\qquad\text{since}-1\le0" in md
+
+
+def test_softmax_as_exact_fractions_of_exponentials_with_decimals_on_request():
+    sol = load("backprop").solve()
+    plain, four = render(sol, "markdown"), render(sol, "markdown", decimals=4)
+    assert r"\frac{e^{3}}{e^{3}+e^{3}+e^{-1}}" in flat(plain)  # Z3 = [3, 3, −1]
+    assert r"\frac{e^{4}}{1+2e^{4}}" in flat(plain)  # SEEDS 7
+    assert "0.4955" in four and "0.0091" in four and "0.4955" not in plain
+
+
+def test_approximations_are_marked_with_a_sentence():
+    md = render(load("backprop").solve(), "markdown")
+    assert "> **≈** Approximation: the exercise rounds the exact output A3 to the given prediction Ŷ" in md
+    base3 = render(from_data(VARIETY["relu-softmax-base3-mse-train"]).solve(), "markdown")
+    assert "uses 3 in place of e" in base3
+    assert "uses 3 in place of e" not in render(load("backprop").solve(), "markdown")
+
+
+def test_backward_pass_in_partial_notation_with_the_mask_and_the_update():
+    md = flat(render(load("backprop").solve(), "latex"))
+    assert r"\frac{\partialL}{\partialZ_{3}}=(\hat{Y}-Y)" in md
+    assert r"\frac{\partialL}{\partial[W_{3}\midb_{3}]}=\frac{\partialL}{\partialZ_{3}}\cdot[A_{2};1]^{\mathsf{T}}" in md
+    assert r"\frac{\partialL}{\partialA_{2}}=W_{3}^{\mathsf{T}}\cdot\frac{\partialL}{\partialZ_{3}}" in md
+    # ∂L/∂Z1 = ∂L/∂A1 ⊙ mask: [1, −2, 2, −1] ⊙ [0, 1, 1, 1] = [0, −2, 2, −1] (SEEDS 7)
+    assert (r"\begin{bmatrix}{1}\\{-2}\\{2}\\{-1}\end{bmatrix}\odot\begin{bmatrix}{0}\\{1}\\{1}\\{1}\end{bmatrix}"
+            r"=\begin{bmatrix}{0}\\{-2}\\{2}\\{-1}\end{bmatrix}") in md
+    assert r"[W_{3}\midb_{3}]'&=[W_{3}\midb_{3}]-\eta\frac{\partialL}{\partial[W_{3}\midb_{3}]}" in md
+    assert r"(3\times1)\cdot(1\times3)\to(3\times3)" in md
+
+
+def test_parameter_count_when_asked():
+    md = flat(render(load("hidden-layer").solve(), "markdown"))
+    assert r"\text{parameters}&=4\cdot(3+1)+2\cdot(4+1)=26" in md
+    assert "parameters" not in render(load("four-neurons").solve(), "markdown")
+
+
+def test_batch_columns_coloured_per_sample():
+    md = render(load("batch").solve(), "markdown")
+    assert r"\textcolor{blue}" in md and r"\textcolor{teal}" in md and r"\textcolor{purple}" in md
+    assert r"\textcolor{blue}" not in render(load("four-neurons").solve(), "markdown")
+
+
+def test_hand_layout_has_w_b_on_the_left_and_the_ones_row():
+    md = render(load("single-neuron").solve(), "markdown")
+    assert r"\begin{array}{ccc|c|c}" in md  # [w1 w2 w3 | b | z]
+    assert r"{} & {} & {} & {} & {\textcolor{gray}{1}} \\" in md  # [x ; 1]: the bias trick's 1
+
+
+# ---------------------------------------------------------------- the worksheet is the key with results blank
+
+
+WORKSHEET_ABSENT = {  # results of the seeds (SEEDS.md) that are not among their given numbers
+    "matmul": ["{9}"],
+    "four-neurons": ["{5}"],
+    "hidden-layer": ["{5}", "26"],
+    "batch": ["{5}"],
+    "mlp7": ["{9}", "{16}", "{25}", "-18"],
+    "backprop": [r"\frac{19}{10}", r"\frac{21}{20}", r"\frac{99}{20}", r"\frac{11}{5}", r"\log{", "e^{4}", r"\frac{31}{10}"],
+}
+
+
+@pytest.mark.parametrize("name", BUILTINS)
+def test_markdown_worksheet_shows_given_numbers_and_no_results(name):
+    sol = load(name).solve()
+    key, sheet = render(sol, "markdown"), render(sol, "markdown", worksheet=True)
+    assert r"\boxed{\phantom{00}}" in sheet and r"\boxed" not in key
+    for answer in WORKSHEET_ABSENT.get(name, []):
+        assert answer in key, answer
+        assert answer not in sheet, answer
+    if name == "backprop":
+        assert r"{\frac{1}{2}}" in sheet.replace(r"\displaystyle ", "")  # the given prediction stays
+
+
+# ---------------------------------------------------------------- PDF
+
+
+def pdf_text(pdf: bytes, tmp_path: Path) -> str:
+    """pdftotext's reading of a PDF."""
+    require_tool("pdftotext")
+    path = tmp_path / "doc.pdf"
+    path.write_bytes(pdf)
+    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def squeeze(text: str) -> str:
+    """Text without spaces and line breaks."""
+    return re.sub(r"\s+", "", text)
+
+
+KEY_ANSWERS = {  # lines of each seed's working as pdftotext reads them (SEEDS.md)
+    "matmul": ["c1,2=(1)(5)+(1)(4)=9", "c2,2=(−1)(5)+(1)(4)=−1"],
+    "single-neuron": ["z1,1=(1)(2)+(−1)(1)+(1)(3)+(−5)=−1", "since−1≤0"],
+    "four-neurons": ["z3,1=(0)(2)+(1)(1)+(1)(3)+1=5"],
+    "hidden-layer": ["=4·(3+1)+2·(4+1)=26", "z1,1=(1)(0)+(1)(3)+(−1)(5)+(0)(3)+0=−2"],
+    "batch": ["z2,3=(1)(0)+(1)(1)+(0)(1)+0=1", "z2,3=(0)(0)+(0)(1)+(1)(3)+(−1)(0)+1=4"],
+    "mlp7": ["z1,2=(1)(7)+(−1)(25)=−18", "z1,1=(1)(1)+(−1)(5)=−4"],
+    "backprop": ["=log(2)", "∂L/∂a1,1=(1)(1)+(0)(−1)=1", "∂L/∂a2,1=(−1)(1)+(1)(−1)=−2"],
+}
+KEY_NUMBERS = {  # numbers of the answers that no given number holds; pdftotext splits fractions into them
+    "backprop": {"19", "21", "99", "11"},  # [W3|b3]' = [19/10, −1/5, −21/20; 1/10, 11/5, −99/20; …]
+    "mlp7": {"16", "25", "18"},
+    "hidden-layer": {"26"},
+}
+
+
+@pytest.mark.parametrize("name", BUILTINS)
+def test_every_builtin_key_and_worksheet_compile_with_pdflatex(name, tmp_path):
+    require_tool("pdflatex")
+    sol = load(name).solve()
+    key_text = pdf_text(render_pdf(sol), tmp_path)
+    sheet_text = pdf_text(render_pdf(sol, worksheet=True), tmp_path)
+    key, sheet = squeeze(key_text), squeeze(sheet_text)
+    for answer in KEY_ANSWERS[name]:
+        assert answer in key, answer
+        assert answer not in sheet, answer
+    numbers = KEY_NUMBERS.get(name, set())
+    assert numbers <= numbers_in(key_text)
+    assert not numbers & numbers_in(sheet_text)
+    assert "Answerkey" in key and "Worksheet" in sheet
+
+
+def numbers_in(text: str) -> set[str]:
+    """The digit runs of a text, once the PDF's bracket-piece glyphs (private use area) are dropped."""
+    return set(re.findall(r"\d+", re.sub("[\ue000-\uf8ff]", " ", text)))
+
+
+def test_pdf_of_the_variety_exercises_compile(tmp_path):
+    require_tool("pdflatex")
+    for name, data in VARIETY.items():
+        assert render_pdf(from_data(data).solve(), decimals=3).startswith(b"%PDF"), name
+
+
+def test_pdf_without_pdflatex_names_the_debian_packages(monkeypatch, cli, tmp_path):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(RenderError, match="texlive-latex-base texlive-latex-recommended texlive-latex-extra"):
+        render_pdf(load("matmul").solve())
+    out = tmp_path / "key.pdf"
+    run = cli("solve", "matmul", "--format", "pdf", "-o", out)
+    assert run.code == 2 and not out.exists()
+    assert run.err.startswith("symnet: error: ") and run.err.count("\n") == 1 and "texlive-latex-extra" in run.err
+
+
+def test_pdf_compile_error_gives_the_first_tex_error_line():
+    require_tool("pdflatex")
+    with pytest.raises(RenderError, match=r"pdflatex failed: Undefined control sequence\.$"):
+        compile_pdf("\\documentclass{article}\\begin{document}\\nosuchmacro\\end{document}\n")
+
+
+def test_pdf_cannot_read_files_outside_its_folder():
+    require_tool("pdflatex")
+    with pytest.raises(RenderError, match="pdflatex failed"):  # openin_any=p: no absolute paths, no ..
+        compile_pdf("\\documentclass{article}\\begin{document}\\input{/etc/passwd}\\end{document}\n")
+
+
+# ---------------------------------------------------------------- user text is inert
+
+
+def test_escape_latex_exact():
+    assert escape_latex(r"\input{/etc/passwd}") == r"\ensuremath{\backslash}input\{/etc/passwd\}"
+    assert escape_latex(r"\write18 100% #1 $x$") == r"\ensuremath{\backslash}write18 100\% \#1 \$x\$"
+    assert escape_latex("^^5c a_b ~ & |") == r"\textasciicircum{}\textasciicircum{}5c a\_b \textasciitilde{} \& \ensuremath{\vert}"
+    assert escape_latex("<script>") == r"\ensuremath{<}script\ensuremath{>}"
+    assert escape_latex("line\nbreak\x00") == "line break "
+    assert escape_latex("W·x ≤ 0 — café ✓") == "W·x ≤ 0 --- café ?"
+
+
+def test_escape_markdown_exact():
+    assert escape_markdown("<script>alert(1)</script>") == "&lt;script&gt;alert(1)&lt;/script&gt;"
+    assert escape_markdown(r"\input{/etc/passwd} $x$ a_b *c* `d` [e](f) #1 ^^5c ~|") == \
+        r"\\input{/etc/passwd} \$x\$ a\_b \*c\* \`d\` \[e\](f) \#1 \^\^5c \~\|"
+    assert escape_markdown("1. one") == r"1\. one"
+    assert escape_markdown("- item") == r"\- item"
+    assert escape_markdown("a & b\nc") == "a &amp; b c"
+
+
+def test_nasty_title_prints_as_inert_text(tmp_path):
+    ex = from_data({"title": NASTY, "description": "<b>bold</b> %", "kind": "matmul", "A": [[1]], "B": [[2]]})
+    md = render(ex.solve(), "markdown")
+    assert md.startswith("# " + escape_markdown(NASTY) + "\n")
+    assert "<script>" not in md and "<b>" not in md and "&lt;b&gt;bold&lt;/b&gt; %" in md
+    tex = render(ex.solve(), "latex")
+    assert "\\section*{" + escape_latex(NASTY) + "}" in tex
+    assert "\\input{/etc" not in tex and "\\write18" not in tex
+    if shutil.which("pdflatex"):
+        text = squeeze(pdf_text(render_pdf(ex.solve()), tmp_path))
+        assert "\\input{/etc/passwd}\\write18{rm-rfx}100%#1$x$" in text and "<script>alert(1)</script>&{}" in text
+
+
+# ---------------------------------------------------------------- goldens, Jupyter, installed layout
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN))
+def test_golden_files(name):
+    expected = (ROOT / "tests" / "golden" / name).read_text(encoding="utf-8")
+    assert golden_text(name) == expected, f"{name} changed: review, then run python -m symnet.render --regenerate"
+
+
+def test_jupyter_reprs():
+    sol = load("backprop").solve()
+    assert sol._repr_markdown_() == render(sol, "markdown")
+    latex = sol._repr_latex_()
+    assert latex.startswith("$$\n\\begin{aligned}\n") and latex.rstrip().endswith("$$")
+    assert r"\text{W3'} &= " in latex
+
+
+def test_unknown_format_and_bad_decimals():
+    sol = load("matmul").solve()
+    with pytest.raises(RenderError, match="unknown document format"):
+        render(sol, "html")
+    with pytest.raises(RenderError, match="decimals"):
+        render(sol, "markdown", decimals=-1)
+
+
+def test_templates_found_in_an_installed_layout(tmp_path):
+    """As in a wheel: symnet/templates inside the package, run from another folder with no checkout around."""
+    site = tmp_path / "site"
+    shutil.copytree(ROOT / "symnet", site / "symnet", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "templates", site / "symnet" / "templates")
+    code = "from symnet.spec import load; from symnet.render import render; print(render(load('matmul').solve(), 'latex'))"
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                          env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "\\documentclass" in done.stdout and "c_{1,2}" in done.stdout
