@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
-from .errors import SymnetError, UsageError
+from .errors import RenderError, SymnetError, UsageError
 from .files import write_atomic
 from .generate import Options, generate, header_lines
 from .spec import from_data, parse_text
@@ -83,6 +84,8 @@ def write_class_set(opts: Options, count: int, out: str, fmt: str = "markdown", 
         raise UsageError(f"must be from 1 to {MAX_JOBS}, got {jobs}", field="--jobs")
     if fmt not in EXTENSIONS:
         raise UsageError(f"unknown format {fmt!r} (choose {', '.join(EXTENSIONS)})", field="--format")
+    if fmt == "pdf" and shutil.which("pdflatex") is None:  # before any folder is made
+        raise RenderError("PDF output needs pdflatex, which is not installed", field="--format pdf")
     root = Path(out)
     if root.exists() and not root.is_dir():
         raise UsageError("is a file, not a folder", source=out, field="--out")

@@ -125,3 +125,10 @@ def test_out_that_is_a_file_is_refused(cli, tmp_path):
     run = cli("generate", "matmul", "--count", "2", "--out", target)
     assert run.code == 2 and run.err.startswith("symnet: error: ") and "is a file, not a folder" in run.err
     assert target.read_text() == "mine"
+
+
+def test_pdf_without_pdflatex_writes_nothing(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    run = cli("generate", "matmul", "--count", "2", "--out", tmp_path / "set", "--format", "pdf")
+    assert run.code == 2 and "pdflatex" in run.err and run.err.count("\n") == 1
+    assert not (tmp_path / "set").exists()
