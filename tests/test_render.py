@@ -45,6 +45,9 @@ VARIETY = {
         "layers": [{"W": [[1, -2], [2, 1]], "b": ["1/2", -1], "activation": "relu"},
                    {"W": [[1, -1]], "b": [1], "activation": "identity"}],
         "loss": {"kind": "squared_error", "Y": [[1, 0, 2]], "reduction": "sum"}, "train": {"learning_rate": "1/10"}},
+    "identity-rounded-two-steps": {
+        "X": [1, 2], "layers": [{"W": [[1, 1]], "b": [0], "activation": "identity"}],
+        "loss": {"kind": "squared_error", "Y": [[1]]}, "train": {"learning_rate": "1/3", "steps": 2, "round": 2}},
     "softmax-ce-batch-mean": {
         "X": [[1, 0], [0, 1]],
         "layers": [{"W": [[1, 0], [0, 1], [1, 1]], "activation": "softmax"}],
@@ -173,6 +176,13 @@ def test_backward_pass_in_partial_notation_with_the_mask_and_the_update():
             r"=\begin{bmatrix}{0}\\{-2}\\{2}\\{-1}\end{bmatrix}") in md
     assert r"[W_{3}\midb_{3}]'&=[W_{3}\midb_{3}]-\eta\frac{\partialL}{\partial[W_{3}\midb_{3}]}" in md
     assert r"(3\times1)\cdot(1\times3)\to(3\times3)" in md
+
+
+def test_rounded_weights_are_marked_and_written_as_decimals():
+    md = render(from_data(VARIETY["identity-rounded-two-steps"]).solve(), "markdown")
+    assert "> **≈** Approximation: the updated weights and biases of layer 1 are rounded to 2 decimals" in md
+    assert "{0.33} & {-0.33} & {-0.67}" in md  # 1/3, −1/3, −2/3 rounded
+    assert "## Gradient-descent step 2" in md
 
 
 def test_parameter_count_when_asked():

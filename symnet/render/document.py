@@ -113,7 +113,8 @@ def dots(left: Mat, right: Mat, result: Mat, bias: Mat | None = None) -> tuple[D
 class Section:
     """One part of the worked solution: a kind, the layer and gradient-descent step, and what it prints."""
 
-    kind: str  # given | matmul | layer | approx | loss | grad_output | grad_fused | grad_act | grad_softmax | grad_wb | grad_a | update | parameters
+    kind: str  # given | matmul | layer | approx | loss | grad_output | grad_fused | grad_act | grad_softmax | grad_wb |
+    #            grad_a | update | round | parameters
     layer: int | None
     epoch: int
     mats: dict[str, Mat] = field(default_factory=dict)
@@ -220,6 +221,13 @@ def build(solution: Solution, worksheet: bool = False, decimals: int | None = No
                 mats |= {"b": mat(ub.operand(f"b{k}"), shown(first)), "db": mat(ub.operand(f"dL/db{k}"), shown(False)),
                          "bn": mat(ub.value, shown(False))}
             sections.append(Section("update", k, e, mats, info=info))
+        elif s.kind == "round":
+            rb = take("round", k)
+            mats = {"W": mat(s.operand(f"W{k}'"), shown(False)), "Wr": mat(s.value, shown(False)),
+                    "decimals": mat(s.operand("decimals"), True)}
+            if rb is not None:
+                mats |= {"b": mat(rb.operand(f"b{k}'"), shown(False)), "br": mat(rb.value, shown(False))}
+            sections.append(Section("round", k, e, mats, info=info))
         elif s.kind == "parameters":
             sections.append(Section("parameters", None, e, {"count": mat(s.value, shown(False))}))
     approximated = any(l.approximates_e for l in ex.layers) or (ex.loss is not None and ex.loss.predictions is not None)

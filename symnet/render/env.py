@@ -51,6 +51,7 @@ def tex(value: sp.Basic) -> str:
 
 def decimal(value: sp.Expr, places: int) -> str:
     """An exact real value rounded (half to even) to `places` decimals, for display beside it."""
+    places = int(places)
     text = str(sp.N(value, places + 20))
     return str(Decimal(text).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN))
 
