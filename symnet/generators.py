@@ -17,11 +17,11 @@ if TYPE_CHECKING:
 
 Grid = list[list[int | Fraction]]  # rows × columns of exact numbers (Fractions only after a leaky ReLU)
 Candidate = Optional[tuple[dict, list[str]]]  # (spec data, header notes), or None to draw again
+Drawn = tuple[list[list[int]], list[int], Grid]  # one layer: W (n×m), b (n), Z = W·A + b (n×N)
 
 LAYER_TRIES = 200  # draws of one layer's W and b before the whole candidate starts again
 OUTPUT_TRIES = 30  # output layers (with targets) drawn over the same hidden layers
 HIDDEN_CAP = 30  # |z| of a hidden layer: well inside the guarantee's 100, comfortable by hand
-OUTPUT_CAP = 40
 TOP_CAP = 6  # |z| of the hidden layer below a backprop output: small, so logits stay close
 LEAKY_ALPHA = Fraction(1, 10)
 ETA = "1/10"
@@ -62,7 +62,7 @@ def _weights(g: int) -> list[int]:
     return [v for v in range(-g, g + 1) for _ in range(3 if abs(v) <= 1 else 1)]
 
 
-def _inputs(rng: random.Random, rows: int, cols: int, g: int) -> Grid:
+def _inputs(rng: Search, rows: int, cols: int, g: int) -> Grid:
     """An input matrix, mostly positive as on the sheets, with no all-zero column."""
     pool = [v for v in range(-g, g + 1) for _ in range(3 if v > 0 else 1)]
     while True:
@@ -94,7 +94,7 @@ def _masked_ok(Z: Grid, hidden: bool) -> bool:
     return not (hidden or len(Z) >= 2) or any(z > 0 for z in flat)
 
 
-def hidden_ok(act: str, hidden: bool, cap: int = HIDDEN_CAP) -> Callable[[Grid], bool]:
+def _z_ok(act: str, hidden: bool, cap: int = HIDDEN_CAP) -> Callable[[Grid], bool]:
     """The test a layer's Z must pass, for an activation (hidden: another layer follows)."""
     limit = {"sigmoid": 4, "tanh": 2}.get(act, cap)  # base 3: 81/82 and 40/41 keep denominators ≤ 100
 
@@ -106,7 +106,7 @@ def hidden_ok(act: str, hidden: bool, cap: int = HIDDEN_CAP) -> Callable[[Grid],
     return ok
 
 
-def _independent_rows(rng: random.Random, n: int, m: int, g: int) -> list[list[int]]:
+def _independent_rows(rng: Search, n: int, m: int, g: int) -> list[list[int]]:
     """Rows with one to three nonzero weights each, as on the sheets (sums stay small in wide layers)."""
     pool = [v for v in _weights(g) if v]
     rows = []
@@ -118,7 +118,7 @@ def _independent_rows(rng: random.Random, n: int, m: int, g: int) -> list[list[i
     return rows
 
 
-def _related_rows(rng: random.Random, n: int, m: int, g: int) -> list[list[int]]:
+def _related_rows(rng: Search, n: int, m: int, g: int) -> list[list[int]]:
     """Rows that differ from a shared row by −1, 0 or 1 here and there: close logits, so a softmax is not one-hot."""
     pool = _weights(g)
     common = [rng.choice(pool) for _ in range(m)]
@@ -127,7 +127,7 @@ def _related_rows(rng: random.Random, n: int, m: int, g: int) -> list[list[int]]
 
 
 def _layer(rng: Search, A: Grid, n: int, g: int, bias: bool, ok: Callable[[Grid], bool],
-           rows: Callable[[random.Random, int, int, int], list[list[int]]] = _independent_rows):
+           rows: Callable[[Search, int, int, int], list[list[int]]] = _independent_rows) -> Drawn | None:
     """W (n×m) and b (n) until Z = W·A + b passes `ok`; None after LAYER_TRIES draws."""
     pool, m = _weights(g), len(A)
     for _ in range(LAYER_TRIES):
@@ -142,8 +142,8 @@ def _layer(rng: Search, A: Grid, n: int, g: int, bias: bool, ok: Callable[[Grid]
     return None
 
 
-def _forward(rng: random.Random, sizes: tuple[int, ...], batch: int, g: int, acts: list[str], bias: bool,
-             hidden_last: bool = False, last_cap: int = HIDDEN_CAP):
+def _forward(rng: Search, sizes: tuple[int, ...], batch: int, g: int, acts: list[str], bias: bool,
+             hidden_last: bool = False, last_cap: int = HIDDEN_CAP) -> tuple[Grid, list[Drawn]] | None:
     """X and every layer's (W, b, Z), drawn layer by layer; None when a layer finds no friendly draw.
 
     hidden_last: the last layer drawn here feeds another (so its ReLU must pass an entry)."""
@@ -151,7 +151,8 @@ def _forward(rng: random.Random, sizes: tuple[int, ...], batch: int, g: int, act
     A, layers = X, []
     for k, (n, act) in enumerate(zip(sizes[1:], acts), 1):
         last = k == len(acts)
-        drawn = _layer(rng, A, n, g, bias, hidden_ok(act, hidden=hidden_last or not last, cap=last_cap if last else HIDDEN_CAP))
+        ok = _z_ok(act, hidden=hidden_last or not last, cap=last_cap if last else HIDDEN_CAP)
+        drawn = _layer(rng, A, n, g, bias, ok)
         if drawn is None:
             return None
         layers.append(drawn)
@@ -175,7 +176,7 @@ def _decimal(v: Fraction) -> FloatText | int:
     return int(v) if v.denominator == 1 else FloatText(str(Decimal(v.numerator) / Decimal(v.denominator)))
 
 
-def _network(X: Grid, layers: list, acts: list[str], bias: bool, extra: dict | None = None) -> list[dict]:
+def _network(X: Grid, layers: list[Drawn], acts: list[str], bias: bool, extra: dict | None = None) -> list[dict]:
     out = []
     for (W, b, _), act in zip(layers, acts):
         table: dict = {"W": W}
@@ -202,7 +203,7 @@ def _notes(acts: list[str]) -> list[str]:
 # ---------------------------------------------------------------- kinds
 
 
-def matmul(rng: random.Random, o: "Options") -> Candidate:
+def matmul(rng: Search, o: "Options") -> Candidate:
     """C = A·B with A (n×m) and B (m×p) from the pool; no zero row in A, no zero column in B."""
     n, m, p = o.sizes
     pool = _weights(o.max_given)
@@ -219,7 +220,7 @@ def matmul(rng: random.Random, o: "Options") -> Candidate:
 def _forward_kind(title: str, description: str, count_parameters: bool = False, every_layer: bool = True):
     """A forward-only KIND: the activation on every layer (or on the hidden ones and a linear output)."""
 
-    def build(rng: random.Random, o: "Options") -> Candidate:
+    def build(rng: Search, o: "Options") -> Candidate:
         depth = len(o.sizes) - 1
         acts = [o.activation] * depth if every_layer else [o.activation] * (depth - 1) + ["identity"]
         bias = every_layer  # the deep perceptron has no biases, as the seven-layer seed
@@ -277,7 +278,7 @@ def _output_ok(o: "Options") -> Callable[[Grid], bool]:
     return ok
 
 
-def backprop(rng: random.Random, o: "Options") -> Candidate:
+def backprop(rng: Search, o: "Options") -> Candidate:
     """Forward, loss, backward and one gradient-descent step; the output and targets drawn so gradients reach layer 1."""
     depth, g = len(o.sizes) - 1, o.max_given
     out_act = "softmax" if o.loss == "cross_entropy" else "identity"
@@ -329,7 +330,7 @@ def _backprop_description(o: "Options", out_act: str) -> str:
     return f"Forward through {layers}{output} output, {loss} loss, the chain rule layer by layer, one gradient-descent step"
 
 
-def _targets(rng: random.Random, o: "Options", Z: Grid) -> tuple[list[list[int]] | None, list | None]:
+def _targets(rng: Search, o: "Options", Z: Grid) -> tuple[list[list[int]] | None, list | None]:
     """Targets Y for the output Z (and the rounded predictions, worksheet style); Y is None when none fit."""
     cols = [_column(Z, j) for j in range(len(Z[0]))]
     if o.loss != "cross_entropy":
@@ -356,7 +357,7 @@ def _output_gradient(o: "Options", Z: Grid, Y: list[list[int]], preds: list | No
     return [[z - y for z, y in zip(zr, yr)] for zr, yr in zip(Z, Y)]
 
 
-def _reaches_first_layer(layers: list, acts: list[str], G: Grid) -> bool:
+def _reaches_first_layer(layers: list[Drawn], acts: list[str], G: Grid) -> bool:
     """A quick pre-check before the engine's solve: some of ∂L/∂Z reaches layer 1 through the masks."""
     for k in range(len(layers) - 1, 0, -1):
         W, Z = layers[k][0], layers[k - 1][2]
@@ -371,13 +372,13 @@ def _base3_learning_rate(denominator: int) -> str:
     return next(eta for eta, q in ((ETA, 10), ("1/5", 5), ("1/2", 2), ("1", 1)) if q * denominator <= 100)
 
 
-def _target(rng: random.Random, z: int, g: int) -> int:
+def _target(rng: Search, z: int, g: int) -> int:
     """A target y in [−g, g] within 2 of the output z, different from it when possible."""
     near = [y for y in range(z - 2, z + 3) if -g <= y <= g and y != z]
     return rng.choice(near) if near else z
 
 
-BUILDERS: dict[str, Callable[[random.Random, "Options"], Candidate]] = {
+BUILDERS: dict[str, Callable[[Search, "Options"], Candidate]] = {
     "matmul": matmul,
     "single-neuron": _forward_kind("One neuron", "z = w·x + b for a single neuron, then {act}"),
     "four-neurons": _forward_kind("A layer of {n} neurons", "Z = W·x + b for a layer of {n} neurons, then {act}"),
