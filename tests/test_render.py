@@ -381,3 +381,21 @@ def test_templates_found_in_an_installed_layout(tmp_path):
                           env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"}, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "\\documentclass" in done.stdout and "c_{1,2}" in done.stdout
+
+
+# ---------------------------------------------------------------- through the command line
+
+
+def test_cli_solve_and_worksheet_markdown_and_latex(cli):
+    key = cli("solve", "backprop", "--format", "markdown", "--decimals", "4")
+    assert key.code == 0 and r"\approx 0.4955" in key.out and key.out.startswith("# Backpropagation by hand\n")
+    sheet = cli("worksheet", "backprop", "--format", "latex")
+    assert sheet.code == 0 and sheet.out.startswith("\\documentclass") and r"\boxed{\phantom{00}}" in sheet.out
+    assert r"\frac{19}{10}" not in sheet.out
+
+
+def test_cli_pdf_written_whole(cli, tmp_path):
+    require_tool("pdflatex")
+    out = tmp_path / "sheet.pdf"
+    run = cli("worksheet", "hidden-layer", "--format", "pdf", "-o", out)
+    assert run.code == 0 and out.read_bytes().startswith(b"%PDF")
