@@ -45,6 +45,20 @@ def timed(f: Callable[[], object], repeat: int, budget: float) -> tuple[float, f
     return statistics.median(times), min(times), len(times)
 
 
+def interleaved(fs: dict[str, Callable[[], object]], repeat: int, budget: float) -> dict[str, tuple[float, float, int]]:
+    """`timed` for several functions at once, run in turns, so that a busy moment of the machine hits them alike."""
+    times: dict[str, list[float]] = {k: [] for k in fs}
+    start = time.perf_counter()
+    for _ in range(repeat):
+        for k, f in fs.items():
+            t0 = time.perf_counter()
+            f()
+            times[k].append((time.perf_counter() - t0) * 1e3)
+        if time.perf_counter() - start > budget * len(fs):
+            break
+    return {k: (statistics.median(v), min(v), len(v)) for k, v in times.items()}
+
+
 def row(name: str, t: tuple[float, float, int], ref: float | None, torch_ms: float | None, note: str = "") -> str:
     med, lo, n = t
     vs_ref = f"{med / ref:8.2f}×" if ref else " " * 9
@@ -58,12 +72,14 @@ HEADER = f"  {'method':<44} {'median ms':>10} {'min ms':>10} {'runs':>5} {'× fl
 # ---------------------------------------------------------------- the network
 
 
-def network(widths: list[int], batch: int, seed: int = 1, out: str = "identity", loss: str = "squared_error") -> dict:
-    """A spec dict: rational weights k/d (|k| ≤ 9, d in 1, 2, 4, 5, 10), ReLU hidden layers."""
+def network(widths: list[int], batch: int, seed: int = 1, out: str = "identity", loss: str = "squared_error",
+            small: bool = False) -> dict:
+    """A spec dict: rational weights k/d (|k| ≤ 9, d in 1, 2, 4, 5, 10; small: d in 20, 40, 50, 100), ReLU hidden."""
     rng = random.Random(seed)
+    dens = [20, 40, 50, 100] if small else [1, 2, 4, 5, 10]
 
     def q() -> str:
-        return str(Fraction(rng.randint(-9, 9), rng.choice([1, 2, 4, 5, 10])))
+        return str(Fraction(rng.randint(-9, 9), rng.choice(dens)))
 
     layers = [{"W": [[q() for _ in range(widths[k])] for _ in range(widths[k + 1])],
                "b": [q() for _ in range(widths[k + 1])],
@@ -279,22 +295,22 @@ def rational_section(repeat: int, budget: float, results: dict) -> None:
         tX = torch.tensor([[float(X[i, j]) for j in range(X.ncols())] for i in range(X.nrows())], dtype=torch.float64)
         tY = torch.tensor([[float(Y[i, j]) for j in range(Y.ncols())] for i in range(Y.nrows())], dtype=torch.float64)
         t_torch = timed(lambda: torch_pass(torch, tW, tb, tX, tY), repeat * 4, budget)
-    t_raw = timed(lambda: raw_flint(Ws, bs, X, Y), repeat, budget)
-    ref, tref = t_raw[0], t_torch[0] if t_torch else None
-    results["raw"] = t_raw
-    print(HEADER)
-    print(row("python-flint fmpq_mat, by hand (reference)", t_raw, ref, tref))
     engine.solve(ex)  # converts the exercise's inputs to flint once (cached per exercise, as the checker reuses it)
-    t_sym = timed(lambda: engine.solve(ex), repeat, budget)
-    results["symnet"] = t_sym
-    print(row("symnet solve (flint path)", t_sym, ref, tref, "inputs converted once"))
 
     def fresh():
         fast._NETS.clear()
         return engine.solve(ex)
 
-    t_fresh = timed(fresh, repeat, budget)
-    results["symnet_fresh"] = t_fresh
+    dWs, dbs = [M.to_DM(QQ).to_dense() for M in [l.W for l in ex.layers]], [l.b.to_DM(QQ).to_dense() for l in ex.layers]
+    dX, dY = ex.X.to_DM(QQ).to_dense(), ex.loss.Y.to_DM(QQ).to_dense()
+    turns = interleaved({"raw": lambda: raw_flint(Ws, bs, X, Y), "symnet": lambda: engine.solve(ex), "fresh": fresh,
+                         "dm": lambda: domain_matrix(dWs, dbs, dX, dY)}, repeat, budget)
+    t_raw, t_sym, t_fresh, t_dm = turns["raw"], turns["symnet"], turns["fresh"], turns["dm"]
+    ref, tref = t_raw[0], t_torch[0] if t_torch else None
+    results["raw"], results["symnet"], results["symnet_fresh"] = t_raw, t_sym, t_fresh
+    print(HEADER)
+    print(row("python-flint fmpq_mat, by hand (reference)", t_raw, ref, tref))
+    print(row("symnet solve (flint path)", t_sym, ref, tref, "inputs converted once"))
     print(row("symnet solve, converting the inputs each time", t_fresh, ref, tref))
 
     def read_all():
@@ -305,9 +321,6 @@ def rational_section(repeat: int, budget: float, results: dict) -> None:
 
     print(row("symnet solve + every value read as SymPy", timed(read_all, max(3, repeat // 10), budget), ref, tref,
               "boundary conversion"))
-    dWs, dbs = [M.to_DM(QQ).to_dense() for M in [l.W for l in ex.layers]], [l.b.to_DM(QQ).to_dense() for l in ex.layers]
-    dX, dY = ex.X.to_DM(QQ).to_dense(), ex.loss.Y.to_DM(QQ).to_dense()
-    t_dm = timed(lambda: domain_matrix(dWs, dbs, dX, dY), repeat, budget)
     print(row("SymPy DomainMatrix over QQ, dense", t_dm, ref, tref))
     sW, sb = [sp.Matrix(l.W) for l in ex.layers], [sp.Matrix(l.b) for l in ex.layers]
     sX, sY = sp.Matrix(ex.X), sp.Matrix(ex.loss.Y)
@@ -348,21 +361,26 @@ def rational_section(repeat: int, budget: float, results: dict) -> None:
 
 def softmax_section(repeat: int, budget: float, results: dict, slow: bool) -> None:
     print(f"\n== the same MLP with a softmax (e) output and cross-entropy: exact, factored over the softmax atoms ==")
-    ex = spec.from_data(network(WIDTHS, BATCH, out="softmax", loss="cross_entropy"))
+    data = network(WIDTHS, BATCH, out="softmax", loss="cross_entropy", small=True)
+    ex = spec.from_data(data)
     engine.solve(ex)
-    t = timed(lambda: engine.solve(ex), repeat, budget)
-    results["softmax"] = t
-    ref = results["raw"][0]
-    print(HEADER)
-    print(row("symnet solve (factored softmax atoms)", t, ref, None, "vs the raw-flint squared-error pass"))
+    same = spec.from_data({**data, "layers": data["layers"][:-1] + [{**data["layers"][-1], "activation": "identity"}],
+                           "loss": {**data["loss"], "kind": "squared_error"}})
+    inputs = flint_inputs(same)
 
     def multiplied_out():
         sol = engine.solve(ex)
         for k in range(1, len(WIDTHS)):
             sol.step(f"dL/dW{k}").raw.blocks()
 
-    t_all = timed(multiplied_out, repeat, budget)
-    results["softmax_all"] = t_all
+    turns = interleaved({"raw": lambda: raw_flint(*inputs), "sym": lambda: engine.solve(ex), "all": multiplied_out},
+                        repeat, budget)
+    t_raw, t, t_all = turns["raw"], turns["sym"], turns["all"]
+    results["raw_same"], results["softmax"], results["softmax_all"] = t_raw, t, t_all
+    ref = t_raw[0]
+    print(HEADER)
+    print(row("python-flint by hand, squared error, same net", t_raw, ref, None, "the reference here"))
+    print(row("symnet solve (factored softmax atoms)", t, ref, None, "vs the raw-flint squared-error pass"))
     print(row("  + every dL/dW coefficient multiplied out", t_all, ref, None, "rational coefficient of each atom"))
     sol = engine.solve(ex)
     F = sol.step("dL/dW1").raw
@@ -408,38 +426,56 @@ def softmax_section(repeat: int, budget: float, results: dict, slow: bool) -> No
 
 def symbolic_section(results: dict) -> None:
     print("\n== symbolic weights: explicit chain rule (symnet, SymPy path) vs sympy.diff of the loss ==")
-    data = {"X": [[1, 2], [-1, 3]],
+    nets = {
+        "2 layers, sigmoid, squared error, batch 2": {
+            "X": [[1, 2], [-1, 3]],
             "layers": [{"W": {"symbol": "w", "shape": [3, 2]}, "b": [0, 1, -1], "activation": "sigmoid"},
                        {"W": {"symbol": "v", "shape": [2, 3]}}],
-            "loss": {"kind": "squared_error", "Y": [[1, 0], [0, 1]]}}
-    ex = spec.from_data(data)
-    t0 = time.perf_counter()
-    sol = engine.solve(ex)
-    t_rule = (time.perf_counter() - t0) * 1e3
-    L = sol["L"]
-    t0 = time.perf_counter()
-    diffs = {k: [sp.diff(L, s) for s in ex.layers[k - 1].W] for k in (1, 2)}
-    t_diff = (time.perf_counter() - t0) * 1e3
-    ops_rule = sum(sp.count_ops(x) for k in (1, 2) for x in sol[f"dL/dW{k}"])
-    ops_diff = sum(sp.count_ops(x) for k in (1, 2) for x in diffs[k])
-    pt = {s: sp.Rational(i + 1, 7) for i, s in enumerate(sorted(ex.symbols if hasattr(ex, "symbols") else
-                                                                  set().union(*[l.W.free_symbols for l in ex.layers]), key=str))}
-    agree = all(abs(sp.N((a - b).subs(pt), 30)) < 1e-25 for k in (1, 2) for a, b in zip(sol[f"dL/dW{k}"], diffs[k]))
-    print(f"  chain rule: {t_rule:.1f} ms, {ops_rule} operations in all dW;  sympy.diff: {t_diff:.1f} ms, {ops_diff} operations")
-    print(f"  agreement at a rational point (30 digits): {agree}")
-    results["ops"] = (ops_rule, ops_diff)
+            "loss": {"kind": "squared_error", "Y": [[1, 0], [0, 1]]}},
+        "3 layers, tanh, tanh, softmax + cross-entropy": {
+            "X": [[1], [-1]],
+            "layers": [{"W": {"symbol": "w", "shape": [2, 2]}, "activation": "tanh"},
+                       {"W": [[1, -2], [3, 1]], "activation": "tanh"},
+                       {"W": {"symbol": "v", "shape": [2, 2]}, "activation": "softmax"}],
+            "loss": {"kind": "cross_entropy", "Y": [[1], [0]]}},
+        "3 layers, sigmoid, sigmoid, linear, squared error": {
+            "X": [[1], [2]],
+            "layers": [{"W": {"symbol": "w", "shape": [2, 2]}, "activation": "sigmoid"},
+                       {"W": {"symbol": "u", "shape": [2, 2]}, "activation": "sigmoid"},
+                       {"W": {"symbol": "v", "shape": [1, 2]}}],
+            "loss": {"kind": "squared_error", "Y": [[1]]}},
+    }
+    total_rule = total_diff = 0
+    for name, data in nets.items():
+        ex = spec.from_data(data)
+        t0 = time.perf_counter()
+        sol = engine.solve(ex)
+        t_rule = (time.perf_counter() - t0) * 1e3
+        ks = [k for k, l in enumerate(ex.layers, 1) if l.W.free_symbols]
+        t0 = time.perf_counter()
+        diffs = {k: [sp.diff(sol["L"], w) for w in ex.layers[k - 1].W] for k in ks}
+        t_diff = (time.perf_counter() - t0) * 1e3
+        ops_rule = sum(sp.count_ops(x) for k in ks for x in sol[f"dL/dW{k}"])
+        ops_diff = sum(sp.count_ops(x) for k in ks for x in diffs[k])
+        total_rule, total_diff = total_rule + ops_rule, total_diff + ops_diff
+        symbols = sorted(set().union(*[ex.layers[k - 1].W.free_symbols for k in ks]), key=str)
+        pt = {w: sp.Rational(i + 1, 7) for i, w in enumerate(symbols)}
+        agree = all(abs(sp.N((a - b).subs(pt), 30)) < 1e-25 for k in ks for a, b in zip(sol[f"dL/dW{k}"], diffs[k]))
+        print(f"  {name:<50} chain rule {t_rule:7.1f} ms {ops_rule:6d} ops | sympy.diff {t_diff:7.1f} ms "
+              f"{ops_diff:6d} ops | agree {agree}")
+    results["ops"] = (total_rule, total_diff)
 
 
 def scaling_section(repeat: int, budget: float) -> None:
     print("\n== scaling of the exact pass (squared error): symnet vs raw flint ==")
-    print(f"  {'widths':<26} {'batch':>5} {'raw flint ms':>13} {'symnet ms':>10} {'ratio':>7} {'max bits':>9}")
+    print(f"  {'widths':<26} {'batch':>5} {'raw flint ms':>13} {'symnet ms':>10} {'ratio':>7} {'max bits':>9}   (min of runs)")
     cases = [([w, w, w, w, 10], 8) for w in (16, 32, 64, 128, 256)] + [([16, 32, 32, 32, 10], n) for n in (1, 32, 128)]
     for widths, batch in cases:
         ex = spec.from_data(network(widths, batch, seed=2), "<bench>", replace(DEFAULT, rows=512, cols=512))
         Ws, bs, X, Y = flint_inputs(ex)
         engine.solve(ex)
-        r = timed(lambda: raw_flint(Ws, bs, X, Y), repeat, budget)[0]
-        s = timed(lambda: engine.solve(ex), repeat, budget)[0]
+        turns = interleaved({"raw": lambda: raw_flint(Ws, bs, X, Y), "sym": lambda: engine.solve(ex)}, repeat, budget)
+        r, s = turns["raw"][1], turns["sym"][1]
         sol = engine.solve(ex)
         bits = max(fast._bits(sol.step(f"dL/dW{k}").raw) for k in range(1, len(widths)))
         print(f"  {str(widths):<26} {batch:5d} {r:13.3f} {s:10.3f} {s / r:6.2f}× {bits:9d}")
@@ -498,8 +534,8 @@ def targets(results: dict) -> None:
     r, m = ratio("sympy_matrix", "symnet")
     check(r >= 20, f"rational pass ≥ 20× faster than sympy.Matrix: {r:.0f}× [{m:.0f}×]")
     if "softmax" in results:
-        r, m = ratio("softmax", "raw")
-        a, am = ratio("softmax_all", "raw")
+        r, m = ratio("softmax", "raw_same")
+        a, am = ratio("softmax_all", "raw_same")
         check(r <= 4, f"softmax+CE with e within 4× of raw flint squared error: {r:.2f}× [{m:.2f}×]; with every dW "
               f"coefficient multiplied out {a:.2f}× [{am:.2f}×]")
     if "softmax_sympy" in results:
@@ -516,7 +552,7 @@ def targets(results: dict) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--repeat", type=int, default=50, help="runs per timing (default 50; medians are reported)")
+    p.add_argument("--repeat", type=int, default=100, help="runs per timing (default 100; medians and minima reported)")
     p.add_argument("--budget", type=float, default=3.0, help="seconds at most per timing (default 3)")
     p.add_argument("--quick", action="store_true", help="skip the slow symbolic-exp sympy.Matrix run and start-up timing")
     args = p.parse_args()

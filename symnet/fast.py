@@ -69,6 +69,8 @@ def _sympy(v: Any) -> Value:
         return rational(v)
     if isinstance(v, (Atoms, Factored)):
         return v.sympy()
+    if isinstance(v, Mask):
+        return matrix(v.build())
     if isinstance(v, Lazy):
         return v.make()
     return v
@@ -161,6 +163,25 @@ def activate(Z: fmpq_mat, l: Layer, base: fmpq | None, bounds: Bounds, pos: list
         total = sum(e, ZERO)
         cols.append([v / total for v in e])
     return _from_columns(cols)
+
+
+class Mask:
+    """∂A/∂Z of a piecewise-linear activation, held as the signs that make it; built as a matrix when needed."""
+
+    def __init__(self, Z: fmpq_mat, l: Layer, pos: list[bool]) -> None:
+        self.Z, self.layer, self.pos = Z, l, pos
+        self._m: fmpq_mat | None = None
+
+    def build(self) -> fmpq_mat:
+        """The 0/1 (1/alpha, all-1) matrix."""
+        if self._m is None:
+            self._m = derivative(self.Z, self.Z, self.layer, self.pos)
+        return self._m
+
+
+def dense(D: Any) -> Any:
+    """D as a matrix (a `Mask` built)."""
+    return D.build() if isinstance(D, Mask) else D
 
 
 def derivative(Z: fmpq_mat, A: fmpq_mat, l: Layer, pos: list[bool]) -> fmpq_mat:
@@ -546,21 +567,22 @@ def _epoch(ex: Exercise, net: _Net, Ws: list, bs: list, rec: _Recorder, rules: A
                      **{f"dL_dA{k}": dA, f"A{k}": A_out})
         else:
             if getattr(rules, "mask_from_z", True):
-                pos = signs(Z)
-                D = derivative(Z, A_out, l, pos)
+                source = Z
             elif isinstance(dA, Factored):
                 raise Fallback("a mask from a gradient with atoms")
             else:
-                pos = signs(dA)
-                D = derivative(dA, A_out, l, pos)
-            D = rec("derivative", f"dA{k}/dZ{k}", D, k, **{f"Z{k}": Z})
+                source = dA
+            pos = signs(source)
+            piecewise = l.activation in ("identity", "relu", "leaky_relu")
+            Dv = Mask(source, l, pos) if piecewise else derivative(source, A_out, l, pos)
+            D = rec("derivative", f"dA{k}/dZ{k}", Dv, k, **{f"Z{k}": Z})
             if not rules.mask:
                 dZv = dA
             elif isinstance(dA, Factored):
-                dZv = _mask(dA, D, l, pos)
-            elif isinstance(D, fmpq_mat) and not rec.given:
-                dZv = masked(dA, D, l, pos)
-            else:
+                dZv = _mask(dA, dense(D), l, pos)
+            elif D is Dv:
+                dZv = masked(dA, dense(D) if not piecewise else None, l, pos)
+            else:  # a given ∂A/∂Z
                 dZv = _hadamard(dA, D)  # (n×N) ⊙ (n×N)
             dZ = rec("grad_z", f"dL/dZ{k}", dZv, k, **{f"dL_dA{k}": dA, f"dA{k}_dZ{k}": D})
         if isinstance(dZ, Factored):
