@@ -399,3 +399,12 @@ def test_cli_pdf_written_whole(cli, tmp_path):
     out = tmp_path / "sheet.pdf"
     run = cli("worksheet", "hidden-layer", "--format", "pdf", "-o", out)
     assert run.code == 0 and out.read_bytes().startswith(b"%PDF")
+
+
+def test_every_step_kind_of_the_record_is_rendered():
+    """The kinds listed at the top of record.py: each has a section (activation and grad_b are read with their pair)."""
+    from symnet.render.document import _Builder
+
+    listed = set(re.findall(r"^#   (\w+)\s", (ROOT / "symnet" / "record.py").read_text(encoding="utf-8"), re.M))
+    assert len(listed) >= 14
+    assert listed <= _Builder.KINDS | {"activation", "grad_b"}

@@ -140,96 +140,124 @@ class Document:
 def build(solution: Solution, worksheet: bool = False, decimals: int | None = None) -> Document:
     """The document of a solution; on a worksheet only the exercise's given numbers are shown."""
     ex = solution.exercise
-    shown = (lambda given: given or not worksheet)
-    batch = ex.X.cols if ex.kind == "network" else 1
-    axis = 1 if batch > 1 else None
-    sections: list[Section] = []
-    steps = list(solution.steps)
-    pos = 0
+    b = _Builder(ex, list(solution.steps), worksheet)
+    sections = []
+    while b.pos < len(b.steps):
+        s = b.steps[b.pos]
+        b.pos += 1
+        if s.kind not in _Builder.KINDS:
+            continue  # a step kind this renderer does not know yet (the rest of the document still reads)
+        made = getattr(b, s.kind)(s, s.layer, s.epoch, ex.layers[s.layer - 1] if s.layer and ex.kind == "network" else None)
+        if made is not None:
+            sections.append(made)
+    approximated = any(l.approximates_e for l in ex.layers) or (ex.loss is not None and ex.loss.predictions is not None)
+    return Document(ex, tuple(sections), worksheet, decimals, b.batch, approximated)
 
-    def take(kind: str, layer: int | None) -> Step | None:
-        nonlocal pos
-        if pos < len(steps) and steps[pos].kind == kind and steps[pos].layer == layer:
-            pos += 1
-            return steps[pos - 1]
+
+class _Builder:
+    """Turns the recorded steps, in order, into sections; one method per step kind (pairs of steps read together)."""
+
+    KINDS = frozenset({"given", "matmul", "linear", "approx", "loss", "grad_output", "grad_fused", "derivative",
+                       "grad_z", "grad_w", "grad_a", "update", "round", "parameters"})
+
+    def __init__(self, ex: Exercise, steps: list[Step], worksheet: bool) -> None:
+        self.ex, self.steps, self.worksheet, self.pos = ex, steps, worksheet, 0
+        self.batch = ex.X.cols if ex.kind == "network" else 1
+        self.axis = 1 if self.batch > 1 else None  # colour by sample column when there are several
+
+    def shown(self, given: bool) -> bool:
+        """A given number is always printed; a result only in the key."""
+        return given or not self.worksheet
+
+    def result(self, value: Value, by_sample: bool = True) -> Mat:
+        """A computed value: blank on a worksheet."""
+        return mat(value, self.shown(False), self.axis if by_sample else None)
+
+    def take(self, kind: str, layer: int | None) -> Step | None:
+        """The next step, when it is of this kind and layer (the second of a pair)."""
+        if self.pos < len(self.steps) and self.steps[self.pos].kind == kind and self.steps[self.pos].layer == layer:
+            self.pos += 1
+            return self.steps[self.pos - 1]
         return None
 
-    while pos < len(steps):
-        s = steps[pos]
-        pos += 1
-        k, e = s.layer, s.epoch
-        first = e == 1
-        info = ex.layers[k - 1] if k and ex.kind == "network" else None
-        if s.kind == "given":
-            if s.name == "X" and first:
-                sections.append(Section("given", None, e, {"X": mat(s.value, True, axis)}))
-        elif s.kind == "matmul":
-            A, B, C = mat(s.operand("A"), True), mat(s.operand("B"), True), mat(s.value, shown(False))
-            sections.append(Section("matmul", None, e, {"A": A, "B": B, "C": C}, dots(A, B, C), Grid(A, B, C)))
-        elif s.kind == "linear":
-            act = take("activation", k)
-            W, b = mat(s.operand("W"), shown(first)), mat(s.operand("b"), shown(first))
-            A, Z = mat(s.operand("A"), shown(k == 1), axis), mat(s.value, shown(False), axis)
-            Aout = mat(act.value, shown(False), axis)
-            left, top = (W.beside(b), A.above(ones(1, batch, axis))) if info.has_bias else (W, A)
-            grid = Grid(left, top, Z, W.shape[1] if info.has_bias else None, A.shape[0] if info.has_bias else None)
-            sections.append(Section("layer", k, e, {"W": W, "b": b, "A": A, "Z": Z, "Aout": Aout},
-                                    dots(W, A, Z, b if info.has_bias else None), grid, info=info, entries=tuple(zip(Z.cells, Aout.cells))))
-        elif s.kind == "approx":
-            sections.append(Section("approx", k, e, {"Yhat": mat(s.value, True, axis),
-                                                     "A": mat(s.operand(f"A{k}"), shown(False), axis)}, info=info))
-        elif s.kind == "loss":
-            sections.append(Section("loss", k, e, {"L": mat(s.value, shown(False)),
-                                                   "Yhat": mat(s.operand("Yhat"), shown(ex.loss.predictions is not None and first), axis),
-                                                   "Y": mat(s.operand("Y"), True, axis)}, info=info))
-        elif s.kind in ("grad_output", "grad_fused"):
-            sections.append(Section(s.kind, k, e, {"G": mat(s.value, shown(False), axis),
-                                                   "Yhat": mat(s.operand("Yhat"), shown(ex.loss.predictions is not None and first), axis),
-                                                   "Y": mat(s.operand("Y"), True, axis)}, info=info))
-        elif s.kind == "derivative":
-            gz = take("grad_z", k)
-            Zc = mat(s.operand(f"Z{k}"), shown(False), axis)
-            D = mat(s.value, shown(False), axis)
-            sections.append(Section("grad_act", k, e, {"dA": mat(gz.operand(f"dL/dA{k}"), shown(False), axis), "D": D,
-                                                       "Z": Zc, "dZ": mat(gz.value, shown(False), axis)}, info=info,
-                                    entries=tuple(zip(Zc.cells, D.cells))))
-        elif s.kind == "grad_z":
-            sections.append(Section("grad_softmax", k, e, {"dA": mat(s.operand(f"dL/dA{k}"), shown(False), axis),
-                                                           "A": mat(s.operand(f"A{k}"), shown(False), axis),
-                                                           "dZ": mat(s.value, shown(False), axis)}, info=info))
-        elif s.kind == "grad_w":
-            gb = take("grad_b", k)
-            dZ = mat(s.operand(f"dL/dZ{k}"), shown(False), axis)
-            Ain = mat(s.operand(f"A{k - 1}"), shown(k == 1), axis)
-            dW, db = mat(s.value, shown(False)), mat(gb.value, shown(False))
-            AinT = Ain.T
-            top, result = (AinT.beside(ones(batch, 1, 0 if axis else None)), dW.beside(db)) if info.has_bias else (AinT, dW)
-            grid = Grid(dZ, top, result, None, None, dW.shape[1] if info.has_bias else None)
-            bias_dots = dots(dZ, ones(batch, 1, 0 if axis else None), db) if info.has_bias else ()
-            sections.append(Section("grad_wb", k, e, {"dZ": dZ, "A": Ain, "dW": dW, "db": db},
-                                    dots(dZ, AinT, dW), grid, bias_dots, info=info))
-        elif s.kind == "grad_a":
-            W = mat(s.operand(f"W{k}"), shown(first))
-            dZ = mat(s.operand(f"dL/dZ{k}"), shown(False), axis)
-            dA = mat(s.value, shown(False), axis)
-            sections.append(Section("grad_a", k, e, {"W": W, "dZ": dZ, "dA": dA}, dots(W.T, dZ, dA), Grid(W.T, dZ, dA), info=info))
-        elif s.kind == "update":
-            ub = take("update", k)
-            mats = {"W": mat(s.operand(f"W{k}"), shown(first)), "dW": mat(s.operand(f"dL/dW{k}"), shown(False)),
-                    "Wn": mat(s.value, shown(False)), "eta": mat(s.operand("eta"), True)}
-            if ub is not None:
-                mats |= {"b": mat(ub.operand(f"b{k}"), shown(first)), "db": mat(ub.operand(f"dL/db{k}"), shown(False)),
-                         "bn": mat(ub.value, shown(False))}
-            sections.append(Section("update", k, e, mats, info=info))
-        elif s.kind == "round":
-            rb = take("round", k)
-            mats = {"W": mat(s.operand(f"W{k}'"), shown(False)), "Wr": mat(s.value, shown(False)),
-                    "decimals": mat(s.operand("decimals"), True)}
-            if rb is not None:
-                mats |= {"b": mat(rb.operand(f"b{k}'"), shown(False)), "br": mat(rb.value, shown(False))}
-            sections.append(Section("round", k, e, mats, info=info))
-        elif s.kind == "parameters":
-            sections.append(Section("parameters", None, e, {"count": mat(s.value, shown(False))}))
-    approximated = any(l.approximates_e for l in ex.layers) or (ex.loss is not None and ex.loss.predictions is not None)
-    return Document(ex, tuple(sections), worksheet, decimals, batch, approximated)
+    def given(self, s: Step, k: None, e: int, info: None) -> Section | None:
+        if s.name == "X" and e == 1:
+            return Section("given", None, e, {"X": mat(s.value, True, self.axis)})
+        return None  # Y is shown with the loss; X again in later steps
 
+    def matmul(self, s: Step, k: None, e: int, info: None) -> Section:
+        A, B, C = mat(s.operand("A"), True), mat(s.operand("B"), True), self.result(s.value, False)
+        return Section("matmul", None, e, {"A": A, "B": B, "C": C}, dots(A, B, C), Grid(A, B, C))
+
+    def linear(self, s: Step, k: int, e: int, info: Layer) -> Section:
+        act = self.take("activation", k)
+        W, b = mat(s.operand("W"), self.shown(e == 1)), mat(s.operand("b"), self.shown(e == 1))
+        A, Z, Aout = mat(s.operand("A"), self.shown(k == 1), self.axis), self.result(s.value), self.result(act.value)
+        if info.has_bias:  # [W | b] · [A ; 1]
+            grid = Grid(W.beside(b), A.above(ones(1, self.batch, self.axis)), Z, W.shape[1], A.shape[0])
+        else:
+            grid = Grid(W, A, Z)
+        return Section("layer", k, e, {"W": W, "b": b, "A": A, "Z": Z, "Aout": Aout},
+                       dots(W, A, Z, b if info.has_bias else None), grid, info=info, entries=tuple(zip(Z.cells, Aout.cells)))
+
+    def approx(self, s: Step, k: int, e: int, info: Layer) -> Section:
+        return Section("approx", k, e, {"Yhat": mat(s.value, True, self.axis), "A": self.result(s.operand(f"A{k}"))}, info=info)
+
+    def _output(self, s: Step, e: int) -> dict[str, Mat]:
+        """Ŷ (given when the exercise rounds it, in its first step) and Y."""
+        rounded = self.ex.loss.predictions is not None and e == 1
+        return {"Yhat": mat(s.operand("Yhat"), self.shown(rounded), self.axis), "Y": mat(s.operand("Y"), True, self.axis)}
+
+    def loss(self, s: Step, k: int, e: int, info: Layer) -> Section:
+        return Section("loss", k, e, {"L": self.result(s.value, False)} | self._output(s, e), info=info)
+
+    def grad_output(self, s: Step, k: int, e: int, info: Layer) -> Section:
+        return Section(s.kind, k, e, {"G": self.result(s.value)} | self._output(s, e), info=info)
+
+    grad_fused = grad_output
+
+    def derivative(self, s: Step, k: int, e: int, info: Layer) -> Section:
+        gz = self.take("grad_z", k)
+        Z, D = self.result(s.operand(f"Z{k}")), self.result(s.value)
+        return Section("grad_act", k, e, {"dA": self.result(gz.operand(f"dL/dA{k}")), "D": D, "Z": Z, "dZ": self.result(gz.value)},
+                       info=info, entries=tuple(zip(Z.cells, D.cells)))
+
+    def grad_z(self, s: Step, k: int, e: int, info: Layer) -> Section:  # softmax inside the network: no mask step
+        return Section("grad_softmax", k, e, {"dA": self.result(s.operand(f"dL/dA{k}")), "A": self.result(s.operand(f"A{k}")),
+                                              "dZ": self.result(s.value)}, info=info)
+
+    def grad_w(self, s: Step, k: int, e: int, info: Layer) -> Section:
+        gb = self.take("grad_b", k)
+        dZ, Ain = self.result(s.operand(f"dL/dZ{k}")), mat(s.operand(f"A{k - 1}"), self.shown(k == 1), self.axis)
+        dW, db = self.result(s.value, False), self.result(gb.value, False)
+        by_row = 0 if self.axis else None  # the ones column of [A ; 1]ᵀ: one row per sample
+        if info.has_bias:  # ∂L/∂Z · [A ; 1]ᵀ = [∂W | ∂b]
+            grid = Grid(dZ, Ain.T.beside(ones(self.batch, 1, by_row)), dW.beside(db), result_split=dW.shape[1])
+            bias_dots = dots(dZ, ones(self.batch, 1, by_row), db)
+        else:
+            grid, bias_dots = Grid(dZ, Ain.T, dW), ()
+        return Section("grad_wb", k, e, {"dZ": dZ, "A": Ain, "dW": dW, "db": db}, dots(dZ, Ain.T, dW), grid, bias_dots, info=info)
+
+    def grad_a(self, s: Step, k: int, e: int, info: Layer) -> Section:
+        W, dZ, dA = mat(s.operand(f"W{k}"), self.shown(e == 1)), self.result(s.operand(f"dL/dZ{k}")), self.result(s.value)
+        return Section("grad_a", k, e, {"W": W, "dZ": dZ, "dA": dA}, dots(W.T, dZ, dA), Grid(W.T, dZ, dA), info=info)
+
+    def update(self, s: Step, k: int, e: int, info: Layer) -> Section:
+        ub = self.take("update", k)
+        mats = {"W": mat(s.operand(f"W{k}"), self.shown(e == 1)), "dW": self.result(s.operand(f"dL/dW{k}"), False),
+                "Wn": self.result(s.value, False), "eta": mat(s.operand("eta"), True)}
+        if ub is not None:
+            mats |= {"b": mat(ub.operand(f"b{k}"), self.shown(e == 1)), "db": self.result(ub.operand(f"dL/db{k}"), False),
+                     "bn": self.result(ub.value, False)}
+        return Section("update", k, e, mats, info=info)
+
+    def round(self, s: Step, k: int, e: int, info: Layer) -> Section:
+        rb = self.take("round", k)
+        mats = {"W": self.result(s.operand(f"W{k}'"), False), "Wr": self.result(s.value, False),
+                "decimals": mat(s.operand("decimals"), True)}
+        if rb is not None:
+            mats |= {"b": self.result(rb.operand(f"b{k}'"), False), "br": self.result(rb.value, False)}
+        return Section("round", k, e, mats, info=info)
+
+    def parameters(self, s: Step, k: None, e: int, info: None) -> Section:
+        return Section("parameters", None, e, {"count": self.result(s.value, False)})
