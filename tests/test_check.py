@@ -384,3 +384,10 @@ def test_csv_for_one_file(cli, tmp_path):
     assert r.code == 1 and r.out.startswith("Backpropagation by hand — Ben")
     rows = out.read_text().splitlines()
     assert rows[1].startswith("Ben,4,4,") and rows[-1].startswith("(all),")
+
+
+def test_bounds_from_the_command_line_apply_to_answers(cli, tmp_path):
+    f = tmp_path / "a.toml"
+    f.write_text('Z1 = [-1, 3, 5, "123456"]\n')
+    assert cli("check", "four-neurons", f).code == 1
+    one_error(cli("check", "four-neurons", f, "--bound", "digits=5"), "Z1[4]", "bound: digits")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import sympy as sp
 
+from ..bounds import Bounds
 from ..errors import AnswersError, SymnetError
 from ..expr import FloatText
 from ..record import Solution
@@ -52,7 +53,7 @@ class Answers:
 def read_file(path: str | Path, solution: Solution) -> Answers:
     """The answers in a TOML or JSON file; every problem raises a one-line `AnswersError`."""
     try:
-        data = read_data(path, "answers")
+        data = read_data(path, "answers", solution.exercise.bounds)
     except SymnetError as e:
         hint = ""
         if "not valid TOML" in e.message and _BARE_NAME.search(_head(path)):
@@ -91,7 +92,7 @@ def _read(data: Mapping, solution: Solution, source: str, student: str) -> Answe
         if not isinstance(name, str) or isinstance(name, FloatText) or not name.strip() or len(name) > 100:
             raise AnswersError("expected the student's name as a string of at most 100 characters", field="student")
         student = name.strip()
-    items = tuple(_answer(n, data[n], solution[n]) for n in names if n in data)
+    items = tuple(_answer(n, data[n], solution[n], solution.exercise.bounds) for n in names if n in data)
     known = set().union(*(_matrix_of(solution[n]).free_symbols for n in names))
     for a in items:
         _check_symbols(a, data[a.name], known)
@@ -100,14 +101,14 @@ def _read(data: Mapping, solution: Solution, source: str, student: str) -> Answe
     return Answers(source, student or source, items)
 
 
-def _answer(name: str, raw: object, expected: object) -> Answer:
+def _answer(name: str, raw: object, expected: object, bounds: Bounds) -> Answer:
     if isinstance(raw, Mapping):
         raise AnswersError("expected a number or a list of rows, got a table", field=name)
     if isinstance(raw, (sp.MatrixBase, sp.Basic)):  # from the Python API: already exact
         value = sp.ImmutableMatrix(raw) if isinstance(raw, sp.MatrixBase) else sp.ImmutableMatrix([[raw]])
         return Answer(name, value, tuple((None,) * value.cols for _ in range(value.rows)), not isinstance(raw, sp.MatrixBase))
     raw = _floats_as_text(raw)
-    value = matrix(raw, name)
+    value = matrix(raw, name, bounds)
     if not isinstance(raw, list):
         return Answer(name, value, ((_text(raw),),), True)
     if all(not isinstance(r, list) for r in raw):  # a flat list: a column, or the row when a row is expected

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from ..bounds import DEFAULT
 from ..errors import AnswersError, UsageError
 from ..files import same_file, write_atomic
 from ..spec import load
@@ -54,7 +55,7 @@ def _json(doc: object, indent: str = "") -> str:
 
 def run_cli(args: argparse.Namespace) -> int:
     """Check every answers file; print a report (or a class table); exit 0 all right, 1 a wrong answer."""
-    exercise = load(args.spec)
+    exercise = load(args.spec, bounds=getattr(args, "bounds", DEFAULT))
     paths, is_class = answer_paths(args.answers)
     if args.csv:
         for p in paths + [Path(args.spec)]:
