@@ -16,7 +16,7 @@ class FloatText(str):
 
 
 FUNCTIONS = {"exp": sp.exp, "log": sp.log, "ln": sp.log, "sqrt": sp.sqrt}
-CONSTANTS = {"e": sp.E}
+CONSTANTS = {"e": sp.E, "E": sp.E}  # E: as SymPy prints Euler's number, so printed values read back
 # Names SymPy's parser would read as something else, so a value printed with them would not read back.
 RESERVED = frozenset(n for n in dir(sp) if not n.startswith("_")) | frozenset(keyword.kwlist) | {"oo", "zoo", "nan"}
 NOT_FINITE = frozenset({"nan", "inf", "infinity"})  # (any case) names a reader would take for a non-finite float

@@ -30,6 +30,7 @@ VALUES = [
     ("alpha/2", alpha / 2),
     ("exp(2)", sp.exp(2)),
     ("e^2", sp.exp(2)),
+    ("E/(E + 2)", sp.E / (sp.E + 2)),  # as SymPy prints it
     ("log(3)", sp.log(3)),
     ("ln(3)", sp.log(3)),
     ("sqrt(8)", 2 * sp.sqrt(2)),
