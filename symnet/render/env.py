@@ -129,7 +129,11 @@ def exact_number(value: sp.Expr) -> bool:
 
 @functools.cache
 def environment() -> jinja2.Environment:
-    """The Jinja2 environment of every template: LaTeX-safe delimiters, undefined names raise."""
+    """The Jinja2 environment of every template: LaTeX-safe delimiters, undefined names raise.
+
+    Blocks are ((* ... *)), values ((( ... ))), comments ((= ... =)): none of them occurs in LaTeX or
+    Markdown. Mind the parentheses: a call closes with four, (((m.cell(c)))), and a literal bracket
+    around a value needs a space, ( (((x))) )."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
         block_start_string="((*", block_end_string="*))",
