@@ -28,6 +28,8 @@ class Bounds:
     result_bits: int = 65536  # bits in the largest numerator/denominator of a result
     expression_nodes: int = 2000  # nodes in the expression tree of one entry of a computed quantity
     text_length: int = 2000  # characters in a title or description
+    entries: int = 600000  # entries of all computed quantities of a solve, estimated from shapes, layers and steps
+    quantity_nodes: int = 50000  # nodes in all the entries of one computed quantity together
     exp_argument: int = 10000  # |z| in e^z computed by sigmoid, tanh or softmax (the spread, for softmax)
 
     def raised(self, settings: list[str]) -> "Bounds":
@@ -50,18 +52,25 @@ DEFAULT = Bounds()
 
 
 def check_nodes(name: str, value: object, bounds: Bounds = DEFAULT, source: str | None = None) -> None:
-    """Refuse a computed quantity with an entry of more than `bounds.expression_nodes` nodes.
+    """Refuse a computed quantity with an entry of more than `bounds.expression_nodes` nodes, or more than
+    `bounds.quantity_nodes` in all its entries together.
 
-    Several gradient-descent steps through e-based activations nest expressions exponentially; this stops them
-    before the next step (or the printer) spends minutes on them."""
+    Several gradient-descent steps through e-based activations nest expressions exponentially, and wide layers of
+    sigmoids feed e^(a long sum) to the next layer; this stops both before SymPy spends minutes on them."""
     entries = value if isinstance(value, sp.MatrixBase) else [value]
+    total = 0
     for v in entries:
         if not isinstance(v, sp.Basic) or v.is_Atom:
+            total += 1
             continue
         for n, _ in enumerate(sp.preorder_traversal(v), 1):
             if n > bounds.expression_nodes:
                 raise BoundError(f"an entry grows beyond {bounds.expression_nodes} nodes (bound: expression_nodes); "
                                  "use fewer steps, exp_base = 3, or fewer symbols", source=source, field=name)
+        total += n
+        if total > bounds.quantity_nodes:
+            raise BoundError(f"its entries grow beyond {bounds.quantity_nodes} nodes together (bound: quantity_nodes); "
+                             "use smaller layers, exp_base = 3, or fewer symbols", source=source, field=name)
 
 
 def check_powers(Z: object, base: sp.Expr, bounds: Bounds = DEFAULT, source: str | None = None,
@@ -97,3 +106,22 @@ def check_powers(Z: object, base: sp.Expr, bounds: Bounds = DEFAULT, source: str
 def _short(value: sp.Expr) -> str:
     text = str(value)
     return text if len(text) <= 12 else str(sp.Float(value, 3))
+
+
+def check_entries(exercise: object, bounds: Bounds = DEFAULT) -> None:
+    """Refuse, before any work, an exercise whose quantities would hold more than `bounds.entries` entries.
+
+    Per step and layer k (n neurons, m inputs, batch N): about six n×N quantities (Z, A, their derivatives)
+    and two n×(m+1) (∂L/∂W with ∂L/∂b, and the update)."""
+    layers = getattr(exercise, "layers", ())
+    X = getattr(exercise, "X", None)
+    if not layers or X is None:
+        return
+    train = getattr(exercise, "train", None)
+    steps = train.steps if train is not None else 1
+    total = steps * sum(6 * l.W.rows * X.cols + 2 * l.W.rows * (l.W.cols + 1) for l in layers)
+    if total > bounds.entries:
+        field = "train.steps" if steps > 1 else "layers"
+        raise BoundError(f"about {total} entries to compute, more than {bounds.entries} (bound: entries); "
+                         "use fewer or smaller layers, or fewer steps", source=getattr(exercise, "source", None),
+                         field=field)

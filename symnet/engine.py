@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 import sympy as sp
 
-from .bounds import DEFAULT, Bounds, check_nodes, check_powers
+from .bounds import DEFAULT, Bounds, check_entries, check_nodes, check_powers
 from .errors import BoundError, SpecError
 from .exercise import Exercise, Layer, Value
 from .ops import activate, derivative, fused, fused_grad, loss_grad, loss_value, softmax_backward
@@ -56,6 +56,7 @@ def solve(exercise: Exercise, rules: Rules = Rules(), given: Mapping[str, Value]
     backend "auto" takes the fast flint path when every value stays rational (else SymPy); "sympy" forces SymPy.
     Without `bounds`, the exercise's own (those it was read with) apply."""
     bounds = exercise.bounds if bounds is DEFAULT else bounds
+    check_entries(exercise, bounds)
     if exercise.kind == "network" and backend != "sympy":
         from . import fast  # the exact flint path; it gives way (Fallback) when a value leaves the rationals
 
