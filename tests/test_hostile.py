@@ -90,6 +90,7 @@ SPEC_ERRORS = {
     'rows-over-bound': 's.toml: X: more than 64 rows (bound: rows)',
     'cols-over-bound': 's.toml: X: more than 64 columns (bound: cols)',
     'layers-over-bound': 's.json: layers: more than 16 layers (bound: layers)',
+    'entries-over-bound': 's.json: train.steps: about 1579008 entries to compute, more than 600000 (bound: entries); use fewer or smaller layers, or fewer steps',
     'file-over-bound': 's.toml: file larger than 1000000 bytes (bound: file_bytes)',
     'toml-deep-array': 's.toml: nested too deeply to read',
     'toml-deep-table': 's.toml: nested too deeply to read',

@@ -108,6 +108,9 @@ CORPUS: list[tuple[str, str, str | bytes]] = [
     ("rows-over-bound", "s.toml", spec(x="[" + "1, " * 64 + "1]")),
     ("cols-over-bound", "s.toml", spec(x="[[" + "1, " * 64 + "1]]")),
     ("layers-over-bound", "s.json", json.dumps({"X": [1], "layers": [{"W": [[1]]}] * 17})),
+    ("entries-over-bound", "s.json", json.dumps({"X": [[1] * 64] * 64, "layers": [{"W": [[1] * 64] * 64}] * 16,
+                                                   "loss": {"kind": "mse", "Y": [[0] * 64] * 64},
+                                                   "train": {"learning_rate": "1/3", "steps": 3}})),
     ("file-over-bound", "s.toml", "# " + "x" * 1_000_001 + "\n" + spec()),
     # ------------------------------------------------ deep nesting
     ("toml-deep-array", "s.toml", "X = " + "[" * 5000 + "]" * 5000 + "\n"),
