@@ -128,12 +128,15 @@ def _epoch(ex: Exercise, layers: tuple[Layer, ...], rec: _Recorder, rules: Rules
     new, top, decimals = [], 0, getattr(ex.train, "round", None)
     for k, (l, (dW, db)) in enumerate(zip(layers, reversed(grads)), 1):
         W2 = rec("update", f"W{k}'", M(l.W - rules.descent * eta * dW), k, **{f"W{k}": l.W, f"dL_dW{k}": dW, "eta": eta})
-        b2 = rec("update", f"b{k}'", M(l.b - rules.descent * eta * db), k, **{f"b{k}": l.b, f"dL_db{k}": db, "eta": eta})
+        b2 = l.b  # a layer given without b has no bias to train: it stays 0
+        if l.has_bias:
+            b2 = rec("update", f"b{k}'", M(l.b - rules.descent * eta * db), k, **{f"b{k}": l.b, f"dL_db{k}": db, "eta": eta})
         top = max(top, _check_bits(W2, b2, k, bounds, rec.epoch))
         if decimals is not None:  # a labelled approximation: the next step starts from the rounded weights
             d = sp.Integer(decimals)
             W2 = rec("round", f"W{k}'≈", round_matrix(W2, decimals), k, **{f"W{k}'": W2, "decimals": d})
-            b2 = rec("round", f"b{k}'≈", round_matrix(b2, decimals), k, **{f"b{k}'": b2, "decimals": d})
+            if l.has_bias:
+                b2 = rec("round", f"b{k}'≈", round_matrix(b2, decimals), k, **{f"b{k}'": b2, "decimals": d})
         new.append(replace(l, W=W2, b=b2))
     rec.bits.append(top)
     return tuple(new)

@@ -604,9 +604,12 @@ def _epoch(ex: Exercise, net: _Net, Ws: list, bs: list, rec: _Recorder, rules: A
     decimals = getattr(ex.train, "round", None)
     for k, (W, b, (dW, db)) in enumerate(zip(Ws, bs, reversed(grads)), 1):
         W2v = _update(W, dW, step) if isinstance(dW, Factored) else W - dW * step
-        b2v = _update(b, db, step) if isinstance(db, Factored) else b - db * step
         W2 = rec("update", f"W{k}'", W2v, k, **{f"W{k}": W, f"dL_dW{k}": dW, "eta": _eta_value(ex, rules)})
-        b2 = rec("update", f"b{k}'", b2v, k, **{f"b{k}": b, f"dL_db{k}": db, "eta": _eta_value(ex, rules)})
+        trained = ex.layers[k - 1].has_bias  # a layer given without b has no bias to train: it stays 0
+        b2 = b
+        if trained:
+            b2v = _update(b, db, step) if isinstance(db, Factored) else b - db * step
+            b2 = rec("update", f"b{k}'", b2v, k, **{f"b{k}": b, f"dL_db{k}": db, "eta": _eta_value(ex, rules)})
         size = max(_size(W2), _size(b2))
         top = max(top, size)
         if size > bounds.result_bits:
@@ -615,7 +618,8 @@ def _epoch(ex: Exercise, net: _Net, Ws: list, bs: list, rec: _Recorder, rules: A
             refuse_bits(k, size, bounds, rec.epoch)
         if decimals is not None:
             W2 = rec("round", f"W{k}'≈", round_matrix(W2, decimals), k, **{f"W{k}'": W2, "decimals": sp.Integer(decimals)})
-            b2 = rec("round", f"b{k}'≈", round_matrix(b2, decimals), k, **{f"b{k}'": b2, "decimals": sp.Integer(decimals)})
+            if trained:
+                b2 = rec("round", f"b{k}'≈", round_matrix(b2, decimals), k, **{f"b{k}'": b2, "decimals": sp.Integer(decimals)})
         newW.append(W2)
         newb.append(b2)
     bits.append(top)

@@ -114,3 +114,16 @@ def test_several_steps_are_all_kept(cli, tmp_path: Path) -> None:
     assert [s["W1'"] for s in doc["steps"]] == [[["3/2"]], [["5/4"]], [["9/8"]]]
     assert [s["b1'"] for s in doc["steps"]] == [[["-1/2"]], [["-3/4"]], [["-7/8"]]]
     assert doc["quantities"]["W1'"] == [["3/2"]]
+
+
+@pytest.mark.parametrize("backend", ["auto", "sympy"])
+def test_a_layer_without_bias_trains_no_bias(backend: str) -> None:
+    from symnet.engine import solve
+
+    spec = {"X": [1], "layers": [{"W": [[2]]}], "loss": {"kind": "squared_error", "Y": [0]},
+            "train": {"learning_rate": "1/4", "steps": 2}}
+    solution = solve(symnet.load(spec), backend=backend)
+    # z = w (no bias, like PyTorch's Linear(bias=False)): dL/dw = w, w' = 3w/4: 2 → 3/2 → 9/8
+    assert [solution.epoch(k)["W1'"][0, 0] for k in (1, 2)] == [sp.Rational(3, 2), sp.Rational(9, 8)]
+    assert "b1'" not in solution and solution.epoch(2)["Z1"][0, 0] == sp.Rational(3, 2)
+    assert solution.exercise.parameters == 1
