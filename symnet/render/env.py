@@ -127,6 +127,17 @@ def exact_number(value: sp.Expr) -> bool:
     return bool(value.is_Rational or value.free_symbols)
 
 
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """Compiled templates kept between runs (compiling them is most of a key's run time), or none.
+
+    Jinja2's default folder is private to this user (created 0700, its owner and mode checked), so
+    no one else can plant compiled code in it; where it cannot be had, templates are compiled anew."""
+    try:
+        return jinja2.FileSystemBytecodeCache()
+    except (OSError, RuntimeError):
+        return None
+
+
 @functools.cache
 def environment() -> jinja2.Environment:
     """The Jinja2 environment of every template: LaTeX-safe delimiters, undefined names raise.
@@ -140,7 +151,7 @@ def environment() -> jinja2.Environment:
         variable_start_string="(((", variable_end_string=")))",
         comment_start_string="((=", comment_end_string="=))",
         undefined=jinja2.StrictUndefined, autoescape=False,
-        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, bytecode_cache=_bytecode_cache(),
     )
     env.filters.update(tex=tex, decimal=decimal, esc=escape, codepoint=codepoint, nonblank=nonblank)
     env.tests.update(compound=needs_parens, zero=is_zero, rational=exact_number, plain=plain)
