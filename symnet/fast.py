@@ -263,7 +263,7 @@ class Factored:
 
     def terms(self, j: int, m: int) -> list[tuple[fmpq, int, int]]:
         """The nonzero (coefficient, i, k) of entry (j, m), before `scale`."""
-        n, N = self.atoms.rows, self.atoms.cols
+        n = self.atoms.rows
         if self.layout == "cols":
             J = self.coef[m]
             return [(J[j, i], i, m) for i in range(n) if J[j, i] != 0]
@@ -375,7 +375,7 @@ class _Recorder:
     def known(self, v: Any, value: Value) -> Any:
         """Mark flint value `v` as equal to SymPy `value`, so reading it converts nothing."""
         if id(v) not in self.deferred:
-            d = self.deferred[id(v)] = Deferred(lambda _: value, v)
+            self.deferred[id(v)] = Deferred(lambda _: value, v)
             self.keep.append(v)
         return v
 

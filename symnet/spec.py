@@ -50,11 +50,11 @@ def read_data(path: str | Path, what: str = "spec", bounds: Bounds = DEFAULT) ->
         if stat.S_ISDIR(mode):
             raise SpecError(f"is a folder, not a {what} file", source=src)
         if not stat.S_ISREG(mode):  # a FIFO or device would block or never end
-            raise SpecError(f"not a regular file", source=src)
+            raise SpecError("not a regular file", source=src)
         with open(p, "rb") as f:
             raw = f.read(bounds.file_bytes + 1)
     except FileNotFoundError:
-        raise SpecError(f"no such file", source=src) from None
+        raise SpecError("no such file", source=src) from None
     except IsADirectoryError:
         raise SpecError(f"is a folder, not a {what} file", source=src) from None
     except OSError as e:
