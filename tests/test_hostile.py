@@ -77,7 +77,7 @@ SPEC_ERRORS = {
     'divide-zero': 's.toml: X[1]: division by zero',
     'exp-base-power': 's.toml: layers[2].exp_base: 3^z with |z| up to about 3.00e+30 needs more than 4096 bits (bound: power_bits); choose smaller weights',
     'exp-argument': 's.toml: layers[2]: e^z with |z| up to about 60001, beyond 10000 (bound: exp_argument); choose smaller weights',
-    'expression-growth': 's.toml: dL/dZ1: an entry grows beyond 2000 nodes (bound: expression_nodes); use fewer steps, exp_base = 3, or fewer symbols',
+    'expression-growth': "s.toml: W1': an entry grows beyond 2000 nodes (bound: expression_nodes); use fewer steps, exp_base = 3, or fewer symbols",
     'steps-over-bound': 's.toml: train.steps: 21 steps, more than 20 (bound: steps)',
     'steps-huge': 's.toml: train.steps: 999999999999999999999999999999 steps, more than 20 (bound: steps)',
     'entry-length': 's.toml: X[1]: entry longer than 200 characters (bound: entry_length)',

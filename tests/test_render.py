@@ -327,7 +327,7 @@ def test_escape_latex_exact():
 def test_escape_markdown_exact():
     assert escape_markdown("<script>alert(1)</script>") == "&lt;script&gt;alert(1)&lt;/script&gt;"
     assert escape_markdown(r"\input{/etc/passwd} $x$ a_b *c* `d` [e](f) #1 ^^5c ~|") == \
-        r"\\input{/etc/passwd} \$x\$ a\_b \*c\* \`d\` \[e\](f) \#1 \^\^5c \~\|"
+        r"\\input{/etc/passwd} \$x\$ a\_b \*c\* \`d\` &#91;e&#93;(f) \#1 \^\^5c \~\|"
     assert escape_markdown("1. one") == r"1\. one"
     assert escape_markdown("- item") == r"\- item"
     assert escape_markdown("a & b\nc") == "a &amp; b c"

@@ -31,8 +31,9 @@ _TEX_ESCAPES = {
     ">": r"\ensuremath{>}", "|": r"\ensuremath{\vert}", '"': "''",
     "’": "'", "‘": "`", "“": "``", "”": "''", "–": "--", "—": "---",
 }
-_MD_PUNCTUATION = set("\\`*_[]#|$~^")  # with < > & below, all inline markup and maths
-_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_MD_PUNCTUATION = set("\\`*_#|$~^")  # with < > & [ ] below, all inline markup and maths
+# Brackets as entities, not \[ \]: MkDocs' arithmatex and KaTeX's auto-render read \[ ... \] as display maths.
+_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "[": "&#91;", "]": "&#93;"}
 
 
 def templates_dir() -> Path:
