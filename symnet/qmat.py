@@ -1,0 +1,193 @@
+"""Exact rational matrices on python-flint for the fast path: the SymPy boundary, entry-list helpers, activations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+from flint import fmpq, fmpq_mat, fmpz_mat
+from sympy.polys.domains import QQ, ZZ
+from sympy.polys.matrices import DomainMatrix
+
+from .bounds import Bounds
+from .exercise import Layer
+
+ZERO, ONE = fmpq(0), fmpq(1)
+
+
+class Fallback(Exception):
+    """The exercise leaves the rationals (or uses a rule this backend does not know): solve it with SymPy."""
+
+
+# ---------------------------------------------------------------- the boundary: SymPy ⇄ flint
+
+
+def to_flint(m: sp.MatrixBase) -> fmpq_mat:
+    """A SymPy matrix of rationals as an `fmpq_mat`; `Fallback` when an entry is not rational."""
+    rep = getattr(m, "_rep", None)
+    if isinstance(rep, DomainMatrix) and rep.domain in (ZZ, QQ):
+        dense = getattr(rep.to_dense().rep, "rep", None)  # DFM (flint ground types) holds an fmpz_mat/fmpq_mat
+        if isinstance(dense, fmpq_mat):
+            return dense
+        if isinstance(dense, fmpz_mat):
+            return fmpq_mat(dense)
+    if not all(v.is_Rational for v in m):
+        raise Fallback("an entry is not rational")
+    return fmpq_mat(m.rows, m.cols, [fmpq(int(v.p), int(v.q)) for v in m])
+
+
+def to_fmpq(v: sp.Expr) -> fmpq:
+    """A SymPy rational as an `fmpq`; `Fallback` otherwise."""
+    if not getattr(v, "is_Rational", False):
+        raise Fallback("a scalar is not rational")
+    return fmpq(int(v.p), int(v.q))
+
+
+def rational(x: fmpq) -> sp.Rational:
+    """An `fmpq` as a SymPy rational."""
+    return sp.Integer(int(x.p)) if x.q == 1 else sp.Rational(int(x.p), int(x.q))
+
+
+def matrix(m: fmpq_mat) -> sp.ImmutableMatrix:
+    """An `fmpq_mat` as a SymPy ImmutableMatrix (entries made SymPy rationals once, here)."""
+    shape = (m.nrows(), m.ncols())
+    flat = m.entries() if QQ.dtype is fmpq else [QQ(int(x.p), int(x.q)) for x in m.entries()]
+    return sp.ImmutableMatrix._fromrep(DomainMatrix.from_list_flat(flat, shape, QQ).to_sparse())
+
+
+# ---------------------------------------------------------------- helpers on entry lists
+
+
+def _new(rows: int, cols: int, entries: list) -> fmpq_mat:
+    return fmpq_mat(rows, cols, entries)
+
+
+def _same_shape(m: fmpq_mat, entries: list) -> fmpq_mat:
+    return fmpq_mat(m.nrows(), m.ncols(), entries)
+
+
+def _ones(rows: int, cols: int) -> fmpq_mat:
+    return fmpq_mat(rows, cols, [ONE] * (rows * cols))
+
+
+def _zeros(rows: int, cols: int) -> fmpq_mat:
+    return fmpq_mat(rows, cols)
+
+
+def _columns(m: fmpq_mat) -> list[list[fmpq]]:
+    t = m.transpose().entries()
+    r = m.nrows()
+    return [t[j * r:(j + 1) * r] for j in range(m.ncols())]
+
+
+def _from_columns(cols: list[list[fmpq]]) -> fmpq_mat:
+    return fmpq_mat(len(cols), len(cols[0]), [x for c in cols for x in c]).transpose()
+
+
+def _hadamard(a: fmpq_mat, b: fmpq_mat) -> fmpq_mat:
+    return _same_shape(a, [x * y for x, y in zip(a.entries(), b.entries())])  # (n×N) ⊙ (n×N)
+
+
+def _bits(m: fmpq_mat) -> int:
+    return max((max(x.p.bit_length(), x.q.bit_length()) for x in m.entries()), default=0)
+
+
+def _power(base: fmpq, e: fmpq, bounds: Bounds) -> fmpq:
+    """base**e when it is rational here (an integer exponent of bounded size); `Fallback` otherwise."""
+    if e.q != 1:
+        raise Fallback("a non-integer power of exp_base")
+    n = int(e.p)
+    if abs(n) * max(base.p.bit_length(), base.q.bit_length()) > bounds.power_bits:
+        raise Fallback("a power beyond power_bits")
+    return base**n
+
+
+# ---------------------------------------------------------------- activations and their derivatives
+
+
+def positive(Z: fmpq_mat) -> list[bool]:
+    """z > 0 for every entry, row by row (computed once per matrix: ReLU's value, mask and masked gradient)."""
+    return [z > ZERO for z in Z.entries()]
+
+
+def activate(Z: fmpq_mat, l: Layer, base: fmpq | None, bounds: Bounds, pos: list[bool]) -> fmpq_mat:
+    """A = f(Z) on rationals (softmax, sigmoid and tanh only with a rational exp_base); pos = `positive(Z)`."""
+    a = l.activation
+    if a == "identity":
+        return Z
+    if a == "relu":
+        return _same_shape(Z, [z if p else ZERO for z, p in zip(Z.entries(), pos)])
+    if a == "leaky_relu":
+        alpha = to_fmpq(l.alpha)
+        return _same_shape(Z, [z if p else alpha * z for z, p in zip(Z.entries(), pos)])
+    if a == "sigmoid":
+        return _same_shape(Z, [1 / (1 + _power(base, -z, bounds)) for z in Z.entries()])
+    if a == "tanh":
+        out = []
+        for z in Z.entries():
+            p, q = _power(base, z, bounds), _power(base, -z, bounds)
+            out.append((p - q) / (p + q))
+        return _same_shape(Z, out)
+    cols = []
+    for z in _columns(Z):  # softmax, shifted by the column's smallest entry as the SymPy path does
+        shift = min(z)
+        e = [_power(base, v - shift, bounds) for v in z]
+        total = sum(e, ZERO)
+        cols.append([v / total for v in e])
+    return _from_columns(cols)
+
+
+class Mask:
+    """∂A/∂Z of a piecewise-linear activation, held as the signs that make it; built as a matrix when needed."""
+
+    def __init__(self, Z: fmpq_mat, l: Layer, pos: list[bool]) -> None:
+        self.Z, self.layer, self.pos = Z, l, pos
+        self._m: fmpq_mat | None = None
+
+    def build(self) -> fmpq_mat:
+        """The 0/1 (1/alpha, all-1) matrix."""
+        if self._m is None:
+            self._m = derivative(self.Z, self.Z, self.layer, self.pos)
+        return self._m
+
+
+def dense(D: Any) -> Any:
+    """D as a matrix (a `Mask` built)."""
+    return D.build() if isinstance(D, Mask) else D
+
+
+def derivative(Z: fmpq_mat, A: fmpq_mat, l: Layer, pos: list[bool]) -> fmpq_mat:
+    """∂A/∂Z entry by entry on rationals (the 0/1 mask for ReLU); pos = `positive(Z)`."""
+    a = l.activation
+    if a == "identity":
+        return _ones(Z.nrows(), Z.ncols())
+    if a == "relu":
+        return _same_shape(Z, [ONE if p else ZERO for p in pos])
+    if a == "leaky_relu":
+        alpha = to_fmpq(l.alpha)
+        return _same_shape(Z, [ONE if p else alpha for p in pos])
+    if a == "sigmoid":
+        return _same_shape(A, [s * (1 - s) for s in A.entries()])  # σ(1−σ)
+    return _same_shape(A, [1 - t * t for t in A.entries()])  # 1 − tanh²
+
+
+def masked(dA: fmpq_mat, D: fmpq_mat, l: Layer, pos: list[bool]) -> fmpq_mat:
+    """∂L/∂A ⊙ ∂A/∂Z, using the signs `pos` that made D for the piecewise-linear activations."""
+    a = l.activation
+    if a == "identity":
+        return dA
+    if a == "relu":
+        return _same_shape(dA, [g if p else ZERO for g, p in zip(dA.entries(), pos)])
+    if a == "leaky_relu":
+        alpha = to_fmpq(l.alpha)
+        return _same_shape(dA, [g if p else alpha * g for g, p in zip(dA.entries(), pos)])
+    return _hadamard(dA, D)  # (n×N) ⊙ (n×N)
+
+
+def softmax_backward(A: fmpq_mat, dA: fmpq_mat) -> fmpq_mat:
+    """s ⊙ (g − sᵀg) column by column."""
+    out = []
+    for s, g in zip(_columns(A), _columns(dA)):
+        sg = sum((x * y for x, y in zip(s, g)), ZERO)
+        out.append([x * (y - sg) for x, y in zip(s, g)])
+    return _from_columns(out)
