@@ -110,16 +110,19 @@ def positive(Z: fmpq_mat) -> list[bool]:
     return [z > ZERO for z in Z.entries()]
 
 
+def _by_sign(M: fmpq_mat, pos: list[bool], l: Layer) -> fmpq_mat:
+    """Each entry kept where its z was positive, else times the slope below 0 (0 for ReLU, alpha for leaky)."""
+    slope = ZERO if l.activation == "relu" else to_fmpq(l.alpha)
+    return _same_shape(M, [x if p else slope * x for x, p in zip(M.entries(), pos)])
+
+
 def activate(Z: fmpq_mat, l: Layer, base: fmpq | None, bounds: Bounds, pos: list[bool]) -> fmpq_mat:
     """A = f(Z) on rationals (softmax, sigmoid and tanh only with a rational exp_base); pos = `positive(Z)`."""
     a = l.activation
     if a == "identity":
         return Z
-    if a == "relu":
-        return _same_shape(Z, [z if p else ZERO for z, p in zip(Z.entries(), pos)])
-    if a == "leaky_relu":
-        alpha = to_fmpq(l.alpha)
-        return _same_shape(Z, [z if p else alpha * z for z, p in zip(Z.entries(), pos)])
+    if a in ("relu", "leaky_relu"):
+        return _by_sign(Z, pos, l)
     if a == "sigmoid":
         return _same_shape(Z, [1 / (1 + _power(base, -z, bounds)) for z in Z.entries()])
     if a == "tanh":
@@ -176,11 +179,8 @@ def masked(dA: fmpq_mat, D: fmpq_mat, l: Layer, pos: list[bool]) -> fmpq_mat:
     a = l.activation
     if a == "identity":
         return dA
-    if a == "relu":
-        return _same_shape(dA, [g if p else ZERO for g, p in zip(dA.entries(), pos)])
-    if a == "leaky_relu":
-        alpha = to_fmpq(l.alpha)
-        return _same_shape(dA, [g if p else alpha * g for g, p in zip(dA.entries(), pos)])
+    if a in ("relu", "leaky_relu"):
+        return _by_sign(dA, pos, l)  # the derivative is the same 1-or-slope factor as the value
     return _hadamard(dA, D)  # (n×N) ⊙ (n×N)
 
 

@@ -9,7 +9,7 @@ import sympy as sp
 
 import symnet
 from symnet.bounds import Bounds
-from symnet.numeric import approx
+from tests.numeric import approx
 from tests.nets import ACTS, HIDDEN, frac, matrix
 
 NAMES = ["u", "v", "w"]

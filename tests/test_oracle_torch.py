@@ -9,7 +9,7 @@ import sympy as sp
 
 import symnet
 from symnet.bounds import Bounds
-from symnet.numeric import approx
+from tests.numeric import approx
 from tests.conftest import IN_CI
 from tests.nets import ACTS, LOSSES, random_spec
 

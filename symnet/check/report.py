@@ -45,15 +45,20 @@ def _given(e: EntryVerdict) -> str:
     return e.written.strip() if e.written is not None else value_str(e.given)
 
 
+def _explained(out: dict[str, Any], diagnosis: str | None, carried_from: str | None) -> dict[str, Any]:
+    """`out` with `carried_from` and the diagnosis's feedback sentence, where there are any."""
+    if carried_from:
+        out["carried_from"] = carried_from
+    if diagnosis:
+        out["feedback"] = feedback(diagnosis, carried_from)
+    return out
+
+
 def entry_json(e: EntryVerdict) -> dict[str, Any]:
     """One entry as in the contract, with its feedback sentence (and `carried_from` for a carried error)."""
     out: dict[str, Any] = {"row": e.row, "col": e.col, "given": _given(e), "expected": value_str(e.expected),
                            "correct": e.correct, "diagnosis": e.diagnosis}
-    if e.carried_from:
-        out["carried_from"] = e.carried_from
-    if e.diagnosis:
-        out["feedback"] = feedback(e.diagnosis, e.carried_from)
-    return out
+    return _explained(out, e.diagnosis, e.carried_from)
 
 
 def quantity_json(q: QuantityVerdict) -> dict[str, Any]:
@@ -62,11 +67,7 @@ def quantity_json(q: QuantityVerdict) -> dict[str, Any]:
                            "entries": [entry_json(e) for e in q.entries],
                            "shape_given": list(q.shape_given), "shape_expected": list(q.shape_expected),
                            "diagnosis": q.diagnosis}
-    if q.carried_from:
-        out["carried_from"] = q.carried_from
-    if q.diagnosis:
-        out["feedback"] = feedback(q.diagnosis, q.carried_from)
-    return out
+    return _explained(out, q.diagnosis, q.carried_from)
 
 
 def to_json(v: Verdict) -> dict[str, Any]:

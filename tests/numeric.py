@@ -1,4 +1,4 @@
-"""Decimal approximations of exact values, for display beside them and for float cross-checks."""
+"""Decimal approximations of exact values for the float oracles (independent of the checker's own comparison)."""
 
 from __future__ import annotations
 
