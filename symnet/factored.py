@@ -8,7 +8,7 @@ import sympy as sp
 from flint import fmpq, fmpq_mat, fmpz, fmpz_mat
 
 from .exercise import Layer
-from .qmat import ONE, ZERO, _bits, _columns, _ones, masked, matrix, rational
+from .qmat import ONE, ZERO, Signs, _bits, _columns, _ones, masked, matrix, rational
 
 
 # ---------------------------------------------------------------- softmax with e: atoms and factored gradients
@@ -107,7 +107,7 @@ def _matmul_left(W: fmpq_mat, F: Factored) -> Factored:
     return Factored(W * F.const, "cols", [W * J for J in F.coef], F.atoms)  # (m×r)·(r×N), N × (m×r)·(r×n)
 
 
-def _mask(F: Factored, D: fmpq_mat, l: Layer, pos: list[bool]) -> Factored:
+def _mask(F: Factored, D: fmpq_mat, l: Layer, pos: Signs | None) -> Factored:
     """F ⊙ D for F in "cols" layout: column k of D scales every atom block of column k."""
     m = D.nrows()
     coef = []

@@ -15,8 +15,8 @@ from .bounds import Bounds
 from .exercise import Exercise, Value
 from .factored import Atoms, Factored, _fused_atoms, _grad_b, _grad_w, _mask, _matmul_left, _update
 from .qmat import (  # noqa: F401 (Fallback: engine.py catches fast.Fallback)
-    ONE, ZERO, Fallback, Mask, _bits, _columns, _hadamard, _ones, _same_shape, _zeros, activate, dense, derivative,
-    masked, matrix, positive, rational, softmax_backward, to_flint, to_fmpq,
+    ONE, ZERO, Fallback, Mask, Scaled, Signs, _bits, _columns, _hadamard, _ones, _same_shape, activate, dense,
+    derivative, linear, masked, matrix, positive, product, rational, softmax_backward, to_flint, to_fmpq,
 )
 from .record import Deferred, Solution, Step
 
@@ -84,11 +84,13 @@ class _Recorder:
 
 @dataclass(frozen=True)
 class _Net:
-    """The exercise's rationals in flint, converted once."""
+    """The exercise's rationals in flint, converted once (W and b also as integers over a denominator)."""
 
     X: fmpq_mat
     W: tuple[fmpq_mat, ...]
     b: tuple[fmpq_mat, ...]
+    Wn: tuple[Scaled, ...]
+    bn: tuple[Scaled, ...]
     bases: tuple[fmpq | None, ...]
     Y: fmpq_mat | None
     predictions: fmpq_mat | None
@@ -121,8 +123,9 @@ def _all_rational_output(ex: Exercise) -> bool:
 def _net(ex: Exercise) -> _Net:
     bases = tuple(to_fmpq(l.exp_base) if l.exp_base.is_Rational else None for l in ex.layers)
     loss, train = ex.loss, ex.train
+    W, b = tuple(to_flint(l.W) for l in ex.layers), tuple(to_flint(l.b) for l in ex.layers)
     return _Net(
-        to_flint(ex.X), tuple(to_flint(l.W) for l in ex.layers), tuple(to_flint(l.b) for l in ex.layers), bases,
+        to_flint(ex.X), W, b, tuple(m.numer_denom() for m in W), tuple(m.numer_denom() for m in b), bases,
         to_flint(loss.Y) if loss else None,
         to_flint(loss.predictions) if loss is not None and loss.predictions is not None else None,
         to_fmpq(train.learning_rate) if train else None,
@@ -190,9 +193,15 @@ def _epoch(ex: Exercise, net: _Net, Ws: list, bs: list, rec: _Recorder, rules: A
            bits: list[int]) -> tuple[list, list]:
     """One forward pass, and with a loss one backward pass and one update, recorded as the SymPy path does."""
     layers = ex.layers
-    seen: dict[int, tuple[fmpq_mat, list[bool]]] = {}
+    seen: dict[int, tuple[fmpq_mat, Signs]] = {}
+    first = rec.epoch == 1  # the exercise's own weights, whose integer forms `net` holds
+    Wn = net.Wn if first else [W.numer_denom() for W in Ws]
+    bn = net.bn if first else [b.numer_denom() for b in bs]
 
-    def signs(m: fmpq_mat) -> list[bool]:
+    def signs(m: fmpq_mat, l: Any) -> Signs | None:
+        """The signs of m when layer l's activation needs them (ReLU and leaky ReLU), once per matrix."""
+        if l.activation not in ("relu", "leaky_relu"):
+            return None
         if id(m) not in seen:
             seen[id(m)] = (m, positive(m))
         return seen[id(m)][1]
@@ -202,10 +211,9 @@ def _epoch(ex: Exercise, net: _Net, Ws: list, bs: list, rec: _Recorder, rules: A
     As, Zs = [A], []
     for k, l in enumerate(layers, 1):
         W, b = Ws[k - 1], bs[k - 1]
-        b_used = b if rules.bias else _zeros(b.nrows(), 1)
         if not isinstance(A, fmpq_mat) or A.nrows() != W.ncols():
             raise Fallback("a non-rational or reshaped activation feeds a layer")
-        Zv = W * A + b_used * _ones(1, A.ncols())  # (n×m)·(m×N) + (n×1)·(1×N)
+        Zv = linear(Wn[k - 1], A, bn[k - 1] if rules.bias else None)  # (n×m)·(m×N) + (n×1)·(1×N)
         Z = rec("linear", f"Z{k}", Zv, k, W=W, A=A, b=b)
         _check_shape(f"Z{k}", Z, Zv)
         if l.activation in ("sigmoid", "tanh", "softmax"):
@@ -215,7 +223,7 @@ def _epoch(ex: Exercise, net: _Net, Ws: list, bs: list, rec: _Recorder, rules: A
         elif net.bases[k - 1] is None and l.activation == "softmax":
             Av = Atoms(Z, l) if k == len(layers) else _fail("softmax with e inside the network")
         else:
-            Av = activate(Z, l, net.bases[k - 1], bounds, signs(Z))
+            Av = activate(Z, l, net.bases[k - 1], bounds, signs(Z, l))
         A = rec("activation", f"A{k}", Av, k, Z=Z)
         _check_shape(f"A{k}", A, Zv)
         Zs.append(Z)
@@ -258,7 +266,7 @@ def _epoch(ex: Exercise, net: _Net, Ws: list, bs: list, rec: _Recorder, rules: A
                 raise Fallback("a mask from a gradient with atoms")
             else:
                 source = dA
-            pos = signs(source)
+            pos = signs(source, l)
             piecewise = l.activation in ("identity", "relu", "leaky_relu")
             Dv = Mask(source, l, pos) if piecewise else derivative(source, A_out, l, pos)
             D = rec("derivative", f"dA{k}/dZ{k}", Dv, k, **{f"Z{k}": Z})
@@ -279,8 +287,8 @@ def _epoch(ex: Exercise, net: _Net, Ws: list, bs: list, rec: _Recorder, rules: A
         db = rec("grad_b", f"dL/db{k}", dbv, k, **{f"dL_dZ{k}": dZ})
         grads.append((dW, db))
         if k > 1:
-            W = Ws[k - 1]
-            dAv = _matmul_left(W.transpose(), dZ) if isinstance(dZ, Factored) else W.transpose() * dZ  # (m×n)·(n×N)
+            W, (nW, dW_) = Ws[k - 1], Wn[k - 1]
+            dAv = _matmul_left(W.transpose(), dZ) if isinstance(dZ, Factored) else product((nW.transpose(), dW_), dZ.numer_denom())  # (m×n)·(n×N)
             dA = rec("grad_a", f"dL/dA{k - 1}", dAv, k, **{f"W{k}": W, f"dL_dZ{k}": dZ})
     if ex.train is None:
         return Ws, bs

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sympy as sp
-from flint import fmpq, fmpq_mat, fmpz_mat
+from flint import fmpq, fmpq_mat, fmpz, fmpz_mat
 from sympy.polys.domains import QQ, ZZ
 from sympy.polys.matrices import DomainMatrix
 
@@ -88,6 +88,27 @@ def _hadamard(a: fmpq_mat, b: fmpq_mat) -> fmpq_mat:
     return _same_shape(a, [x * y for x, y in zip(a.entries(), b.entries())])  # (n×N) ⊙ (n×N)
 
 
+Scaled = tuple[fmpz_mat, fmpz]  # n/d: a rational matrix as an integer matrix over one positive denominator
+
+
+def product(a: Scaled, b: Scaled) -> fmpq_mat:
+    """(na/da)·(nb/db) multiplied as integers and reduced once (`fmpq_mat`'s own product reduces every term)."""
+    (na, da), (nb, db) = a, b
+    return fmpq_mat(na * nb) / (da * db)  # (n×m)·(m×N)
+
+
+def linear(W: Scaled, A: fmpq_mat, b: Scaled | None) -> fmpq_mat:
+    """Z = W·A + b·1ᵀ, on integers over one common denominator, reduced once; b None: no bias."""
+    (nW, dW), (nA, dA) = W, A.numer_denom()
+    d = dW * dA
+    if b is None:
+        return fmpq_mat(nW * nA) / d  # (n×m)·(m×N)
+    nb, db = b
+    l = d.lcm(db)
+    N = A.ncols()
+    return fmpq_mat(nW * nA * (l // d) + nb * (l // db) * fmpz_mat(1, N, [1] * N)) / l  # (n×m)·(m×N) + (n×1)·(1×N)
+
+
 def _bits(m: fmpq_mat) -> int:
     return max((max(x.p.bit_length(), x.q.bit_length()) for x in m.entries()), default=0)
 
@@ -105,24 +126,51 @@ def _power(base: fmpq, e: fmpq, bounds: Bounds) -> fmpq:
 # ---------------------------------------------------------------- activations and their derivatives
 
 
-def positive(Z: fmpq_mat) -> list[bool]:
-    """z > 0 for every entry, row by row (computed once per matrix: ReLU's value, mask and masked gradient)."""
-    return [z > ZERO for z in Z.entries()]
+class Signs:
+    """Which entries of a matrix are positive: `off`, the (i, j) of those that are not; `pos`, z > 0 row by row."""
+
+    __slots__ = ("cols", "off", "size")
+
+    def __init__(self, Z: fmpq_mat) -> None:
+        c = self.cols = Z.ncols()
+        n = Z.numer_denom()[0].entries()  # z = n/d with d > 0: the integers' signs
+        self.size = len(n)
+        self.off = [divmod(i, c) for i, x in enumerate(n) if x <= 0]
+
+    @property
+    def pos(self) -> list[bool]:
+        """z > 0 for every entry, row by row."""
+        out = [True] * self.size
+        for i, j in self.off:
+            out[i * self.cols + j] = False
+        return out
 
 
-def _by_sign(M: fmpq_mat, pos: list[bool], l: Layer) -> fmpq_mat:
+def positive(Z: fmpq_mat) -> Signs:
+    """The signs of Z (computed once per matrix: ReLU's value, mask and masked gradient)."""
+    return Signs(Z)
+
+
+def _by_sign(M: fmpq_mat, pos: Signs, l: Layer) -> fmpq_mat:
     """Each entry kept where its z was positive, else times the slope below 0 (0 for ReLU, alpha for leaky)."""
-    slope = ZERO if l.activation == "relu" else to_fmpq(l.alpha)
-    return _same_shape(M, [x if p else slope * x for x, p in zip(M.entries(), pos)])
+    out = fmpq_mat(M)  # a copy, changed only where z ≤ 0
+    if l.activation == "relu":
+        for i, j in pos.off:
+            out[i, j] = ZERO
+    else:
+        alpha = to_fmpq(l.alpha)
+        for i, j in pos.off:
+            out[i, j] = alpha * out[i, j]
+    return out
 
 
-def activate(Z: fmpq_mat, l: Layer, base: fmpq | None, bounds: Bounds, pos: list[bool]) -> fmpq_mat:
+def activate(Z: fmpq_mat, l: Layer, base: fmpq | None, bounds: Bounds, pos: Signs | None) -> fmpq_mat:
     """A = f(Z) on rationals (softmax, sigmoid and tanh only with a rational exp_base); pos = `positive(Z)`."""
     a = l.activation
     if a == "identity":
         return Z
     if a in ("relu", "leaky_relu"):
-        return _by_sign(Z, pos, l)
+        return _by_sign(Z, pos or Signs(Z), l)
     if a == "sigmoid":
         return _same_shape(Z, [1 / (1 + _power(base, -z, bounds)) for z in Z.entries()])
     if a == "tanh":
@@ -143,7 +191,7 @@ def activate(Z: fmpq_mat, l: Layer, base: fmpq | None, bounds: Bounds, pos: list
 class Mask:
     """∂A/∂Z of a piecewise-linear activation, held as the signs that make it; built as a matrix when needed."""
 
-    def __init__(self, Z: fmpq_mat, l: Layer, pos: list[bool]) -> None:
+    def __init__(self, Z: fmpq_mat, l: Layer, pos: Signs | None) -> None:
         self.Z, self.layer, self.pos = Z, l, pos
         self._m: fmpq_mat | None = None
 
@@ -159,27 +207,29 @@ def dense(D: Any) -> Any:
     return D.build() if isinstance(D, Mask) else D
 
 
-def derivative(Z: fmpq_mat, A: fmpq_mat, l: Layer, pos: list[bool]) -> fmpq_mat:
+def derivative(Z: fmpq_mat, A: fmpq_mat, l: Layer, pos: Signs | None) -> fmpq_mat:
     """∂A/∂Z entry by entry on rationals (the 0/1 mask for ReLU); pos = `positive(Z)`."""
     a = l.activation
     if a == "identity":
         return _ones(Z.nrows(), Z.ncols())
     if a == "relu":
-        return _same_shape(Z, [ONE if p else ZERO for p in pos])
+        return _same_shape(Z, [ONE if p else ZERO for p in (pos or Signs(Z)).pos])
     if a == "leaky_relu":
         alpha = to_fmpq(l.alpha)
-        return _same_shape(Z, [ONE if p else alpha for p in pos])
+        return _same_shape(Z, [ONE if p else alpha for p in (pos or Signs(Z)).pos])
     if a == "sigmoid":
         return _same_shape(A, [s * (1 - s) for s in A.entries()])  # σ(1−σ)
     return _same_shape(A, [1 - t * t for t in A.entries()])  # 1 − tanh²
 
 
-def masked(dA: fmpq_mat, D: fmpq_mat, l: Layer, pos: list[bool]) -> fmpq_mat:
-    """∂L/∂A ⊙ ∂A/∂Z, using the signs `pos` that made D for the piecewise-linear activations."""
+def masked(dA: fmpq_mat, D: fmpq_mat, l: Layer, pos: Signs | None) -> fmpq_mat:
+    """∂L/∂A ⊙ ∂A/∂Z, using the signs `pos` that made D for ReLU and leaky ReLU (which need them)."""
     a = l.activation
     if a == "identity":
         return dA
     if a in ("relu", "leaky_relu"):
+        if pos is None:
+            raise ValueError("masking by ReLU's derivative needs the signs of its input")
         return _by_sign(dA, pos, l)  # the derivative is the same 1-or-slope factor as the value
     return _hadamard(dA, D)  # (n×N) ⊙ (n×N)
 
