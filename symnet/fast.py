@@ -376,8 +376,8 @@ def _check_logs(ex: Exercise, loss: Any, Yhat: fmpq_mat) -> None:
 
 def _loss_value(loss: Any, Yhat: Any, Y: fmpq_mat, c: fmpq) -> Any:
     if loss.kind in ("squared_error", "mse") and isinstance(Yhat, fmpq_mat):
-        d = [p - y for p, y in zip(Yhat.entries(), Y.entries())]
-        total = sum((x * x for x in d), ZERO)
+        n, d = (Yhat - Y).numer_denom()
+        total = fmpq(sum((x * x for x in n.entries()), 0), d * d)  # Σ (ŷ − y)²
         return c * total / 2 if loss.kind == "squared_error" else c * total / Yhat.nrows()
     from .ops import loss_value
 
@@ -387,12 +387,12 @@ def _loss_value(loss: Any, Yhat: Any, Y: fmpq_mat, c: fmpq) -> Any:
 def _loss_grad(loss: Any, Yhat: fmpq_mat, Y: fmpq_mat, c: fmpq) -> fmpq_mat:
     """∂L/∂Ŷ on rationals, the formulas of `ops.LOSS_RULES`."""
     n = Yhat.nrows()
-    p_, y_ = Yhat.entries(), Y.entries()
     if loss.kind == "squared_error":
-        g = [c * (p - y) for p, y in zip(p_, y_)]
-    elif loss.kind == "mse":
-        g = [c * (2 * (p - y) / n) for p, y in zip(p_, y_)]
-    elif loss.kind == "cross_entropy":
+        return (Yhat - Y) * c
+    if loss.kind == "mse":
+        return (Yhat - Y) * (2 * c / n)
+    p_, y_ = Yhat.entries(), Y.entries()
+    if loss.kind == "cross_entropy":
         g = [c * -(y / p if y != 0 else ZERO) for p, y in zip(p_, y_)]
     else:  # bce: ((1−y)/(1−p) − y/p)/n
         g = [c * (((1 - y) / (1 - p) if y != 1 else ZERO) - (y / p if y != 0 else ZERO)) / n for p, y in zip(p_, y_)]

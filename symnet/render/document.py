@@ -13,12 +13,14 @@ from ..record import Solution, Step
 
 @dataclass(frozen=True)
 class Cell:
-    """One printed number: its exact value, whether the reader sees it, its sample colour, muted (the bias trick's 1)."""
+    """One printed number: its exact value, whether the reader sees it, its sample colour, muted (the bias trick's 1),
+    and whether the exercise gives it (a result is blank on a worksheet: the page is planned for either)."""
 
     value: sp.Expr
     shown: bool = True
     colour: int | None = None
     muted: bool = False
+    given: bool = True
 
 
 @dataclass(frozen=True)
@@ -54,11 +56,45 @@ class Mat:
         """[self ; other]."""
         return Mat(self.rows + other.rows)
 
+    def part(self, block: "Block") -> "Mat":
+        """The block's rows and columns."""
+        return Mat(tuple(r[block.c0:block.c1] for r in self.rows[block.r0:block.r1]))
 
-def mat(value: Value, shown: bool, colour_axis: int | None = None, muted: bool = False) -> Mat:
+
+@dataclass(frozen=True)
+class Block:
+    """Rows r0 … r1−1 and columns c0 … c1−1 (0-based) of a matrix of `shape`, printed on their own."""
+
+    r0: int
+    r1: int
+    c0: int
+    c1: int
+    shape: tuple[int, int]
+
+    @property
+    def whole(self) -> bool:
+        """True when the block is the whole matrix."""
+        return (self.r0, self.c0, (self.r1, self.c1)) == (0, 0, self.shape)
+
+    @property
+    def label(self) -> str:
+        """Which part this is, as a reader counts (1-based): "rows 1–16 of 32, columns 5–8 of 8"."""
+        parts = []
+        if (self.r0, self.r1) != (0, self.shape[0]):
+            parts.append(f"rows {self.r0 + 1}–{self.r1} of {self.shape[0]}")
+        if (self.c0, self.c1) != (0, self.shape[1]):
+            parts.append(f"columns {self.c0 + 1}–{self.c1} of {self.shape[1]}")
+        return ", ".join(parts)
+
+    def split(self, before: int | None) -> int | None:
+        """A rule before column `before` of the whole matrix, as a column of this block (None when outside it)."""
+        return before - self.c0 if before is not None and self.c0 < before < self.c1 else None
+
+
+def mat(value: Value, shown: bool, colour_axis: int | None = None, muted: bool = False, given: bool = True) -> Mat:
     """A value (matrix or scalar) as cells; colour_axis 1 colours by column, 0 by row (samples of a batch)."""
     m = value if isinstance(value, sp.MatrixBase) else sp.ImmutableMatrix([[value]])
-    return Mat(tuple(tuple(Cell(m[i, j], shown, (i, j)[colour_axis] if colour_axis is not None else None, muted)
+    return Mat(tuple(tuple(Cell(m[i, j], shown, (i, j)[colour_axis] if colour_axis is not None else None, muted, given)
                            for j in range(m.cols)) for i in range(m.rows)))
 
 
@@ -98,6 +134,13 @@ class Grid:
     def top_cols(self) -> int:
         """Columns of `top` (equal to the result's)."""
         return self.top.shape[1]
+
+    def part(self, block: Block) -> "Grid":
+        """The layout of the result's block: its rows of `left`, its columns of `top`, the whole of the rest."""
+        rows, cols = Block(block.r0, block.r1, 0, self.left.shape[1], self.left.shape), \
+            Block(0, self.top.shape[0], block.c0, block.c1, self.top.shape)
+        return Grid(self.left.part(rows), self.top.part(cols), self.result.part(block), self.left_split, self.top_split,
+                    block.split(self.result_split))
 
 
 def dots(left: Mat, right: Mat, result: Mat, bias: Mat | None = None) -> tuple[Dot, ...]:
@@ -169,9 +212,13 @@ class _Builder:
         """A given number is always printed; a result only in the key."""
         return given or not self.worksheet
 
+    def cells(self, value: Value, given: bool, colour_axis: int | None = None) -> Mat:
+        """A value that is given by the exercise (always printed) or computed (blank on a worksheet)."""
+        return mat(value, self.shown(given), colour_axis, given=given)
+
     def result(self, value: Value, by_sample: bool = True) -> Mat:
         """A computed value: blank on a worksheet."""
-        return mat(value, self.shown(False), self.axis if by_sample else None)
+        return self.cells(value, False, self.axis if by_sample else None)
 
     def take(self, kind: str, layer: int | None) -> Step | None:
         """The next step, when it is of this kind and layer (the second of a pair)."""
@@ -191,8 +238,8 @@ class _Builder:
 
     def linear(self, s: Step, k: int, e: int, info: Layer) -> Section:
         act = self.take("activation", k)
-        W, b = mat(s.operand("W"), self.shown(e == 1)), mat(s.operand("b"), self.shown(e == 1))
-        A, Z, Aout = mat(s.operand("A"), self.shown(k == 1), self.axis), self.result(s.value), self.result(act.value)
+        W, b = self.cells(s.operand("W"), e == 1), self.cells(s.operand("b"), e == 1)
+        A, Z, Aout = self.cells(s.operand("A"), k == 1, self.axis), self.result(s.value), self.result(act.value)
         if info.has_bias:  # [W | b] · [A ; 1]
             grid = Grid(W.beside(b), A.above(ones(1, self.batch, self.axis)), Z, W.shape[1], A.shape[0])
         else:
@@ -206,7 +253,7 @@ class _Builder:
     def _output(self, s: Step, e: int) -> dict[str, Mat]:
         """Ŷ (given when the exercise rounds it, in its first step) and Y."""
         rounded = self.ex.loss.predictions is not None and e == 1
-        return {"Yhat": mat(s.operand("Yhat"), self.shown(rounded), self.axis), "Y": mat(s.operand("Y"), True, self.axis)}
+        return {"Yhat": self.cells(s.operand("Yhat"), rounded, self.axis), "Y": mat(s.operand("Y"), True, self.axis)}
 
     def loss(self, s: Step, k: int, e: int, info: Layer) -> Section:
         return Section("loss", k, e, {"L": self.result(s.value, False)} | self._output(s, e), info=info)
@@ -228,7 +275,7 @@ class _Builder:
 
     def grad_w(self, s: Step, k: int, e: int, info: Layer) -> Section:
         gb = self.take("grad_b", k)
-        dZ, Ain = self.result(s.operand(f"dL/dZ{k}")), mat(s.operand(f"A{k - 1}"), self.shown(k == 1), self.axis)
+        dZ, Ain = self.result(s.operand(f"dL/dZ{k}")), self.cells(s.operand(f"A{k - 1}"), k == 1, self.axis)
         dW, db = self.result(s.value, False), self.result(gb.value, False)
         by_row = 0 if self.axis else None  # the ones column of [A ; 1]ᵀ: one row per sample
         if info.has_bias:  # ∂L/∂Z · [A ; 1]ᵀ = [∂W | ∂b]
@@ -239,15 +286,15 @@ class _Builder:
         return Section("grad_wb", k, e, {"dZ": dZ, "A": Ain, "dW": dW, "db": db}, dots(dZ, Ain.T, dW), grid, bias_dots, info=info)
 
     def grad_a(self, s: Step, k: int, e: int, info: Layer) -> Section:
-        W, dZ, dA = mat(s.operand(f"W{k}"), self.shown(e == 1)), self.result(s.operand(f"dL/dZ{k}")), self.result(s.value)
+        W, dZ, dA = self.cells(s.operand(f"W{k}"), e == 1), self.result(s.operand(f"dL/dZ{k}")), self.result(s.value)
         return Section("grad_a", k, e, {"W": W, "dZ": dZ, "dA": dA}, dots(W.T, dZ, dA), Grid(W.T, dZ, dA), info=info)
 
     def update(self, s: Step, k: int, e: int, info: Layer) -> Section:
         ub = self.take("update", k)
-        mats = {"W": mat(s.operand(f"W{k}"), self.shown(e == 1)), "dW": self.result(s.operand(f"dL/dW{k}"), False),
+        mats = {"W": self.cells(s.operand(f"W{k}"), e == 1), "dW": self.result(s.operand(f"dL/dW{k}"), False),
                 "Wn": self.result(s.value, False), "eta": mat(s.operand("eta"), True)}
         if ub is not None:
-            mats |= {"b": mat(ub.operand(f"b{k}"), self.shown(e == 1)), "db": self.result(ub.operand(f"dL/db{k}"), False),
+            mats |= {"b": self.cells(ub.operand(f"b{k}"), e == 1), "db": self.result(ub.operand(f"dL/db{k}"), False),
                      "bn": self.result(ub.value, False)}
         return Section("update", k, e, mats, info=info)
 
