@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from fractions import Fraction
 
 import pytest
 import sympy as sp
 
 from symnet import engine, fast, spec
+from symnet.bounds import DEFAULT
 from symnet.engine import Rules
 from symnet.errors import BoundError, SymnetError
 from symnet.export import to_json
+from symnet.expr import parse_entry
 
 SEEDS = ["single-neuron", "four-neurons", "hidden-layer", "batch", "mlp7", "backprop"]
 RATIONAL_ACTS = ["identity", "relu", "leaky_relu"]
@@ -200,17 +203,23 @@ def test_softmax_e_factored_matches_sympy_diff(seed):
 
 
 def test_softmax_e_json_parses_back_exactly():
+    """Every JSON string reads back, by SymPy's parser (as a user would) and by symnet's own grammar (as
+    `symnet check` does), to a value whose difference from the SymPy path's value expands to 0."""
     ex = spec.from_data(e_spec(3, batch=3))
     sol = engine.solve(ex)
     assert sol.backend == "flint"
+    oracle = engine.solve(ex, backend="sympy")
+    roomy = replace(DEFAULT, entry_length=10**5, expression_nodes=10**5)
     doc = json.loads(json.dumps(to_json(sol)))
     for name, rows in doc["quantities"].items():
-        want = sol[name]
-        if isinstance(rows, list):
-            got = sp.Matrix([[sp.parse_expr(x) for x in r] for r in rows])
-            assert sp.simplify(got - want) == sp.zeros(*want.shape), name
-        else:
-            assert sp.simplify(sp.parse_expr(rows) - want) == 0, name
+        want = oracle[name]
+        cells = rows if isinstance(rows, list) else [[rows]]
+        entries = list(want) if isinstance(want, sp.MatrixBase) else [want]
+        texts = [x for r in cells for x in r]
+        assert len(texts) == len(entries), name
+        for text, w in zip(texts, entries):
+            assert sp.expand(sp.parse_expr(text) - w) == 0, (name, text)
+            assert sp.expand(parse_entry(text, roomy) - w) == 0, (name, text)
 
 
 def test_softmax_e_with_two_steps_is_left_to_sympy():
@@ -294,3 +303,37 @@ def test_round_shows_approximately_in_text(cli, tmp_path):
     r = cli("solve", p, "--format", "text")
     assert r.code == 0, r.err
     assert "≈" in r.out and "W1'≈" in r.out
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_integer_products_and_signs_match_fractions(seed):
+    """qmat's integer-over-one-denominator helpers against Python's Fraction arithmetic, entry by entry."""
+    from flint import fmpq, fmpq_mat
+
+    from symnet.qmat import Signs, linear, product
+
+    rng = random.Random(f"qmat:{seed}")
+    n, m, N = rng.randint(1, 5), rng.randint(1, 5), rng.randint(1, 4)
+
+    def q() -> Fraction:
+        return Fraction(rng.choice([0, 0, rng.randint(-50, 50)]), rng.choice([1, 2, 3, 7, 10, 12, 1000]))
+
+    W = [[q() for _ in range(m)] for _ in range(n)]
+    A = [[q() for _ in range(N)] for _ in range(m)]
+    b = [q() for _ in range(n)]
+
+    def flint(rows: list[list[Fraction]]) -> fmpq_mat:
+        return fmpq_mat(len(rows), len(rows[0]), [fmpq(x.numerator, x.denominator) for r in rows for x in r])
+
+    def fractions(M: fmpq_mat) -> list[list[Fraction]]:
+        return [[Fraction(int(M[i, j].p), int(M[i, j].q)) for j in range(M.ncols())] for i in range(M.nrows())]
+
+    WA = [[sum((W[i][k] * A[k][j] for k in range(m)), Fraction(0)) for j in range(N)] for i in range(n)]
+    Z = [[WA[i][j] + b[i] for j in range(N)] for i in range(n)]
+    Wq, Aq, bq = flint(W), flint(A), flint([[x] for x in b])
+    assert fractions(linear(Wq.numer_denom(), Aq, bq.numer_denom())) == Z
+    assert fractions(linear(Wq.numer_denom(), Aq, None)) == WA
+    assert fractions(product(Wq.numer_denom(), Aq.numer_denom())) == WA
+    s = Signs(flint(Z))
+    assert s.pos == [z > 0 for r in Z for z in r]
+    assert s.off == [(i, j) for i in range(n) for j in range(N) if Z[i][j] <= 0]
