@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cached_property
 
 import sympy as sp
@@ -17,11 +17,32 @@ from .verdict import (BIAS_COLUMN, BIAS_NOT_SUMMED, CARRIED, ROUNDED, SIGN_FLIPP
                       QuantityVerdict, Verdict)
 
 M = sp.ImmutableMatrix
+Overrides = Callable[[Exercise, Solution, Mapping[str, Value]], dict[str, Value]]
 
-# Each classic mistake is the engine with one rule flipped; a wrong entry is tested against them in this order.
-VARIANTS: tuple[tuple[str, Rules], ...] = (
+
+def slope_one_at_zero(ex: Exercise, base: Solution, given: Mapping[str, Value]) -> dict[str, Value]:
+    """ReLU′(0) taken as 1: each ReLU (or leaky ReLU) layer's ∂A/∂Z with 1 where the Z it is computed from is
+    exactly 0 (the student's Z when given, else `base`'s). Empty when no such Z has a 0: the mistake changes nothing.
+
+    The engine has no rule for this mistake; a re-run given these ∂A/∂Z carries it through the backward pass."""
+    out: dict[str, Value] = {}
+    for k, layer in enumerate(ex.layers, 1):
+        name = f"dA{k}/dZ{k}"
+        if layer.activation not in ("relu", "leaky_relu") or name not in base:
+            continue
+        Z, D = _matrix(given.get(f"Z{k}", base[f"Z{k}"])), _matrix(base[name])
+        zeros = {(i, j) for i in range(Z.rows) for j in range(Z.cols) if Z[i, j] == 0}  # a written 0, not a 0 in disguise
+        if zeros and Z.shape == D.shape:
+            out[name] = M(D.rows, D.cols, lambda i, j: sp.S.One if (i, j) in zeros else D[i, j])
+    return out
+
+
+# Each classic mistake is the engine with one rule flipped (or, where it has no rule for it, re-run with the
+# quantities the mistake changes given); a wrong entry is tested against them in this order.
+VARIANTS: tuple[tuple[str, Rules | Overrides], ...] = (
     ("missing_bias", Rules(bias=False)),
     ("missing_activation", Rules(activation=False)),
+    ("relu_derivative_at_zero", slope_one_at_zero),  # before unmasked_gradient: it explains fewer entries
     ("unmasked_gradient", Rules(mask=False)),
     ("relu_on_gradient", Rules(mask_from_z=False)),
     ("no_learning_rate", Rules(learning_rate=False)),
@@ -55,7 +76,7 @@ def _shape(v: Value) -> tuple[int, ...]:
     return v.shape if isinstance(v, sp.MatrixBase) else ()
 
 
-def _applicable(ex: Exercise) -> list[tuple[str, Rules]]:
+def _applicable(ex: Exercise) -> list[tuple[str, Rules | Overrides]]:
     """The variants that can change anything in this exercise."""
     if ex.kind != "network":
         return []
@@ -64,6 +85,7 @@ def _applicable(ex: Exercise) -> list[tuple[str, Rules]]:
     keep = {
         "missing_bias": any(any(v != 0 for v in l.b) for l in ex.layers),
         "missing_activation": acts != {"identity"},
+        "relu_derivative_at_zero": ex.loss is not None and bool(acts & {"relu", "leaky_relu"}),
         "unmasked_gradient": ex.loss is not None and acts != {"identity"},
         "relu_on_gradient": ex.loss is not None and bool(acts & {"relu", "leaky_relu"}),
         "no_learning_rate": ex.train is not None and ex.train.learning_rate != 1,
@@ -71,7 +93,7 @@ def _applicable(ex: Exercise) -> list[tuple[str, Rules]]:
         "summed_over_batch": batch and ex.loss.reduction == "mean",
         "averaged_over_batch": batch and ex.loss.reduction == "sum",
     }
-    return [(code, rules) for code, rules in VARIANTS if keep[code]]
+    return [(code, rule) for code, rule in VARIANTS if keep[code]]
 
 
 def dependencies(solution: Solution) -> dict[str, tuple[str, ...]]:
@@ -93,6 +115,19 @@ def dependencies(solution: Solution) -> dict[str, tuple[str, ...]]:
                 deps.append(op)
         out[s.name] = tuple(deps)
     return out
+
+
+class _Patched:
+    """A re-run's solution read with the quantities it was given in place of those it recorded (a mistake's ∂A/∂Z)."""
+
+    def __init__(self, solution: Solution, overrides: Mapping[str, Value]) -> None:
+        self.solution, self.overrides = solution, overrides
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.solution
+
+    def __getitem__(self, name: str) -> Value:
+        return self.overrides[name] if name in self.overrides else self.solution[name]
 
 
 class _Judge:
@@ -135,12 +170,21 @@ class _Judge:
         """Every step recomputed from the student's own answers for its inputs."""
         return self._solve(given=self.given) if self.given else None
 
+    def _variant(self, rule: Rules | Overrides, given: Mapping[str, Value]) -> Solution | None:
+        """One mistake re-run with `given` (the student's answers, or none: from scratch)."""
+        if isinstance(rule, Rules):
+            return self._solve(rule, given)
+        base = self.recomputed if given else self.solution
+        overrides = rule(self.solution.exercise, base, given) if base is not None else {}
+        sol = self._solve(given={**given, **overrides}) if overrides else None
+        return _Patched(sol, overrides) if sol is not None else None
+
     @cached_property
     def _variants(self) -> tuple[list[tuple[str, Solution]], list[tuple[str, Solution]]]:
         """Each applicable mistake re-run on the student's own answers, and re-run from scratch."""
         applicable = _applicable(self.solution.exercise)
-        mine = [(code, self._solve(rules, self.given)) for code, rules in applicable] if self.given else []
-        scratch = [(code, self._solve(rules)) for code, rules in applicable]
+        mine = [(code, self._variant(rule, self.given)) for code, rule in applicable] if self.given else []
+        scratch = [(code, self._variant(rule, {})) for code, rule in applicable]
         return [(c, s) for c, s in mine if s is not None], [(c, s) for c, s in scratch if s is not None]
 
     def alternatives(self, name: str) -> list[tuple[str, Solution]]:

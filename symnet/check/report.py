@@ -21,6 +21,8 @@ FEEDBACK = {
     "transposed": "Rows and columns are swapped: this is the transpose (∂L/∂W = ∂L/∂Z·Aᵀ has the shape of W).",
     "sign_flipped": "The sign is flipped: check the order of a subtraction (Ŷ − Y, not Y − Ŷ).",
     "unmasked_gradient": "The activation's derivative was skipped: ∂L/∂Z = ∂L/∂A ⊙ f′(Z), and ReLU′ is 0 where Z ≤ 0.",
+    "relu_derivative_at_zero": "ReLU′(0) was taken as 1: where Z is exactly 0 the derivative is 0 (α for leaky ReLU), "
+                               "as where Z < 0.",
     "relu_on_gradient": "ReLU was applied to the gradient: the mask comes from the signs of Z, not of ∂L/∂A.",
     "no_learning_rate": "The learning rate is missing: W′ = W − η·∂L/∂W.",
     "wrong_update_direction": "The update climbs the gradient: descent subtracts it, W′ = W − η·∂L/∂W.",
