@@ -15,7 +15,7 @@ from .bounds import Bounds
 from .exercise import Exercise, Value
 from .factored import Atoms, Factored, _fused_atoms, _grad_b, _grad_w, _mask, _matmul_left, _update
 from .qmat import (  # noqa: F401 (Fallback: engine.py catches fast.Fallback)
-    ONE, ZERO, Fallback, Mask, Scaled, Signs, _bits, _columns, _hadamard, _ones, _same_shape, activate, dense,
+    ONE, ZERO, Fallback, Mask, Scaled, Signs, _bits, _hadamard, _ones, _same_shape, activate, dense,
     derivative, linear, masked, matrix, positive, product, rational, softmax_backward, to_flint, to_fmpq,
 )
 from .record import Deferred, Solution, Step
@@ -213,7 +213,7 @@ def _epoch(ex: Exercise, net: _Net, Ws: list, bs: list, rec: _Recorder, rules: A
         W, b = Ws[k - 1], bs[k - 1]
         if not isinstance(A, fmpq_mat) or A.nrows() != W.ncols():
             raise Fallback("a non-rational or reshaped activation feeds a layer")
-        Zv = linear(Wn[k - 1], A, bn[k - 1] if rules.bias else None)  # (n×m)·(m×N) + (n×1)·(1×N)
+        Zv = linear(W, A, b if rules.bias else None, Wn[k - 1], bn[k - 1])  # (n×m)·(m×N) + (n×1)·(1×N)
         Z = rec("linear", f"Z{k}", Zv, k, W=W, A=A, b=b)
         _check_shape(f"Z{k}", Z, Zv)
         if l.activation in ("sigmoid", "tanh", "softmax"):
@@ -246,7 +246,7 @@ def _epoch(ex: Exercise, net: _Net, Ws: list, bs: list, rec: _Recorder, rules: A
         if not fused:
             raise Fallback("softmax with e needs cross-entropy")
     else:
-        _check_logs(ex, loss, Yhat)
+        _check_logs(ex, loss, Yhat, Y)
     rec("loss", "L", _loss_value(loss, Yhat, Y, c), L, Yhat=Yhat, Y=loss.Y)
     dA = rec("grad_output", f"dL/dA{L}", _loss_grad(loss, Yhat, Y, c), L, Yhat=Yhat, Y=loss.Y) if not fused else None
     grads: list[tuple[Any, Any]] = []
@@ -288,7 +288,7 @@ def _epoch(ex: Exercise, net: _Net, Ws: list, bs: list, rec: _Recorder, rules: A
         grads.append((dW, db))
         if k > 1:
             W, (nW, dW_) = Ws[k - 1], Wn[k - 1]
-            dAv = _matmul_left(W.transpose(), dZ) if isinstance(dZ, Factored) else product((nW.transpose(), dW_), dZ.numer_denom())  # (m×n)·(n×N)
+            dAv = _matmul_left(W.transpose(), dZ) if isinstance(dZ, Factored) else product(W.transpose(), dZ, (nW.transpose(), dW_))  # (m×n)·(n×N)
             dA = rec("grad_a", f"dL/dA{k - 1}", dAv, k, **{f"W{k}": W, f"dL_dZ{k}": dZ})
     if ex.train is None:
         return Ws, bs
@@ -362,16 +362,18 @@ def round_matrix(m: fmpq_mat, decimals: int) -> fmpq_mat:
 # ---------------------------------------------------------------- losses on rationals
 
 
-def _check_logs(ex: Exercise, loss: Any, Yhat: fmpq_mat) -> None:
+def _check_logs(ex: Exercise, loss: Any, Yhat: fmpq_mat, Y: fmpq_mat) -> None:
     """The SymPy path's refusal of log(≤ 0), raised from the same code when a bad entry is found."""
     if loss.kind not in ("cross_entropy", "bce"):
         return
-    for p, y in zip(Yhat.entries(), to_flint(loss.Y).entries()):
-        if (y != 0 and p <= 0) or (loss.kind == "bce" and y != 1 and 1 - p <= 0):
-            from .engine import _check_logs as sympy_check
+    bad = [ij for ij in Signs(Yhat).off if Y[ij] != 0]  # log ŷ where y ≠ 0 needs ŷ > 0
+    if loss.kind == "bce":  # log(1 − ŷ) where y ≠ 1 needs ŷ < 1
+        bad += [ij for ij in Signs(_ones(Yhat.nrows(), Yhat.ncols()) - Yhat).off if Y[ij] != 1]
+    if bad:
+        from .engine import _check_logs as sympy_check
 
-            sympy_check(ex, matrix(Yhat))
-            raise Fallback("log of a non-positive number")
+        sympy_check(ex, matrix(Yhat))
+        raise Fallback("log of a non-positive number")
 
 
 def _loss_value(loss: Any, Yhat: Any, Y: fmpq_mat, c: fmpq) -> Any:
@@ -402,10 +404,10 @@ def _loss_grad(loss: Any, Yhat: fmpq_mat, Y: fmpq_mat, c: fmpq) -> fmpq_mat:
 def _fused_grad(loss: Any, Yhat: Any, Y: fmpq_mat, c: fmpq) -> Any:
     if isinstance(Yhat, Atoms):
         return _fused_atoms(Yhat, Y, c)
+    n, N = Yhat.nrows(), Yhat.ncols()
     if loss.kind == "cross_entropy":
-        sums = [sum(col, ZERO) for col in _columns(Y)]
-        N = Yhat.ncols()
-        p_, y_ = Yhat.entries(), Y.entries()
-        return _same_shape(Yhat, [c * (p * sums[i % N] - y) for i, (p, y) in enumerate(zip(p_, y_))])
-    n = Yhat.nrows()
-    return _same_shape(Yhat, [c * (p - y) / n for p, y in zip(Yhat.entries(), Y.entries())])
+        sums = fmpq_mat(N, N)
+        for k, t in enumerate((_ones(1, n) * Y).entries()):  # (1×n)·(n×N): Σ_i y_ik
+            sums[k, k] = t
+        return (Yhat * sums - Y) * c  # c·(ŷ·Σy − y): (n×N)·(N×N) − (n×N)
+    return (Yhat - Y) * (c / n)

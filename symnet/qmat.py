@@ -89,23 +89,29 @@ def _hadamard(a: fmpq_mat, b: fmpq_mat) -> fmpq_mat:
 
 
 Scaled = tuple[fmpz_mat, fmpz]  # n/d: a rational matrix as an integer matrix over one positive denominator
+SMALL = 64  # bits of a denominator up to which one common denominator beats fmpq_mat's product (bench/run.py)
 
 
-def product(a: Scaled, b: Scaled) -> fmpq_mat:
-    """(na/da)·(nb/db) multiplied as integers and reduced once (`fmpq_mat`'s own product reduces every term)."""
-    (na, da), (nb, db) = a, b
+def product(a: fmpq_mat, b: fmpq_mat, an: Scaled | None = None) -> fmpq_mat:
+    """a·b: while the denominators are small, as integers over one denominator, reduced once (`fmpq_mat`'s product
+    clears and reduces per row and column, which wins when they are large and varied); `an`: a's, if known."""
+    (na, da), (nb, db) = an or a.numer_denom(), b.numer_denom()
+    if max(da.bit_length(), db.bit_length()) > SMALL:
+        return a * b  # (n×m)·(m×N)
     return fmpq_mat(na * nb) / (da * db)  # (n×m)·(m×N)
 
 
-def linear(W: Scaled, A: fmpq_mat, b: Scaled | None) -> fmpq_mat:
-    """Z = W·A + b·1ᵀ, on integers over one common denominator, reduced once; b None: no bias."""
-    (nW, dW), (nA, dA) = W, A.numer_denom()
+def linear(W: fmpq_mat, A: fmpq_mat, b: fmpq_mat | None, Wn: Scaled, bn: Scaled) -> fmpq_mat:
+    """Z = W·A + b·1ᵀ (b None: no bias) as `product` does it; Wn, bn: W and b as integers over a denominator."""
+    (nW, dW), (nA, dA) = Wn, A.numer_denom()
+    N = A.ncols()
+    if max(dW.bit_length(), dA.bit_length()) > SMALL:
+        return W * A if b is None else W * A + b * _ones(1, N)  # (n×m)·(m×N) + (n×1)·(1×N)
     d = dW * dA
     if b is None:
         return fmpq_mat(nW * nA) / d  # (n×m)·(m×N)
-    nb, db = b
+    nb, db = bn
     l = d.lcm(db)
-    N = A.ncols()
     return fmpq_mat(nW * nA * (l // d) + nb * (l // db) * fmpz_mat(1, N, [1] * N)) / l  # (n×m)·(m×N) + (n×1)·(1×N)
 
 
@@ -117,7 +123,10 @@ def _power(base: fmpq, e: fmpq, bounds: Bounds) -> fmpq:
     """base**e when it is rational here (an integer exponent of bounded size); `Fallback` otherwise."""
     if e.q != 1:
         raise Fallback("a non-integer power of exp_base")
-    n = int(e.p)
+    return _whole_power(base, int(e.p), bounds)
+
+
+def _whole_power(base: fmpq, n: int, bounds: Bounds) -> fmpq:
     if abs(n) * max(base.p.bit_length(), base.q.bit_length()) > bounds.power_bits:
         raise Fallback("a power beyond power_bits")
     return base**n
@@ -126,24 +135,32 @@ def _power(base: fmpq, e: fmpq, bounds: Bounds) -> fmpq:
 # ---------------------------------------------------------------- activations and their derivatives
 
 
+_CELLS: dict[tuple[int, int], list[tuple[int, int]]] = {}
+
+
+def _cells(rows: int, cols: int) -> list[tuple[int, int]]:
+    """The (i, j) of a rows × cols matrix, row by row (made once per shape)."""
+    cells = _CELLS.get((rows, cols))
+    if cells is None:
+        cells = _CELLS[rows, cols] = [(i, j) for i in range(rows) for j in range(cols)]
+    return cells
+
+
 class Signs:
     """Which entries of a matrix are positive: `off`, the (i, j) of those that are not; `pos`, z > 0 row by row."""
 
-    __slots__ = ("cols", "off", "size")
+    __slots__ = ("cells", "off")
 
     def __init__(self, Z: fmpq_mat) -> None:
-        c = self.cols = Z.ncols()
+        self.cells = _cells(Z.nrows(), Z.ncols())
         n = Z.numer_denom()[0].entries()  # z = n/d with d > 0: the integers' signs
-        self.size = len(n)
-        self.off = [divmod(i, c) for i, x in enumerate(n) if x <= 0]
+        self.off = [ij for ij, x in zip(self.cells, n) if x <= 0]
 
     @property
     def pos(self) -> list[bool]:
         """z > 0 for every entry, row by row."""
-        out = [True] * self.size
-        for i, j in self.off:
-            out[i * self.cols + j] = False
-        return out
+        off = set(self.off)
+        return [ij not in off for ij in self.cells]
 
 
 def positive(Z: fmpq_mat) -> Signs:
@@ -153,14 +170,21 @@ def positive(Z: fmpq_mat) -> Signs:
 
 def _by_sign(M: fmpq_mat, pos: Signs, l: Layer) -> fmpq_mat:
     """Each entry kept where its z was positive, else times the slope below 0 (0 for ReLU, alpha for leaky)."""
+    if l.activation == "relu" and 2 * len(pos.off) > len(pos.cells):  # mostly zeros: copy the others into zeros
+        out = fmpq_mat(M.nrows(), M.ncols())
+        off = set(pos.off)
+        for ij in pos.cells:
+            if ij not in off:
+                out[ij] = M[ij]
+        return out
     out = fmpq_mat(M)  # a copy, changed only where z ≤ 0
     if l.activation == "relu":
-        for i, j in pos.off:
-            out[i, j] = ZERO
+        for ij in pos.off:
+            out[ij] = ZERO
     else:
         alpha = to_fmpq(l.alpha)
-        for i, j in pos.off:
-            out[i, j] = alpha * out[i, j]
+        for ij in pos.off:
+            out[ij] = alpha * out[ij]
     return out
 
 
@@ -179,13 +203,25 @@ def activate(Z: fmpq_mat, l: Layer, base: fmpq | None, bounds: Bounds, pos: Sign
             p, q = _power(base, z, bounds), _power(base, -z, bounds)
             out.append((p - q) / (p + q))
         return _same_shape(Z, out)
-    cols = []
-    for z in _columns(Z):  # softmax, shifted by the column's smallest entry as the SymPy path does
-        shift = min(z)
-        e = [_power(base, v - shift, bounds) for v in z]
-        total = sum(e, ZERO)
-        cols.append([v / total for v in e])
-    return _from_columns(cols)
+    n, N = Z.nrows(), Z.ncols()
+    nZ, d = Z.numer_denom()
+    z = [int(x) for x in nZ.entries()]  # z = x/d; Python integers compare and subtract fast
+    shifts = [min(z[j::N]) for j in range(N)]  # softmax, each column shifted by its smallest entry as SymPy's is
+    powers: dict[int, fmpq] = {}  # base^k once for each exponent k met
+    e = []
+    for i, x in enumerate(z):
+        k, r = divmod(x - shifts[i % N], int(d))
+        if r:
+            raise Fallback("a non-integer power of exp_base")
+        if k not in powers:
+            powers[k] = _whole_power(base, k, bounds)
+        e.append(powers[k])
+    E = fmpq_mat(n, N, e)
+    totals = (_ones(1, n) * E).entries()  # (1×n)·(n×N): Σ_i base^(z_ij − shift_j)
+    inverse = fmpq_mat(N, N)
+    for j, t in enumerate(totals):
+        inverse[j, j] = 1 / t
+    return E * inverse  # (n×N)·(N×N): each column over its total
 
 
 class Mask:

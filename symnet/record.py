@@ -58,13 +58,13 @@ class _Resolved:
             if self.default is None:
                 raise AttributeError(self.slot)  # the field has no default
             return self.default
-        v = obj.__dict__[self.slot]
+        v = obj.__dict__[self.slot]  # kept as stored, so that `Step.raw` still sees the backend's value
         if self.pairs and any(isinstance(x, Deferred) for _, x in v):
-            v = tuple((k, _sympy(x)) for k, x in v)
-            obj.__dict__[self.slot] = v
-        elif isinstance(v, Deferred):
-            v = obj.__dict__[self.slot] = _sympy(v)
-        return v
+            read = obj.__dict__.get(self.slot + "_read")
+            if read is None:
+                read = obj.__dict__[self.slot + "_read"] = tuple((k, _sympy(x)) for k, x in v)
+            return read
+        return _sympy(v)
 
     def __set__(self, obj: Any, v: Any) -> None:
         obj.__dict__[self.slot] = v
