@@ -37,8 +37,8 @@ def network(widths: list[int], batch: int, seed: int = 1, out: str = "identity",
     for l in layers:
         if l["activation"] == "leaky_relu":
             l["alpha"] = "1/10"
-        if l["activation"] == "softmax":
-            l["exp_base"] = 2
+        if l["activation"] == "softmax" and whole:
+            l["exp_base"] = 2  # else e
     n = widths[-1]
     if loss == "cross_entropy":
         hot = [rng.randrange(n) for _ in range(batch)]

@@ -8,14 +8,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import mpmath
 import sympy as sp
 
 from ..bounds import Bounds
-from ..errors import AnswersError, SymnetError
+from ..errors import AnswersError, BoundError, SymnetError
 from ..expr import FloatText
 from ..record import Solution
 from ..spec import matrix, read_data
-from .compare import decimal_places
+from .compare import decimal_places, nodes, number
 
 _BARE_NAME = re.compile(r"^\s*(dL/d|\w+')", re.MULTILINE)  # a quantity name TOML cannot take unquoted
 META_KEYS = ("student",)  # optional: the student's name, for the class table
@@ -102,12 +103,24 @@ def _read(data: Mapping, solution: Solution, source: str, student: str) -> Answe
 
 
 def _answer(name: str, raw: object, expected: object, bounds: Bounds) -> Answer:
+    answer = _read_answer(name, raw, expected, bounds)
+    for i in range(answer.value.rows):
+        for j in range(answer.value.cols):
+            _check_entry(answer.value[i, j], _field(name, raw, i, j), bounds)
+    return answer
+
+
+def _read_answer(name: str, raw: object, expected: object, bounds: Bounds) -> Answer:
     if isinstance(raw, Mapping):
         raise AnswersError("expected a number or a list of rows, got a table", field=name)
     if isinstance(raw, (sp.MatrixBase, sp.Basic)):  # from the Python API: already exact
+        if isinstance(raw, sp.MatrixBase) and (raw.rows > bounds.rows or raw.cols > bounds.cols):
+            raise BoundError(f"a {raw.rows}×{raw.cols} matrix, beyond {bounds.rows}×{bounds.cols} (bounds: rows, cols)",
+                             field=name)
         value = sp.ImmutableMatrix(raw) if isinstance(raw, sp.MatrixBase) else sp.ImmutableMatrix([[raw]])
         return Answer(name, value, tuple((None,) * value.cols for _ in range(value.rows)), not isinstance(raw, sp.MatrixBase))
     raw = _floats_as_text(raw)
+    _check_places(raw, name, bounds)
     value = matrix(raw, name, bounds)
     if not isinstance(raw, list):
         return Answer(name, value, ((_text(raw),),), True)
@@ -123,19 +136,86 @@ def _matrix_of(v: object) -> sp.ImmutableMatrix:
     return v if isinstance(v, sp.MatrixBase) else sp.ImmutableMatrix([[v]])
 
 
+def _field(name: str, raw: object, i: int, j: int) -> str:
+    """Where entry (i, j) (0-based) of an answer was written, as spec fields are named: `Z1[2]`, `W1'[1][2]`."""
+    if isinstance(raw, list):
+        flat = all(not isinstance(r, list) for r in raw)
+        return name + (f"[{max(i, j) + 1}]" if flat else f"[{i + 1}][{j + 1}]")
+    return name + (f"[{i + 1}][{j + 1}]" if isinstance(raw, sp.MatrixBase) else "")
+
+
 def _check_symbols(a: Answer, raw: object, known: set) -> None:
     """Refuse a name in an answer that the exercise does not have (a typo, or a word for a number)."""
     for i in range(a.value.rows):
         for j in range(a.value.cols):
             extra = a.value[i, j].free_symbols - known
             if extra:
-                field = a.name
-                if isinstance(raw, list):
-                    flat = all(not isinstance(r, list) for r in raw)
-                    field += f"[{max(i, j) + 1}]" if flat else f"[{i + 1}][{j + 1}]"
                 have = ", ".join(sorted(map(str, known))) or "none: every answer is a number"
                 raise AnswersError(f"unknown symbol {sorted(map(str, extra))[0]!r} (symbols of this exercise: {have})",
-                                   field=field)
+                                   field=_field(a.name, raw, i, j))
+
+
+def _check_places(raw: object, field: str, bounds: Bounds) -> None:
+    """Refuse a decimal written to more places than any number within the bounds has (0.000…01 with 10^5 zeros:
+    its digits are few, but the rounding it asks for is not), before it is read."""
+    if isinstance(raw, list):  # Z1[2], W1'[1][2], as the entries are named when read
+        for i, r in enumerate(raw, 1):
+            _check_places(r, f"{field}[{i}]", bounds)
+        return
+    if not isinstance(raw, str) or len(raw) > bounds.entry_length and not isinstance(raw, FloatText):
+        return  # (a longer string is refused as it is read)
+    places = decimal_places(raw)
+    limit = bounds.digits + bounds.decimal_exponent
+    if places is not None and places > limit:
+        text = raw.strip()
+        raise BoundError(f"{text[:20]}{'...' if len(text) > 20 else ''}: {places} decimal places, more than {limit} "
+                         "(bounds: digits, decimal_exponent)", field=field)
+
+
+def _check_entry(v: sp.Expr, field: str, bounds: Bounds) -> None:
+    """Refuse an entry that could not be compared within the bounds: from Python, a SymPy Float (not exact), a
+    value that is not a finite real number, or one beyond `expression_nodes` nodes or `result_bits` bits; from
+    anywhere, a number (or a numeric power in it) beyond 2^±result_bits, such as (((e^64)^64)^64)^64."""
+    if v.is_Rational or v.is_Symbol:
+        return
+    if v.has(sp.Float):
+        raise AnswersError("a SymPy Float is not exact: give the decimal as text (\"0.4955\") or as a Python float",
+                           field=field)
+    if v.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+        raise AnswersError(f"{_short(v)} is not a finite value", field=field)
+    if v.is_number and (v.has(sp.I) or v.is_extended_real is False):
+        raise AnswersError(f"{_short(v)} is not a real number", field=field)
+    if nodes(v, bounds.expression_nodes) > bounds.expression_nodes:
+        raise BoundError(f"an expression of more than {bounds.expression_nodes} nodes (bound: expression_nodes)",
+                         field=field)
+    for r in v.atoms(sp.Rational):
+        if max(abs(r.p).bit_length(), r.q.bit_length()) > bounds.result_bits:
+            raise BoundError(f"a number of more than {bounds.result_bits} bits (bound: result_bits)", field=field)
+    parts = [p for p in v.atoms(sp.exp, sp.Pow) if p.is_number] + ([v] if v.is_number else [])
+    for p in parts:
+        x = number(p, 15)
+        if x is None or x.is_zero:
+            continue  # (an unsimplified 0: compared exactly)
+        size = mpmath.mag(mpmath.mpf(x._mpf_))  # about log2 |x|
+        if size > bounds.result_bits:
+            raise BoundError(f"about {_magnitude(x)}, more than 2^{bounds.result_bits} (bound: result_bits)",
+                             field=field)
+        if size < -bounds.result_bits:
+            raise BoundError(f"about {_magnitude(x)}, nearer 0 than 2^-{bounds.result_bits} (bound: result_bits)",
+                             field=field)
+
+
+def _magnitude(x: sp.Float) -> str:
+    return str(sp.Float(x, 3)).replace("E", "e")
+
+
+def _short(v: sp.Expr) -> str:
+    """A value's text for an error message, cut to 40 characters."""
+    try:
+        text = sp.sstr(v) if nodes(v, 40) <= 40 else "the value"
+    except ValueError:  # an integer longer than Python prints
+        text = "the value"
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _floats_as_text(raw: object) -> object:

@@ -7,14 +7,15 @@ from functools import cached_property
 
 import sympy as sp
 
+from ..bounds import Bounds
 from ..engine import Rules, solve
 from ..errors import SymnetError
 from ..exercise import Exercise, Value
 from ..record import Solution
 from .answers import Answer, Answers, from_data
-from .compare import matches
-from .verdict import (BIAS_COLUMN, BIAS_NOT_SUMMED, CARRIED, ROUNDED, SIGN_FLIPPED, TRANSPOSED, EntryVerdict,
-                      QuantityVerdict, Verdict)
+from .compare import EXACT, RIGHT, matches
+from .verdict import (BIAS_COLUMN, BIAS_NOT_SUMMED, CARRIED, ROUNDED, SIGN_FLIPPED, TRANSPOSED, UNDECIDED,
+                      EntryVerdict, QuantityVerdict, Verdict)
 
 M = sp.ImmutableMatrix
 Overrides = Callable[[Exercise, Solution, Mapping[str, Value]], dict[str, Value]]
@@ -64,12 +65,12 @@ def _matrix(v: Value) -> M:
     return v if isinstance(v, sp.MatrixBase) else M([[v]])
 
 
-def _same(x: Value, y: Value) -> bool:
-    """True when two values (matrices or scalars) are exactly equal."""
+def _same(x: Value, y: Value, bounds: Bounds) -> bool:
+    """True when two values (matrices or scalars) are exactly equal (shown to be, within the bounds)."""
     if isinstance(x, sp.MatrixBase) != isinstance(y, sp.MatrixBase):
         return False
     x, y = _matrix(x), _matrix(y)
-    return x.shape == y.shape and all(matches(p, None, q) == "exact" for p, q in zip(x, y))
+    return x.shape == y.shape and all(matches(p, None, q, bounds) == EXACT for p, q in zip(x, y))
 
 
 def _shape(v: Value) -> tuple[int, ...]:
@@ -136,6 +137,7 @@ class _Judge:
     def __init__(self, solution: Solution, answers: Answers) -> None:
         self.solution = solution
         self.answers = answers
+        self.bounds = solution.exercise.bounds
         self.order = list(solution)
         self.deps = dependencies(solution)
         self.status: dict[str, str] = {}  # name → "exact" | "rounded" | "wrong" (the student's own mistake) | "carried"
@@ -155,14 +157,15 @@ class _Judge:
             if not self._fits(a):
                 continue
             e = _matrix(self.solution[a.name])
-            value = M(e.rows, e.cols, lambda i, j: e[i, j] if matches(a.value[i, j], None, e[i, j]) else a.value[i, j])
+            value = M(e.rows, e.cols, lambda i, j: e[i, j] if self._match(a.value[i, j], None, e[i, j]) == EXACT
+                       else a.value[i, j])
             out[a.name] = value if isinstance(self.solution[a.name], sp.MatrixBase) else value[0, 0]
         return out  # an exactly right entry keeps the engine's own form of the value
 
     def _solve(self, rules: Rules = Rules(), given: Mapping[str, Value] | None = None) -> Solution | None:
         try:
             return solve(self.solution.exercise, rules, given)
-        except (SymnetError, ZeroDivisionError):
+        except (SymnetError, ArithmeticError, ValueError, RecursionError):
             return None  # the mistake (or the student's values) leads nowhere computable: no diagnosis from it
 
     @cached_property
@@ -204,7 +207,7 @@ class _Judge:
     def _local(self, sol: Solution, name: str) -> bool:
         """True when an alternative leaves every input of this step as the student's answers make it."""
         ref = self.recomputed or self.solution
-        return all(d in self.given or d not in sol or _same(sol[d], ref[d]) for d in self._inputs(name))
+        return all(d in self.given or d not in sol or _same(sol[d], ref[d], self.bounds) for d in self._inputs(name))
 
     def _consistent(self, sol: Solution, name: str) -> bool:
         """True when a from-scratch alternative agrees with every answer the student wrote upstream of `name`."""
@@ -231,17 +234,19 @@ class _Judge:
             return QuantityVerdict(a.name, False, 0, len(e), a.shape, shape_e, (), self._reshaped(a, e))
         transposed = e.rows == e.cols > 1 and e != e.T and self._all_match(a, e.T)
         cells = [(i, j) for i in range(e.rows) for j in range(e.cols)]
-        found = {c: matches(a.value[c], a.places(*c), e[c]) for c in cells}
-        carried = {c: self._carried(a, *c, e[c]) for c in cells if found[c] is None}
+        found = {c: self._match(a.value[c], a.places(*c), e[c]) for c in cells}
+        carried = {c: self._carried(a, *c, e[c]) for c in cells if found[c] is None}  # (not when undecided)
         codes = {c: self._codes(a, *c, e[c], transposed) for c in carried if carried[c] is None}
         shared = [k for k in next(iter(codes.values()), []) if all(k in v for v in codes.values())]
         entries = []
         for c in cells:
             i, j = c
-            if found[c] == "exact":
+            if found[c] == EXACT:
                 continue
-            if found[c] == "rounded" or carried.get(c) == ROUNDED:
+            if found[c] == ROUNDED or carried.get(c) == ROUNDED:
                 verdict = (True, ROUNDED, None)
+            elif found[c] == UNDECIDED:
+                verdict = (False, UNDECIDED, None)
             elif carried[c] is not None:
                 verdict = (False, CARRIED, carried[c])
             else:  # a mistake that explains every wrong entry of this step wins over entry-by-entry ones
@@ -270,9 +275,10 @@ class _Judge:
         out = [TRANSPOSED] if transposed else []
         for code, sol in self.alternatives(a.name):
             v = _matrix(sol[a.name])[i, j] if a.name in sol else None
-            if v is not None and code not in out and not matches(v, None, expected) and matches(g, places, v):
+            if (v is not None and code not in out and self._match(v, None, expected) is None
+                    and self._match(g, places, v) in RIGHT):
                 out.append(code)
-        if expected != 0 and matches(g, places, -expected):
+        if expected != 0 and self._match(g, places, -expected) in RIGHT:
             out.append(SIGN_FLIPPED)
         return out
 
@@ -282,7 +288,7 @@ class _Judge:
         if sol is None or a.name not in sol:
             return None
         v = _matrix(sol[a.name])[i, j]
-        if matches(v, None, expected) or not matches(a.value[i, j], a.places(i, j), v):
+        if self._match(v, None, expected) is not None or self._match(a.value[i, j], a.places(i, j), v) not in RIGHT:
             return None
         upstream = self._upstream(a.name)
         wrong = [n for n in self.order if n in upstream and self.status.get(n) == "wrong"]
@@ -302,9 +308,12 @@ class _Judge:
                 todo += self.deps.get(n, ())
         return seen
 
+    def _match(self, given: sp.Expr, places: int | None, value: sp.Expr) -> str | None:
+        return matches(given, places, value, self.bounds)
+
     def _all_match(self, a: Answer, m: M) -> bool:
         return a.value.shape == m.shape and all(
-            matches(a.value[i, j], a.places(i, j), m[i, j]) for i in range(m.rows) for j in range(m.cols))
+            self._match(a.value[i, j], a.places(i, j), m[i, j]) in RIGHT for i in range(m.rows) for j in range(m.cols))
 
     def _reshaped(self, a: Answer, e: M) -> str | None:
         """The diagnosis of an answer of the wrong shape, when the whole matrix is a known mistake."""

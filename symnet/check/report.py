@@ -30,6 +30,8 @@ FEEDBACK = {
     "averaged_over_batch": "The loss is a sum over the batch: do not divide it, or its gradient, by the batch size.",
     "bias_column": "This is ∂L/∂[W | b]: ∂L/∂W has the shape of W, and the last column is ∂L/∂b.",
     "bias_not_summed": "∂L/∂b is one column: add up ∂L/∂Z's columns over the batch.",
+    "undecided": "Not decided: this entry could not be compared exactly with the answer within the checker's bounds; "
+                 "write it more simply, as a fraction, a decimal or a shorter expression.",
 }
 
 

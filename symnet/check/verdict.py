@@ -13,6 +13,7 @@ TRANSPOSED = "transposed"
 SIGN_FLIPPED = "sign_flipped"
 BIAS_COLUMN = "bias_column"  # ∂L/∂[W | b] given for ∂L/∂W
 BIAS_NOT_SUMMED = "bias_not_summed"  # ∂L/∂b given per sample, as ∂L/∂Z
+UNDECIDED = "undecided"  # not shown equal or different within the bounds: neither right nor a known mistake
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from ..errors import RenderError
 from ..record import Solution
 from .document import Document, build, mat
 from .env import environment
+from .layout import PAPER, SCREEN
 from .pdf import compile_pdf
 
 FORMATS = {"markdown": "solution.md.j2", "latex": "solution.tex.j2"}
@@ -22,7 +23,8 @@ def render(solution: Solution, fmt: str, worksheet: bool = False, decimals: int 
     if decimals is not None and not 0 <= decimals <= 30:
         raise RenderError("--decimals must be between 0 and 30", field="--decimals")
     doc = build(solution, worksheet=worksheet, decimals=decimals)
-    text = environment().get_template(FORMATS[fmt]).render(doc=doc, fmt=fmt, decimals=decimals)
+    page = PAPER if fmt == "latex" else SCREEN
+    text = environment().get_template(FORMATS[fmt]).render(doc=doc, fmt=fmt, decimals=decimals, page=page)
     return re.sub(r"\n{3,}", "\n\n", text).lstrip("\n")  # the templates' spacing, one blank line at most
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import jinja2
 import sympy as sp
 from jinja2 import pass_context
+from sympy.printing.latex import LatexPrinter
 
 import symnet
 
@@ -48,6 +49,24 @@ def templates_dir() -> Path:
 def tex(value: sp.Basic) -> str:
     """The one configured SymPy printer: LaTeX with terms kept in their written order."""
     return sp.latex(value, order="none")
+
+
+def tex_terms(value: sp.Expr) -> list[str]:
+    """The printed terms of a sum, each after the first with its sign ("+ x", "- y"): joined by spaces they
+    are `tex(value)`, so a value too long for a line can be broken between its terms. One term otherwise."""
+    if not isinstance(value, sp.Add):
+        return [tex(value)]
+    printer = LatexPrinter({"order": "none"})
+    out = []
+    for i, term in enumerate(printer._as_ordered_terms(value, order="none")):
+        sign = ""
+        if i and term.could_extract_minus_sign():
+            sign, term = "- ", -term
+        elif i:
+            sign = "+ "
+        text = printer._print(term)
+        out.append(sign + (rf"\left({text}\right)" if printer._needs_add_brackets(term) else text))
+    return out
 
 
 def decimal(value: sp.Expr, places: int) -> str:
@@ -154,7 +173,7 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined, autoescape=False,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, bytecode_cache=_bytecode_cache(),
     )
-    env.filters.update(tex=tex, decimal=decimal, esc=escape, codepoint=codepoint, nonblank=nonblank)
+    env.filters.update(tex=tex, terms=tex_terms, decimal=decimal, esc=escape, codepoint=codepoint, nonblank=nonblank)
     env.tests.update(compound=needs_parens, zero=is_zero, rational=exact_number, plain=plain)
     env.globals.update(palette=PALETTE, unicode_tex=UNICODE_TEX)
     return env
