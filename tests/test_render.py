@@ -223,7 +223,7 @@ WORKSHEET_ABSENT = {  # results of the seeds (SEEDS.md) that are not among their
 def test_markdown_worksheet_shows_given_numbers_and_no_results(name):
     sol = load(name).solve()
     key, sheet = render(sol, "markdown"), render(sol, "markdown", worksheet=True)
-    assert r"\boxed{\phantom{00}}" in sheet and r"\boxed" not in key
+    assert r"\fbox{\phantom{00}}" in sheet and r"\fbox" not in key
     for answer in WORKSHEET_ABSENT.get(name, []):
         assert answer in key, answer
         assert answer not in sheet, answer
@@ -390,7 +390,7 @@ def test_cli_solve_and_worksheet_markdown_and_latex(cli):
     key = cli("solve", "backprop", "--format", "markdown", "--decimals", "4")
     assert key.code == 0 and r"\approx 0.4955" in key.out and key.out.startswith("# Backpropagation by hand\n")
     sheet = cli("worksheet", "backprop", "--format", "latex")
-    assert sheet.code == 0 and sheet.out.startswith("\\documentclass") and r"\boxed{\phantom{00}}" in sheet.out
+    assert sheet.code == 0 and sheet.out.startswith("\\documentclass") and r"\fbox{\phantom{00}}" in sheet.out
     assert r"\frac{19}{10}" not in sheet.out
 
 

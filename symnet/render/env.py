@@ -117,6 +117,28 @@ def escape(context: jinja2.runtime.Context, text: str) -> str:
     return escape_latex(text) if context["fmt"] == "latex" else escape_markdown(text)
 
 
+# KaTeX stops after 1000 macro expansions in one block (its maxExpand); these are the macros the templates use.
+_KATEX_MACROS = re.compile(r"\\(boxed|quad|qquad|enspace|operatorname|hspace)(?![A-Za-z])")
+_KATEX_COST = {"operatorname": 3, "hspace": 4}
+KATEX_BUDGET = 800
+
+
+def katex_chunks(body: str) -> list[str]:
+    """The lines of an aligned block in groups that KaTeX expands within its limit, cut only between lines
+    outside any inner environment (a cases block stays whole). One group, the body itself, when it is small."""
+    groups, current, cost, depth = [], [], 0, 0
+    for line in body.split("\n"):
+        line_cost = sum(_KATEX_COST.get(m, 1) for m in _KATEX_MACROS.findall(line))
+        if current and depth == 0 and cost + line_cost > KATEX_BUDGET and current[-1].endswith("\\\\"):
+            groups.append("\n".join(current)[:-2].rstrip())
+            current, cost = [], 0
+        current.append(line)
+        cost += line_cost
+        depth += line.count("\\begin{") - line.count("\\end{")
+    groups.append("\n".join(current))
+    return groups
+
+
 def codepoint(ch: str) -> str:
     """A character's code point in hex, as `\\DeclareUnicodeCharacter` wants it."""
     return f"{ord(ch):04X}"
@@ -173,7 +195,7 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined, autoescape=False,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, bytecode_cache=_bytecode_cache(),
     )
-    env.filters.update(tex=tex, terms=tex_terms, decimal=decimal, esc=escape, codepoint=codepoint, nonblank=nonblank)
+    env.filters.update(tex=tex, terms=tex_terms, katex_chunks=katex_chunks, decimal=decimal, esc=escape, codepoint=codepoint, nonblank=nonblank)
     env.tests.update(compound=needs_parens, zero=is_zero, rational=exact_number, plain=plain)
     env.globals.update(palette=PALETTE, unicode_tex=UNICODE_TEX)
     return env
