@@ -29,6 +29,7 @@ from peers import (  # noqa: E402
     sympy_matrix_variant, sympy_softmax, torch_pass,
 )
 from symnet.bounds import DEFAULT  # noqa: E402
+from symnet.qmat import max_bits  # noqa: E402
 from symnet.export import value_str  # noqa: E402
 from symnet.expr import parse_entry  # noqa: E402
 
@@ -231,7 +232,7 @@ def variants_section(repeat: int, budget: float, results: dict) -> None:
         sol, g = engine.solve(ex), raw_flint_variant(Ws, bs, X, Y, hidden, out, loss)
         g_sp = sympy_matrix_variant(sW, sb, sX, sY, hidden, out, loss)
         L = len(Ws)
-        bits = max(fast._bits(sol.step(f"dL/dW{k}").raw) for k in range(1, L + 1))
+        bits = max(max_bits(sol.step(f"dL/dW{k}").raw) for k in range(1, L + 1))
         agree = all(sol.step(f"dL/dW{k}").raw == g[L - k][0] and sol.step(f"dL/db{k}").raw == g[L - k][1]
                     and sol[f"dL/dW{k}"] == g_sp[L - k][0] for k in range(1, L + 1))
         results["agree"] = results.get("agree", True) and agree
@@ -376,7 +377,7 @@ def scaling_section(repeat: int, budget: float) -> None:
         turns = interleaved({"raw": lambda: raw_flint(Ws, bs, X, Y), "sym": lambda: engine.solve(ex)}, repeat, budget)
         r, s = turns["raw"][1], turns["sym"][1]
         sol = engine.solve(ex)
-        bits = max(fast._bits(sol.step(f"dL/dW{k}").raw) for k in range(1, len(widths)))
+        bits = max(max_bits(sol.step(f"dL/dW{k}").raw) for k in range(1, len(widths)))
         print(f"  {str(widths):<26} {batch:5d} {r:13.3f} {s:10.3f} {s / r:6.2f}× {bits:9d}")
 
 

@@ -8,7 +8,7 @@ import sympy as sp
 from flint import fmpq, fmpq_mat, fmpz, fmpz_mat
 
 from .exercise import Layer
-from .qmat import ONE, ZERO, Signs, _bits, _columns, _ones, masked, matrix, rational
+from .qmat import ONE, ZERO, Signs, max_bits, columns, ones, masked, matrix, rational
 
 
 # ---------------------------------------------------------------- softmax with e: atoms and factored gradients
@@ -83,16 +83,16 @@ class Factored:
     def bits(self) -> int:
         """Bits of the largest rational number in the combination (for ∂L/∂W-shaped ones, at most this)."""
         if self.layout != "outer":
-            return max([_bits(self.const)] + [_bits(J * self.scale) for J in self.coef])
+            return max([max_bits(self.const)] + [max_bits(J * self.scale) for J in self.coef])
         s = self.scale
         top = max((max(abs(x).bit_length() for x in c.entries()) + s.p.bit_length() for c, _ in self.blocks()), default=0)
-        return max([_bits(self.const), top] + [(d * s.q).bit_length() for _, d in self.blocks()])
+        return max([max_bits(self.const), top] + [(d * s.q).bit_length() for _, d in self.blocks()])
 
 
-def _fused_atoms(Yhat: Atoms, Y: fmpq_mat, c: fmpq) -> Factored:
+def fused_atoms(Yhat: Atoms, Y: fmpq_mat, c: fmpq) -> Factored:
     """∂L/∂Z = c·(Ŷ·Σy − Y) with Ŷ's atoms: the coefficient of s_ik in entry (i, k) is c·Σ_j y_jk."""
     n, N = Yhat.rows, Yhat.cols
-    sums = [sum(col, ZERO) for col in _columns(Y)]
+    sums = [sum(col, ZERO) for col in columns(Y)]
     coef = []
     for k in range(N):
         J = fmpq_mat(n, n)
@@ -102,16 +102,16 @@ def _fused_atoms(Yhat: Atoms, Y: fmpq_mat, c: fmpq) -> Factored:
     return Factored(-c * Y, "cols", coef, Yhat)
 
 
-def _matmul_left(W: fmpq_mat, F: Factored) -> Factored:
+def matmul_left(W: fmpq_mat, F: Factored) -> Factored:
     """Wᵀ-style products M·F for F in "cols" layout (∂L/∂A = Wᵀ·∂L/∂Z)."""
     return Factored(W * F.const, "cols", [W * J for J in F.coef], F.atoms)  # (m×r)·(r×N), N × (m×r)·(r×n)
 
 
-def _mask(F: Factored, D: fmpq_mat, l: Layer, pos: Signs | None) -> Factored:
+def mask(F: Factored, D: fmpq_mat, l: Layer, pos: Signs | None) -> Factored:
     """F ⊙ D for F in "cols" layout: column k of D scales every atom block of column k."""
     m = D.nrows()
     coef = []
-    for J, col in zip(F.coef, _columns(D)):  # diag(D[:, k])·J_k: (m×m)·(m×n)
+    for J, col in zip(F.coef, columns(D)):  # diag(D[:, k])·J_k: (m×m)·(m×n)
         diag = fmpq_mat(m, m)
         for j, x in enumerate(col):
             if x:
@@ -120,14 +120,14 @@ def _mask(F: Factored, D: fmpq_mat, l: Layer, pos: Signs | None) -> Factored:
     return Factored(masked(F.const, D, l, pos), "cols", coef, F.atoms)
 
 
-def _grad_w(F: Factored, A_in: fmpq_mat) -> Factored:
+def grad_w(F: Factored, A_in: fmpq_mat) -> Factored:
     """∂L/∂W = ∂L/∂Z·Aᵀ: the coefficient of s_ik in entry (j, m) is J[j, k·n + i]·A[m, k] (outer products)."""
     return Factored(F.const * A_in.transpose(), "outer", (F.coef, A_in), F.atoms)  # (r×N)·(N×m)
 
 
 def outer_blocks(Js: list[fmpq_mat], A_in: fmpq_mat, n: int) -> list[tuple[fmpz_mat, fmpz]]:
     """Per batch column k, the integer outer product vec(J_k)·a_kᵀ over a common denominator (no gcd per entry)."""
-    a = _columns(A_in)
+    a = columns(A_in)
     blocks = []
     for k, J in enumerate(Js):
         t = J.transpose().entries()  # (i, j) order: the r coefficients of atom i, one after another
@@ -137,12 +137,12 @@ def outer_blocks(Js: list[fmpq_mat], A_in: fmpq_mat, n: int) -> list[tuple[fmpz_
     return blocks
 
 
-def _grad_b(F: Factored) -> Factored:
+def grad_b(F: Factored) -> Factored:
     N = F.atoms.cols
-    return Factored(F.const * _ones(N, 1), "sum", F.coef, F.atoms)  # (n×N)·(N×1)
+    return Factored(F.const * ones(N, 1), "sum", F.coef, F.atoms)  # (n×N)·(N×1)
 
 
-def _update(W: fmpq_mat, F: Factored, step: fmpq) -> Factored:
+def update(W: fmpq_mat, F: Factored, step: fmpq) -> Factored:
     """W − step·F (sharing F's coefficients, scaled by −step)."""
     out = Factored(W - F.const * step, F.layout, F.coef, F.atoms, -step * F.scale)
     out._blocks = F._blocks

@@ -11,11 +11,12 @@ from typing import Any
 import sympy as sp
 from flint import fmpq, fmpq_mat
 
+from . import factored
 from .bounds import Bounds
 from .exercise import Exercise, Value
-from .factored import Atoms, Factored, _fused_atoms, _grad_b, _grad_w, _mask, _matmul_left, _update
+from .factored import Atoms, Factored
 from .qmat import (  # noqa: F401 (Fallback: engine.py catches fast.Fallback)
-    ONE, ZERO, Fallback, Mask, Scaled, Signs, _bits, _hadamard, _ones, _same_shape, activate, dense,
+    ONE, ZERO, Fallback, Mask, Scaled, Signs, activate, dense, hadamard, max_bits, ones, same_shape,
     derivative, linear, masked, matrix, positive, product, rational, softmax_backward, to_flint, to_fmpq,
 )
 from .record import Deferred, Solution, Step
@@ -273,22 +274,22 @@ def _epoch(ex: Exercise, net: _Net, Ws: list, bs: list, rec: _Recorder, rules: A
             if not rules.mask:
                 dZv = dA
             elif isinstance(dA, Factored):
-                dZv = _mask(dA, dense(D), l, pos)
+                dZv = factored.mask(dA, dense(D), l, pos)
             elif D is Dv:
                 dZv = masked(dA, dense(D) if not piecewise else None, l, pos)
             else:  # a given ∂A/∂Z
-                dZv = _hadamard(dA, D)  # (n×N) ⊙ (n×N)
+                dZv = hadamard(dA, D)  # (n×N) ⊙ (n×N)
             dZ = rec("grad_z", f"dL/dZ{k}", dZv, k, **{f"dL_dA{k}": dA, f"dA{k}_dZ{k}": D})
         if isinstance(dZ, Factored):
-            dWv, dbv = _grad_w(dZ, A_in), _grad_b(dZ)
+            dWv, dbv = factored.grad_w(dZ, A_in), factored.grad_b(dZ)
         else:
-            dWv, dbv = dZ * A_in.transpose(), dZ * _ones(dZ.ncols(), 1)  # (n×N)·(N×m), (n×N)·(N×1)
+            dWv, dbv = dZ * A_in.transpose(), dZ * ones(dZ.ncols(), 1)  # (n×N)·(N×m), (n×N)·(N×1)
         dW = rec("grad_w", f"dL/dW{k}", dWv, k, **{f"dL_dZ{k}": dZ, f"A{k - 1}": A_in})
         db = rec("grad_b", f"dL/db{k}", dbv, k, **{f"dL_dZ{k}": dZ})
         grads.append((dW, db))
         if k > 1:
             W, (nW, dW_) = Ws[k - 1], Wn[k - 1]
-            dAv = _matmul_left(W.transpose(), dZ) if isinstance(dZ, Factored) else product(W.transpose(), dZ, (nW.transpose(), dW_))  # (m×n)·(n×N)
+            dAv = factored.matmul_left(W.transpose(), dZ) if isinstance(dZ, Factored) else product(W.transpose(), dZ, (nW.transpose(), dW_))  # (m×n)·(n×N)
             dA = rec("grad_a", f"dL/dA{k - 1}", dAv, k, **{f"W{k}": W, f"dL_dZ{k}": dZ})
     if ex.train is None:
         return Ws, bs
@@ -297,12 +298,12 @@ def _epoch(ex: Exercise, net: _Net, Ws: list, bs: list, rec: _Recorder, rules: A
     newW, newb, top = [], [], 0
     decimals = getattr(ex.train, "round", None)
     for k, (W, b, (dW, db)) in enumerate(zip(Ws, bs, reversed(grads)), 1):
-        W2v = _update(W, dW, step) if isinstance(dW, Factored) else W - dW * step
+        W2v = factored.update(W, dW, step) if isinstance(dW, Factored) else W - dW * step
         W2 = rec("update", f"W{k}'", W2v, k, **{f"W{k}": W, f"dL_dW{k}": dW, "eta": _eta_value(ex, rules)})
         trained = ex.layers[k - 1].has_bias  # a layer given without b has no bias to train: it stays 0
         b2 = b
         if trained:
-            b2v = _update(b, db, step) if isinstance(db, Factored) else b - db * step
+            b2v = factored.update(b, db, step) if isinstance(db, Factored) else b - db * step
             b2 = rec("update", f"b{k}'", b2v, k, **{f"b{k}": b, f"dL_db{k}": db, "eta": _eta_value(ex, rules)})
         size = max(_size(W2), _size(b2))
         top = max(top, size)
@@ -344,7 +345,7 @@ def _eta_value(ex: Exercise, rules: Any) -> sp.Expr:
 
 
 def _size(v: Any) -> int:
-    return v.bits() if isinstance(v, Factored) else _bits(v)
+    return v.bits() if isinstance(v, Factored) else max_bits(v)
 
 
 def round_matrix(m: fmpq_mat, decimals: int) -> fmpq_mat:
@@ -356,7 +357,7 @@ def round_matrix(m: fmpq_mat, decimals: int) -> fmpq_mat:
     for x in m.entries():
         n = (2 * abs(x.p) * scale + x.q) // (2 * x.q)  # ⌊|x|·10^d + 1/2⌋
         out.append(fmpq(-n if x.p < 0 else n, scale))
-    return _same_shape(m, out)
+    return same_shape(m, out)
 
 
 # ---------------------------------------------------------------- losses on rationals
@@ -368,7 +369,7 @@ def _check_logs(ex: Exercise, loss: Any, Yhat: fmpq_mat, Y: fmpq_mat) -> None:
         return
     bad = [ij for ij in Signs(Yhat).off if Y[ij] != 0]  # log ŷ where y ≠ 0 needs ŷ > 0
     if loss.kind == "bce":  # log(1 − ŷ) where y ≠ 1 needs ŷ < 1
-        bad += [ij for ij in Signs(_ones(Yhat.nrows(), Yhat.ncols()) - Yhat).off if Y[ij] != 1]
+        bad += [ij for ij in Signs(ones(Yhat.nrows(), Yhat.ncols()) - Yhat).off if Y[ij] != 1]
     if bad:
         from .engine import _check_logs as sympy_check
 
@@ -398,16 +399,16 @@ def _loss_grad(loss: Any, Yhat: fmpq_mat, Y: fmpq_mat, c: fmpq) -> fmpq_mat:
         g = [c * -(y / p if y != 0 else ZERO) for p, y in zip(p_, y_)]
     else:  # bce: ((1−y)/(1−p) − y/p)/n
         g = [c * (((1 - y) / (1 - p) if y != 1 else ZERO) - (y / p if y != 0 else ZERO)) / n for p, y in zip(p_, y_)]
-    return _same_shape(Yhat, g)
+    return same_shape(Yhat, g)
 
 
 def _fused_grad(loss: Any, Yhat: Any, Y: fmpq_mat, c: fmpq) -> Any:
     if isinstance(Yhat, Atoms):
-        return _fused_atoms(Yhat, Y, c)
+        return factored.fused_atoms(Yhat, Y, c)
     n, N = Yhat.nrows(), Yhat.ncols()
     if loss.kind == "cross_entropy":
         sums = fmpq_mat(N, N)
-        for k, t in enumerate((_ones(1, n) * Y).entries()):  # (1×n)·(n×N): Σ_i y_ik
+        for k, t in enumerate((ones(1, n) * Y).entries()):  # (1×n)·(n×N): Σ_i y_ik
             sums[k, k] = t
         return (Yhat * sums - Y) * c  # c·(ŷ·Σy − y): (n×N)·(N×N) − (n×N)
     return (Yhat - Y) * (c / n)

@@ -58,34 +58,31 @@ def matrix(m: fmpq_mat) -> sp.ImmutableMatrix:
 # ---------------------------------------------------------------- helpers on entry lists
 
 
-def _new(rows: int, cols: int, entries: list) -> fmpq_mat:
-    return fmpq_mat(rows, cols, entries)
-
-
-def _same_shape(m: fmpq_mat, entries: list) -> fmpq_mat:
+def same_shape(m: fmpq_mat, entries: list) -> fmpq_mat:
+    """A matrix of m's shape from entries listed row by row."""
     return fmpq_mat(m.nrows(), m.ncols(), entries)
 
 
-def _ones(rows: int, cols: int) -> fmpq_mat:
+def ones(rows: int, cols: int) -> fmpq_mat:
+    """The rows × cols matrix of ones."""
     return fmpq_mat(rows, cols, [ONE] * (rows * cols))
 
 
-def _zeros(rows: int, cols: int) -> fmpq_mat:
-    return fmpq_mat(rows, cols)
-
-
-def _columns(m: fmpq_mat) -> list[list[fmpq]]:
+def columns(m: fmpq_mat) -> list[list[fmpq]]:
+    """The entries of m column by column."""
     t = m.transpose().entries()
     r = m.nrows()
     return [t[j * r:(j + 1) * r] for j in range(m.ncols())]
 
 
-def _from_columns(cols: list[list[fmpq]]) -> fmpq_mat:
+def from_columns(cols: list[list[fmpq]]) -> fmpq_mat:
+    """The matrix whose columns are `cols`."""
     return fmpq_mat(len(cols), len(cols[0]), [x for c in cols for x in c]).transpose()
 
 
-def _hadamard(a: fmpq_mat, b: fmpq_mat) -> fmpq_mat:
-    return _same_shape(a, [x * y for x, y in zip(a.entries(), b.entries())])  # (n×N) ⊙ (n×N)
+def hadamard(a: fmpq_mat, b: fmpq_mat) -> fmpq_mat:
+    """a ⊙ b, entry by entry."""
+    return same_shape(a, [x * y for x, y in zip(a.entries(), b.entries())])  # (n×N) ⊙ (n×N)
 
 
 Scaled = tuple[fmpz_mat, fmpz]  # n/d: a rational matrix as an integer matrix over one positive denominator
@@ -106,7 +103,7 @@ def linear(W: fmpq_mat, A: fmpq_mat, b: fmpq_mat | None, Wn: Scaled, bn: Scaled)
     (nW, dW), (nA, dA) = Wn, A.numer_denom()
     N = A.ncols()
     if max(dW.bit_length(), dA.bit_length()) > SMALL:
-        return W * A if b is None else W * A + b * _ones(1, N)  # (n×m)·(m×N) + (n×1)·(1×N)
+        return W * A if b is None else W * A + b * ones(1, N)  # (n×m)·(m×N) + (n×1)·(1×N)
     d = dW * dA
     if b is None:
         return fmpq_mat(nW * nA) / d  # (n×m)·(m×N)
@@ -115,7 +112,8 @@ def linear(W: fmpq_mat, A: fmpq_mat, b: fmpq_mat | None, Wn: Scaled, bn: Scaled)
     return fmpq_mat(nW * nA * (l // d) + nb * (l // db) * fmpz_mat(1, N, [1] * N)) / l  # (n×m)·(m×N) + (n×1)·(1×N)
 
 
-def _bits(m: fmpq_mat) -> int:
+def max_bits(m: fmpq_mat) -> int:
+    """Bits of the largest numerator or denominator in m."""
     return max((max(x.p.bit_length(), x.q.bit_length()) for x in m.entries()), default=0)
 
 
@@ -196,13 +194,13 @@ def activate(Z: fmpq_mat, l: Layer, base: fmpq | None, bounds: Bounds, pos: Sign
     if a in ("relu", "leaky_relu"):
         return _by_sign(Z, pos or Signs(Z), l)
     if a == "sigmoid":
-        return _same_shape(Z, [1 / (1 + _power(base, -z, bounds)) for z in Z.entries()])
+        return same_shape(Z, [1 / (1 + _power(base, -z, bounds)) for z in Z.entries()])
     if a == "tanh":
         out = []
         for z in Z.entries():
             p, q = _power(base, z, bounds), _power(base, -z, bounds)
             out.append((p - q) / (p + q))
-        return _same_shape(Z, out)
+        return same_shape(Z, out)
     n, N = Z.nrows(), Z.ncols()
     nZ, d = Z.numer_denom()
     z = [int(x) for x in nZ.entries()]  # z = x/d; Python integers compare and subtract fast
@@ -217,7 +215,7 @@ def activate(Z: fmpq_mat, l: Layer, base: fmpq | None, bounds: Bounds, pos: Sign
             powers[k] = _whole_power(base, k, bounds)
         e.append(powers[k])
     E = fmpq_mat(n, N, e)
-    totals = (_ones(1, n) * E).entries()  # (1×n)·(n×N): Σ_i base^(z_ij − shift_j)
+    totals = (ones(1, n) * E).entries()  # (1×n)·(n×N): Σ_i base^(z_ij − shift_j)
     inverse = fmpq_mat(N, N)
     for j, t in enumerate(totals):
         inverse[j, j] = 1 / t
@@ -247,15 +245,15 @@ def derivative(Z: fmpq_mat, A: fmpq_mat, l: Layer, pos: Signs | None) -> fmpq_ma
     """∂A/∂Z entry by entry on rationals (the 0/1 mask for ReLU); pos = `positive(Z)`."""
     a = l.activation
     if a == "identity":
-        return _ones(Z.nrows(), Z.ncols())
+        return ones(Z.nrows(), Z.ncols())
     if a == "relu":
-        return _same_shape(Z, [ONE if p else ZERO for p in (pos or Signs(Z)).pos])
+        return same_shape(Z, [ONE if p else ZERO for p in (pos or Signs(Z)).pos])
     if a == "leaky_relu":
         alpha = to_fmpq(l.alpha)
-        return _same_shape(Z, [ONE if p else alpha for p in (pos or Signs(Z)).pos])
+        return same_shape(Z, [ONE if p else alpha for p in (pos or Signs(Z)).pos])
     if a == "sigmoid":
-        return _same_shape(A, [s * (1 - s) for s in A.entries()])  # σ(1−σ)
-    return _same_shape(A, [1 - t * t for t in A.entries()])  # 1 − tanh²
+        return same_shape(A, [s * (1 - s) for s in A.entries()])  # σ(1−σ)
+    return same_shape(A, [1 - t * t for t in A.entries()])  # 1 − tanh²
 
 
 def masked(dA: fmpq_mat, D: fmpq_mat, l: Layer, pos: Signs | None) -> fmpq_mat:
@@ -267,13 +265,13 @@ def masked(dA: fmpq_mat, D: fmpq_mat, l: Layer, pos: Signs | None) -> fmpq_mat:
         if pos is None:
             raise ValueError("masking by ReLU's derivative needs the signs of its input")
         return _by_sign(dA, pos, l)  # the derivative is the same 1-or-slope factor as the value
-    return _hadamard(dA, D)  # (n×N) ⊙ (n×N)
+    return hadamard(dA, D)  # (n×N) ⊙ (n×N)
 
 
 def softmax_backward(A: fmpq_mat, dA: fmpq_mat) -> fmpq_mat:
     """s ⊙ (g − sᵀg) column by column."""
     out = []
-    for s, g in zip(_columns(A), _columns(dA)):
+    for s, g in zip(columns(A), columns(dA)):
         sg = sum((x * y for x, y in zip(s, g)), ZERO)
         out.append([x * (y - sg) for x, y in zip(s, g)])
-    return _from_columns(out)
+    return from_columns(out)
