@@ -34,6 +34,15 @@ class Atoms:
         """s_ik, the softmax of output i in column k."""
         return self.sympy()[i, k]
 
+    @property
+    def atom_nodes(self) -> int:
+        """At most this many nodes in one atom as SymPy writes it: Mul(exp(a), Pow(Add(n exps), −1))."""
+        return 6 + 2 * self.rows
+
+    def nodes(self) -> tuple[int, int]:
+        """(most nodes in one entry, in all entries) as SymPy will write them, at most."""
+        return self.atom_nodes, self.atom_nodes * self.rows * self.cols
+
 
 class Factored:
     """A matrix `const + scale·Σ coef·atom`: every entry a rational linear combination of softmax atoms.
@@ -79,6 +88,28 @@ class Factored:
                        for j in range(rows) for m in range(cols)]
             self._value = sp.ImmutableMatrix(rows, cols, entries)
         return self._value
+
+    def nodes(self, counted: bool = False) -> tuple[int, int]:
+        """(most nodes in one entry, in all entries) as SymPy will write them, at most, without writing them.
+
+        An entry is Add(const, Mul(coefficient, atom), …): 2 + (atom + 2) per term. Without `counted`, every entry is
+        taken to hold every atom it may (free); with it, the terms are counted (a pass over the coefficients)."""
+        per = self.atoms.atom_nodes + 2
+        rows, cols, n, N = self.const.nrows(), self.const.ncols(), self.atoms.rows, self.atoms.cols
+        if not counted:
+            top = 2 + per * (n if self.layout == "cols" else n * N)
+            return top, top * rows * cols
+        Js = self.coef[0] if self.layout == "outer" else self.coef
+        nz = [[sum(J[j, i] != 0 for i in range(n)) for j in range(rows)] for J in Js]  # nz[k][j]: terms of column k
+        if self.layout == "cols":
+            terms = [nz[m][j] for j in range(rows) for m in range(cols)]
+        elif self.layout == "sum":
+            terms = [sum(nz[k][j] for k in range(N)) for j in range(rows)]
+        else:
+            A = self.coef[1]
+            terms = [sum(nz[k][j] for k in range(N) if A[m, k] != 0) for j in range(rows) for m in range(cols)]
+        sizes = [2 + per * t for t in terms]
+        return max(sizes, default=0), sum(sizes)
 
     def bits(self) -> int:
         """Bits of the largest rational number in the combination (for ∂L/∂W-shaped ones, at most this)."""

@@ -44,6 +44,7 @@ class Lazy:
     """A value made by SymPy only when read (the loss with a log, a softmax with e)."""
 
     make: Callable[[], Value]
+    nodes: int = 0  # at most this many nodes in what `make` makes
 
 
 # ---------------------------------------------------------------- the pass
@@ -52,7 +53,8 @@ class Lazy:
 class _Recorder:
     """Steps as the SymPy path records them, values kept in flint and converted when first read."""
 
-    def __init__(self, given: Mapping[str, Any]) -> None:
+    def __init__(self, given: Mapping[str, Any], bounds: Bounds) -> None:
+        self.bounds = bounds
         self.steps: list[Step] = []
         self.given = given
         self.epoch = 1
@@ -66,6 +68,20 @@ class _Recorder:
             self.keep.append(v)
         return v
 
+    def check_nodes(self, name: str, value: Any) -> None:
+        """`Fallback` when a value kept unwritten may be beyond the node bounds once SymPy writes it, so that the
+        SymPy path measures it exactly (and refuses it, or not, as it does for any exercise)."""
+        E, Q = self.bounds.expression_nodes, self.bounds.quantity_nodes
+        if isinstance(value, Lazy):
+            if value.nodes > E:
+                raise Fallback(f"{name} may be beyond expression_nodes")
+            return
+        top, total = value.nodes()
+        if (top > E or total > Q) and isinstance(value, Factored):
+            top, total = value.nodes(counted=True)
+        if top > E or total > Q:
+            raise Fallback(f"{name} may be beyond the node bounds")
+
     def defer(self, v: Any) -> Any:
         if isinstance(v, sp.Basic):
             return v
@@ -76,6 +92,8 @@ class _Recorder:
         return d
 
     def __call__(self, kind: str, name: str, value: Any, layer: int | None = None, **operands: Any) -> Any:
+        if isinstance(value, (Atoms, Factored, Lazy)):
+            self.check_nodes(name, value)
         ops = tuple((k.replace("_", "/"), self.defer(v)) for k, v in operands.items())
         self.steps.append(Step(kind, name, self.defer(value), layer, self.epoch, ops))
         if self.epoch == 1 and name in self.given:
@@ -166,7 +184,7 @@ def solve(ex: Exercise, rules: Any, given: Mapping[str, Value], bounds: Bounds) 
 
 def _solve(ex: Exercise, rules: Any, given: Mapping[str, Value], bounds: Bounds) -> Solution:
     net = _net_once(ex)
-    rec = _Recorder(_given(given))
+    rec = _Recorder(_given(given), bounds)
     for fl, sy in [(net.X, ex.X), (net.Y, ex.loss and ex.loss.Y), (net.predictions, ex.loss and ex.loss.predictions)]:
         if fl is not None:
             rec.known(fl, sy)
@@ -384,7 +402,10 @@ def _loss_value(loss: Any, Yhat: Any, Y: fmpq_mat, c: fmpq) -> Any:
         return c * total / 2 if loss.kind == "squared_error" else c * total / Yhat.nrows()
     from .ops import loss_value
 
-    return Lazy(lambda: loss_value(loss, _sympy(Yhat)))
+    y = Y.entries()
+    logs = sum(v != 0 for v in y) + (sum(v != 1 for v in y) if loss.kind == "bce" else 0)  # y·log ŷ, (1−y)·log(1−ŷ)
+    per = Yhat.atom_nodes + 6 if isinstance(Yhat, Atoms) else 5  # Mul(c, log(ŷ)) inside one Add
+    return Lazy(lambda: loss_value(loss, _sympy(Yhat)), 2 + per * logs)
 
 
 def _loss_grad(loss: Any, Yhat: fmpq_mat, Y: fmpq_mat, c: fmpq) -> fmpq_mat:

@@ -342,3 +342,74 @@ def test_integer_products_and_signs_match_fractions(seed):
     s = Signs(flint(Z))
     assert s.pos == [z > 0 for r in Z for z in r]
     assert s.off == [(i, j) for i in range(n) for j in range(N) if Z[i][j] <= 0]
+
+
+def wide_e_spec(widths: list[int], batch: int, seed: int = 0) -> dict:
+    """A ReLU network with an e-softmax output under cross-entropy, weights k/d with d in 20, 40, 50, 100."""
+    rng = random.Random(f"wide:{seed}")
+
+    def q() -> str:
+        return str(Fraction(rng.randint(-9, 9), rng.choice([20, 40, 50, 100])))
+
+    layers = [{"W": [[q() for _ in range(widths[k])] for _ in range(widths[k + 1])], "b": [q() for _ in range(widths[k + 1])],
+               "activation": "relu" if k < len(widths) - 2 else "softmax"} for k in range(len(widths) - 1)]
+    hot = [rng.randrange(widths[-1]) for _ in range(batch)]
+    Y = [[1 if hot[j] == i else 0 for j in range(batch)] for i in range(widths[-1])]
+    return {"X": [[q() for _ in range(batch)] for _ in range(widths[0])], "layers": layers,
+            "loss": {"kind": "cross_entropy", "Y": Y}}
+
+
+def sympy_nodes(value) -> tuple[int, int]:
+    """(most nodes in one entry, in all) of a SymPy value, counted as bounds.check_nodes counts them."""
+    sizes = [sum(1 for _ in sp.preorder_traversal(v)) for v in (value if isinstance(value, sp.MatrixBase) else [value])]
+    return max(sizes), sum(sizes)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_unwritten_e_values_bound_their_nodes_from_above(seed):
+    """The factored values' node bounds (free and counted) are at least what SymPy writes: the oracle is SymPy's
+    own count of the written values, as the SymPy path measures them."""
+    from symnet.factored import Atoms, Factored
+
+    ex = spec.from_data(wide_e_spec([3, 4, 3 + seed % 2], batch=2 + seed % 3, seed=seed))
+    sol = engine.solve(ex)
+    assert sol.backend == "flint"
+    seen = 0
+    for s in sol.steps:
+        raw = s.raw
+        if isinstance(raw, (Atoms, Factored)):
+            top, total = sympy_nodes(s.value)
+            bounds = [raw.nodes()] + ([raw.nodes(counted=True)] if isinstance(raw, Factored) else [])
+            for b_top, b_total in bounds:
+                assert b_top >= top and b_total >= total, (s.name, (b_top, b_total), (top, total))
+            seen += 1
+        elif isinstance(raw, fast.Lazy):
+            assert raw.nodes >= sympy_nodes(s.value)[0], s.name
+            seen += 1
+    assert seen >= 8
+
+
+def test_e_softmax_beyond_the_node_bounds_is_refused_alike_by_both_backends():
+    """Unwritten, the factored gradients are small; written, dL/dW1 passes quantity_nodes. The fast path hands the
+    exercise to SymPy, which refuses it with its own message, as when SymPy is asked directly."""
+    ex = spec.from_data(wide_e_spec([8, 12, 10], batch=5))
+    with pytest.raises(BoundError) as auto:
+        engine.solve(ex)
+    with pytest.raises(BoundError) as direct:
+        engine.solve(ex, backend="sympy")
+    assert str(auto.value) == str(direct.value)
+    assert "dL/dW1: its entries grow beyond 50000 nodes together (bound: quantity_nodes)" in str(auto.value)
+    roomy = replace(DEFAULT, quantity_nodes=10**6)
+    a, b = engine.solve(ex, bounds=roomy), engine.solve(ex, bounds=roomy, backend="sympy")
+    assert a.backend == "flint"
+    for name in ("dL/dW1", "dL/db1", "dL/dW2"):
+        assert sp.expand(a[name] - b[name]) == sp.zeros(*b[name].shape), name
+    assert sp.expand(a["L"] - b["L"]) == 0
+
+
+@pytest.mark.parametrize("bound", ["expression_nodes=60", "expression_nodes=150", "quantity_nodes=400"])
+def test_e_softmax_node_bounds_give_the_same_answer_on_both_backends(bound):
+    ex = spec.from_data(wide_e_spec([3, 4, 3], batch=3, seed=1))
+    a, b = both(ex, bounds=DEFAULT.raised([bound]))  # the same error on both, or the same steps
+    if a is not None:
+        assert_same(a, b)
