@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 
 from symnet.errors import RenderError
-from symnet.render import render, render_jupyter, render_pdf
+from symnet.render import FORMATS, render, render_jupyter, render_pdf
 from symnet.render.__main__ import GOLDEN, golden_text
-from symnet.render.env import escape_latex, escape_markdown
-from symnet.render.pdf import compile_pdf
+from symnet.render.document import Mat, mat
+from symnet.render.env import KATEX_BUDGET, escape_latex, escape_markdown, katex_chunks
+from symnet.render.layout import PAPER, SCREEN, tex_width
+from symnet.render.pdf import compile_pdf, compile_pdf_log
 from symnet.spec import builtin_names, from_data, load
 
 from .conftest import ROOT, require_katex, require_tool
@@ -408,3 +410,202 @@ def test_every_step_kind_of_the_record_is_rendered():
     listed = set(re.findall(r"^#   (\w+)\s", (ROOT / "symnet" / "record.py").read_text(encoding="utf-8"), re.M))
     assert len(listed) >= 14
     assert listed <= _Builder.KINDS | {"activation", "grad_b"}
+
+
+# ---------------------------------------------------------------- wide layers: the page's layout policy (layout.py)
+
+
+def pattern(rows: int, cols: int, f) -> list[list[int]]:
+    """A matrix of small integers from a formula (no randomness)."""
+    return [[f(i, j) for j in range(cols)] for i in range(rows)]
+
+
+# 16 inputs, a batch of 8, a 32×16 weight matrix, then 4 outputs: the case that ran off the page.
+WIDE = {"title": "Wide layers", "X": pattern(16, 8, lambda i, j: (3 * i + 5 * j) % 7 - 3),
+        "layers": [{"W": pattern(32, 16, lambda i, j: (2 * i + 3 * j + i * j) % 7 - 3),
+                    "b": [i % 5 - 2 for i in range(32)], "activation": "relu"},
+                   {"W": pattern(4, 32, lambda i, j: (i + 2 * j) % 5 - 2), "b": [1, 0, -1, 2], "activation": "identity"}],
+        "loss": {"kind": "squared_error", "Y": pattern(4, 8, lambda i, j: (i + j) % 3 - 1), "reduction": "sum"},
+        "train": {"learning_rate": "1/10"}}
+# Ten classes with e: exact values longer than a line (the softmax's column sums, long sums, entries one by one).
+TEN_CLASSES = {"title": "Ten classes", "X": pattern(6, 4, lambda i, j: (i * i + 3 * j + i * j) % 5 - 2),
+               "layers": [{"W": pattern(10, 6, lambda i, j: (i * j * j + 2 * i + j) % 5 - 2), "activation": "softmax"}],
+               "loss": {"kind": "cross_entropy", "Y": pattern(10, 4, lambda i, j: int(i == 2 * j + 1))},
+               "train": {"learning_rate": "1/10"}}
+MARGIN = 18 / 25.4 * 72  # the geometry's margin, in PDF points
+MIN_SCALE = 0.8
+
+
+@pytest.fixture(scope="module")
+def wide():
+    return from_data(WIDE, source="wide").solve()
+
+
+def overfull(log: str) -> list[float]:
+    """pdflatex's overfull boxes beyond a point (content past the margin, or past the page's foot)."""
+    return [float(x) for x in re.findall(r"Overfull \\[hv]box \(([\d.]+)pt too (?:wide|high)\)", log) if float(x) > 1.0]
+
+
+def fit_scales(log: str) -> list[float]:
+    """The scale of every display symnet's \\symnetfit shrank to the page (logged by the macro)."""
+    return [float(to) / float(natural) for natural, to in re.findall(r"symnet-fit: \w+ ([\d.]+)pt to ([\d.]+)pt", log)]
+
+
+def page_text(pdf: bytes, tmp_path: Path) -> str:
+    """pdftotext's reading, each page's number dropped, all spaces and line breaks squeezed out."""
+    pages = [re.sub(r"\n\s*\d+\s*$", "", p.rstrip()) for p in pdf_text(pdf, tmp_path).split("\f")]
+    return squeeze("".join(pages))
+
+
+def word_boxes(pdf: bytes, tmp_path: Path) -> tuple[float, float, list[tuple[float, ...]]]:
+    """The page size and every word's box (xMin, yMin, xMax, yMax) in PDF points, from pdftotext -bbox."""
+    require_tool("pdftotext")
+    path = tmp_path / "boxes.pdf"
+    path.write_bytes(pdf)
+    html = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    width, height = map(float, re.search(r'<page width="([\d.]+)" height="([\d.]+)"', html).groups())
+    boxes = [tuple(map(float, b)) for b in
+             re.findall(r'xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)"', html)]
+    return width, height, boxes
+
+
+def minus(v) -> str:
+    """A number as pdftotext reads it: the minus sign is U+2212."""
+    return str(v).replace("-", "−")
+
+
+def test_wide_pdf_fits_the_page_and_every_product_is_whole(wide, tmp_path):
+    """The oracle is pdflatex's own log and pdftotext: no box overflows, nothing is shrunk below 0.8, every
+    word lies within the margins, and each z of the 32×8 layer is written out whole, in order."""
+    require_tool("pdflatex")
+    W, X, b = WIDE["layers"][0]["W"], WIDE["X"], WIDE["layers"][0]["b"]
+    Z1 = wide["Z1"]
+    for worksheet in (False, True):
+        pdf, log = compile_pdf_log(render(wide, "latex", worksheet=worksheet))
+        assert overfull(log) == [], worksheet
+        scales = fit_scales(log)
+        assert scales and min(scales) >= MIN_SCALE - 0.03, (worksheet, min(scales))
+        width, height, boxes = word_boxes(pdf, tmp_path)
+        assert len(boxes) > 10000
+        assert min(x0 for x0, _, _, _ in boxes) >= MARGIN - 1 and max(x1 for _, _, x1, _ in boxes) <= width - MARGIN + 1
+        assert min(y0 for _, y0, _, _ in boxes) >= 0 and max(y1 for _, _, _, y1 in boxes) <= height
+        text = page_text(pdf, tmp_path)
+        assert "rows1–16of32,columns1–4of8" in text and "columns18–33of33" in text  # labelled blocks
+        for i in range(32):
+            for j in range(8):
+                products = "+".join(f"({minus(W[i][t])})({minus(X[t][j])})" for t in range(16))
+                bias = f"({minus(b[i])})" if b[i] < 0 else str(b[i])
+                line = f"z{i + 1},{j + 1}={products}+{bias}="
+                assert line + (minus(Z1[i, j]) if not worksheet else "") in text, line
+
+
+def test_wide_key_and_worksheet_share_one_layout(wide):
+    """The page is planned for key and worksheet alike: the same blocks, the same line breaks, the same scaling."""
+    key, sheet = render(wide, "latex"), render(wide, "latex", worksheet=True)
+    labels = re.compile(r"\\underset\{\\text\{\\footnotesize ([^}]*)\}")
+    assert labels.findall(key) == labels.findall(sheet) and len(labels.findall(key)) > 10
+    for token in ("\\kern1em", "\\symnetfit", "\\begin{align*}", "\\["):
+        assert key.count(token) == sheet.count(token) > 0, token
+
+
+def test_wide_markdown_is_not_split_but_long_sums_wrap(wide):
+    """On screen nothing is cut into blocks or scaled (a wide matrix scrolls), but a written-out product wraps
+    as on paper: at most 8 products a line here instead of 16 on one line."""
+    for worksheet in (False, True):
+        md = render(wide, "markdown", worksheet=worksheet)
+        assert "\\underset" not in md and "\\symnetfit" not in md
+        products = [line.count(")\\left(") + line.count(")\\fbox") for line in md.split("\n") if "\\left( " in line]
+        assert products and max(products) <= 8
+        assert "\n&\\kern1em + \\left( " in md
+
+
+def test_wide_and_long_markdown_parses_with_katex():
+    """KaTeX takes every block: wrapped products, long exact values, and aligned blocks too long for its 1000
+    macro expansions (320 leaky-ReLU lines, cut into several blocks)."""
+    eight = dict(WIDE, layers=[dict(WIDE["layers"][0], W=WIDE["layers"][0]["W"][:8], b=WIDE["layers"][0]["b"][:8]),
+                               dict(WIDE["layers"][1], W=[row[:8] for row in WIDE["layers"][1]["W"]])])
+    leaky = {"X": pattern(2, 8, lambda i, j: (i + j) % 5 - 2),
+             "layers": [{"W": pattern(40, 2, lambda i, j: (i + 3 * j) % 5 - 2), "activation": "leaky_relu"}]}
+    sols = [from_data(eight).solve(), from_data(TEN_CLASSES).solve(), from_data(leaky).solve()]
+    blocks = []
+    for sol in sols:
+        for worksheet in (False, True):
+            md = render(sol, "markdown", worksheet=worksheet, decimals=3)
+            found = maths_blocks(md)
+            assert md.count("$$") == 2 * len(found)
+            blocks += found
+    leaky_blocks = [b for b in blocks if "\\operatorname{leaky}" in b]
+    assert len(leaky_blocks) >= 4 and max(b.count("\\operatorname") for b in leaky_blocks) * 3 <= KATEX_BUDGET
+    assert katex_errors(blocks) == []
+
+
+def test_long_exact_values_break_between_terms_and_fit(tmp_path):
+    """Ten softmax classes with e: each column's sum written once, results longer than a line broken between
+    their terms, a matrix whose single column cannot fit listed entry by entry; nothing overflows."""
+    require_tool("pdflatex")
+    sol = from_data(TEN_CLASSES).solve()
+    for worksheet in (False, True):
+        tex = render(sol, "latex", worksheet=worksheet, decimals=3)
+        assert "\\Sigma_{1} &= e^{" in tex and "\\Sigma_{4}}" in tex
+        if not worksheet:
+            assert "\\\\\n&= {\\displaystyle" in tex  # a long result on lines of its own
+            assert "\\right]_{1,1} &= " in tex  # entries one by one
+        pdf, log = compile_pdf_log(tex)
+        assert overfull(log) == [], worksheet
+        assert all(s >= MIN_SCALE - 0.03 for s in fit_scales(log)), fit_scales(log)
+
+
+def test_builtin_layouts_stay_as_they_were():
+    """The built-in exercises fit: no block, no scaling, no wrapped line, on paper or on screen."""
+    for name in BUILTINS:
+        sol = load(name).solve()
+        for fmt in FORMATS:
+            text = render(sol, fmt, worksheet=name.startswith("b"))
+            assert "\\underset" not in text and "\\symnetfit{" not in text and "\\kern1em" not in text, (name, fmt)
+
+
+def test_page_plans_blocks_only_on_paper():
+    wide_row = mat(sympy_matrix([[-3] * 40]), True)
+    whole = SCREEN.blocks(wide_row)
+    assert [b.whole for b in whole.blocks] == [True] and not whole.fit
+    plan = PAPER.blocks(wide_row, "W = ")
+    assert len(plan.blocks) == 2 and plan.fit
+    assert [(b.c0, b.c1) for b in plan.blocks] == [(0, 20), (20, 40)]
+    assert [b.label for b in plan.blocks] == ["columns 1–20 of 40", "columns 21–40 of 40"]
+    assert plan.blocks[1].split(25) == 5 and plan.blocks[0].split(25) is None
+    tall = mat(sympy_matrix([[1]] * 64), True)
+    assert [b.label for b in PAPER.blocks(tall).blocks] == ["rows 1–32 of 64", "rows 33–64 of 64"]
+    assert isinstance(wide_row.part(plan.blocks[1]), Mat) and wide_row.part(plan.blocks[1]).shape == (1, 20)
+
+
+def sympy_matrix(rows):
+    import sympy
+    return sympy.ImmutableMatrix(rows)
+
+
+def test_katex_chunks_cut_between_lines_and_keep_inner_environments_whole():
+    body = "\n".join([f"a_{{{i}}} &= 1 \\qquad \\text{{since}} \\\\" for i in range(1500)]
+                     + ["b &= \\begin{cases}", "1 & z > 0 \\\\", "0 & z \\le 0", "\\end{cases}"])
+    chunks = katex_chunks(body)
+    assert len(chunks) == 2 and all(c.count("\\qquad") <= KATEX_BUDGET for c in chunks)
+    assert not chunks[0].endswith("\\\\") and "\\begin{cases}" in chunks[-1] and "\\end{cases}" in chunks[-1]
+    assert katex_chunks("x &= 1") == ["x &= 1"]
+
+
+WIDTH_SAMPLES = ["7", "-3", "-28", "1359", r"{\displaystyle \frac{1}{2}}", r"{\displaystyle - \frac{21}{20}}",
+                 r"{\displaystyle \frac{e^{4}}{1 + 2 e^{4}}}", r"\fbox{\phantom{00}}", r"\left( -3 \right)\left( 2 \right)",
+                 r"{\displaystyle \frac{1}{1 + e^{- w_{12} + \frac{w_{13}}{5}}}}", r"w_{11} x_{1} + b_{1}",
+                 r"\max( 0, \cancel{-1} ) = 0 \qquad \text{since } -1 \le 0",
+                 r"\log{\left(\frac{27}{220} \right)}", r"\frac{\partial L}{\partial [W_{1} \mid b_{1}]}"]
+
+
+def test_width_estimates_against_pdflatex():
+    """The estimates the plan rests on, against the widths pdflatex sets: never more than 5 % short."""
+    require_tool("pdflatex")
+    lines = [r"\documentclass[11pt]{article}\usepackage{amsmath,xcolor,cancel}\newsavebox{\probe}\begin{document}"]
+    lines += [rf"\sbox{{\probe}}{{$\displaystyle {t}$}}\typeout{{probe: \the\wd\probe}}" for t in WIDTH_SAMPLES]
+    _, log = compile_pdf_log("\n".join(lines + ["x", r"\end{document}", ""]))
+    real = [float(x) / 11 for x in re.findall(r"probe: ([\d.]+)pt", log)]
+    assert len(real) == len(WIDTH_SAMPLES)
+    for text, width in zip(WIDTH_SAMPLES, real):
+        assert 0.95 * width <= tex_width(text) <= 1.3 * width + 0.1, (text, width, tex_width(text))

@@ -16,6 +16,11 @@ PACKAGES = "texlive-latex-base texlive-latex-recommended texlive-latex-extra"
 
 def compile_pdf(source: str, runs: int = 1) -> bytes:
     """The PDF of a standalone LaTeX document; RenderError with one clear line when it cannot be made."""
+    return compile_pdf_log(source, runs)[0]
+
+
+def compile_pdf_log(source: str, runs: int = 1) -> tuple[bytes, str]:
+    """The PDF and pdflatex's log of its last run (where overfull boxes and symnet's scalings are reported)."""
     pdflatex = shutil.which("pdflatex")
     if pdflatex is None:
         raise RenderError(f"PDF output needs pdflatex, which is not installed (Debian: apt-get install {PACKAGES})",
@@ -34,7 +39,8 @@ def compile_pdf(source: str, runs: int = 1) -> bytes:
             if done.returncode != 0 or not pdf.is_file():
                 raise RenderError(f"pdflatex failed: {first_error(done.stdout.decode('utf-8', 'replace'))}",
                                   field="--format pdf")
-        return pdf.read_bytes()
+        log = Path(tmp) / "doc.log"
+        return pdf.read_bytes(), log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""
 
 
 def first_error(log: str) -> str:
