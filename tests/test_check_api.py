@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import mpmath
 import pytest
 import sympy as sp
 
@@ -12,6 +13,8 @@ from symnet import AnswersError, load
 from symnet.check import EntryVerdict, QuantityVerdict, Verdict
 from symnet.check.report import to_json
 from symnet.spec import from_data
+
+from .hostile.guard import alarm
 
 ANSWERS = Path(__file__).resolve().parent / "answers"
 
@@ -60,3 +63,37 @@ def test_symbolic_answers_compare_as_expressions():
     assert v["Z1"].entries[0].diagnosis == "missing_bias"
     with pytest.raises(AnswersError, match="unknown symbol 'w3'"):
         ex.check({"Z1": "w3"})
+
+
+# ---------------------------------------------------------------- exact values from Python: the same bounds as files
+
+FLOAT = 'a SymPy Float is not exact: give the decimal as text ("0.4955") or as a Python float'
+
+
+@pytest.mark.parametrize("value, message", [
+    (sp.Float("0.5"), FLOAT),
+    (sp.Float(mpmath.mpf("1e999999")), FLOAT),  # never turned into a rational (SymPy's Float("1e999999") takes 45 s)
+    (sp.Integer(10) ** 100000, "a number of more than 65536 bits (bound: result_bits)"),
+    # e^(10^12) = 10^434294481903.2518 = 1.79·10^434294481903
+    (sp.exp(sp.Integer(10) ** 12), "about 1.79e+434294481903, more than 2^65536 (bound: result_bits)"),
+    (sp.Add(*(sp.sqrt(k) for k in range(2, 1500))), "an expression of more than 2000 nodes (bound: expression_nodes)"),
+    (sp.nan, "nan is not a finite value"),
+    (sp.zoo, "zoo is not a finite value"),
+    (1 + sp.I, "1 + I is not a real number"),
+])
+def test_api_values_beyond_the_bounds_are_refused(value, message):
+    with alarm(), pytest.raises(AnswersError) as e:
+        load("backprop").check({"L": value})
+    assert str(e.value) == f"<answers>: L: {message}"
+
+
+def test_api_matrix_beyond_the_shape_bounds_is_refused():
+    with pytest.raises(AnswersError) as e:
+        load("backprop").check({"Z1": sp.zeros(100, 1)})
+    assert str(e.value) == "<answers>: Z1: a 100×1 matrix, beyond 64×64 (bounds: rows, cols)"
+
+
+def test_api_matrix_entry_is_located():
+    with pytest.raises(AnswersError) as e:
+        load("backprop").check({"Z1": sp.Matrix([-1, 3, sp.Float("5.0"), 3])})
+    assert str(e.value) == f"<answers>: Z1[3][1]: {FLOAT}"

@@ -166,7 +166,8 @@ def _check_places(raw: object, field: str, bounds: Bounds) -> None:
         return  # (a longer string is refused as it is read)
     places = decimal_places(raw)
     limit = bounds.digits + bounds.decimal_exponent
-    if places is not None and places > limit:
+    significant = len(re.sub(r"[eE].*|[^0-9]", "", raw).lstrip("0"))  # (more than `digits` is refused as read)
+    if places is not None and places > limit and significant <= bounds.digits:
         text = raw.strip()
         raise BoundError(f"{text[:20]}{'...' if len(text) > 20 else ''}: {places} decimal places, more than {limit} "
                          "(bounds: digits, decimal_exponent)", field=field)
@@ -176,7 +177,11 @@ def _check_entry(v: sp.Expr, field: str, bounds: Bounds) -> None:
     """Refuse an entry that could not be compared within the bounds: from Python, a SymPy Float (not exact), a
     value that is not a finite real number, or one beyond `expression_nodes` nodes or `result_bits` bits; from
     anywhere, a number (or a numeric power in it) beyond 2^±result_bits, such as (((e^64)^64)^64)^64."""
-    if v.is_Rational or v.is_Symbol:
+    if v.is_Symbol:
+        return
+    if v.is_Rational:
+        if max(abs(v.p).bit_length(), v.q.bit_length()) > bounds.result_bits:
+            raise BoundError(f"a number of more than {bounds.result_bits} bits (bound: result_bits)", field=field)
         return
     if v.has(sp.Float):
         raise AnswersError("a SymPy Float is not exact: give the decimal as text (\"0.4955\") or as a Python float",
@@ -191,8 +196,8 @@ def _check_entry(v: sp.Expr, field: str, bounds: Bounds) -> None:
     for r in v.atoms(sp.Rational):
         if max(abs(r.p).bit_length(), r.q.bit_length()) > bounds.result_bits:
             raise BoundError(f"a number of more than {bounds.result_bits} bits (bound: result_bits)", field=field)
-    parts = [p for p in v.atoms(sp.exp, sp.Pow) if p.is_number] + ([v] if v.is_number else [])
-    for p in parts:
+    parts = [p for p in sp.preorder_traversal(v) if (p is v or isinstance(p, (sp.exp, sp.Pow))) and p.is_number]
+    for p in parts:  # the entry first, then its powers from the outside in
         x = number(p, 15)
         if x is None or x.is_zero:
             continue  # (an unsimplified 0: compared exactly)
