@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 from pathlib import Path
 
 import mpmath
@@ -11,7 +12,7 @@ import sympy as sp
 
 from symnet import AnswersError, load
 from symnet.check import EntryVerdict, QuantityVerdict, Verdict
-from symnet.check.report import to_json
+from symnet.check.report import text_report, to_json
 from symnet.spec import from_data
 
 from .hostile.guard import alarm
@@ -97,3 +98,13 @@ def test_api_matrix_entry_is_located():
     with pytest.raises(AnswersError) as e:
         load("backprop").check({"Z1": sp.Matrix([-1, 3, sp.Float("5.0"), 3])})
     assert str(e.value) == f"<answers>: Z1[3][1]: {FLOAT}"
+
+
+def test_an_exact_integer_too_long_for_str_is_reported():
+    # 2^20000 is within result_bits; it has ⌊20000·log10 2⌋ + 1 = 6021 digits, more than Python prints by default
+    limit = sys.get_int_max_str_digits()
+    v = load("backprop").check({"L": sp.Integer(2) ** 20000})
+    given = to_json(v)["quantities"]["L"]["entries"][0]["given"]
+    assert len(given) == 6021 and given[-4:] == f"{pow(2, 20000, 10**4):04d}"
+    assert "given " + given[:20] in text_report(v)
+    assert sys.get_int_max_str_digits() == limit  # lifted for the report only

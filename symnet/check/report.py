@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 from collections import Counter
 from typing import Any
 
@@ -45,8 +46,22 @@ def feedback(code: str | None, source: str | None = None) -> str | None:
 # ---------------------------------------------------------------- JSON
 
 
+def _str(v: sp.Expr) -> str:
+    """`value_str`, also for an integer longer than Python prints by default (4300 digits; a number within
+    result_bits has up to 19729, and an exact value passed from Python is printed as it is)."""
+    try:
+        return value_str(v)
+    except ValueError:
+        limit = sys.get_int_max_str_digits()
+        sys.set_int_max_str_digits(0)
+        try:
+            return value_str(v)
+        finally:
+            sys.set_int_max_str_digits(limit)
+
+
 def _given(e: EntryVerdict) -> str:
-    return e.written.strip() if e.written is not None else value_str(e.given)
+    return e.written.strip() if e.written is not None else _str(e.given)
 
 
 def _explained(out: dict[str, Any], diagnosis: str | None, carried_from: str | None) -> dict[str, Any]:
@@ -60,7 +75,7 @@ def _explained(out: dict[str, Any], diagnosis: str | None, carried_from: str | N
 
 def entry_json(e: EntryVerdict) -> dict[str, Any]:
     """One entry as in the contract, with its feedback sentence (and `carried_from` for a carried error)."""
-    out: dict[str, Any] = {"row": e.row, "col": e.col, "given": _given(e), "expected": value_str(e.expected),
+    out: dict[str, Any] = {"row": e.row, "col": e.col, "given": _given(e), "expected": _str(e.expected),
                            "correct": e.correct, "diagnosis": e.diagnosis}
     return _explained(out, e.diagnosis, e.carried_from)
 
@@ -120,7 +135,7 @@ def text_report(v: Verdict) -> str:
                 continue
             why = f"  [{e.diagnosis}{' from ' + e.carried_from if e.carried_from else ''}]" if e.diagnosis else ""
             where = "" if q.total == 1 else f"({e.row}, {e.col}) "
-            lines.append(f"  {where}expected {value_str(e.expected)}{_approx(e.expected, e)}, given {_given(e)}{why}")
+            lines.append(f"  {where}expected {_str(e.expected)}{_approx(e.expected, e)}, given {_given(e)}{why}")
         sentences = [feedback(c, q.carried_from or _first_source(q)) for c in q.codes]
         if not q.shape_ok and not q.diagnosis:
             sentences.append(f"Write it as a {_shape(q.shape_expected)} matrix." if q.shape_expected
