@@ -16,7 +16,7 @@ from symnet.errors import RenderError
 from symnet.render import FORMATS, render, render_jupyter, render_pdf
 from symnet.render.__main__ import GOLDEN, golden_text
 from symnet.render.document import Mat, mat
-from symnet.render.env import KATEX_BUDGET, escape_latex, escape_markdown, katex_chunks
+from symnet.render.env import KATEX_BUDGET, TEX_BUDGET, escape_latex, escape_markdown, katex_chunks, tex_chunks
 from symnet.render.layout import PAPER, SCREEN, tex_width
 from symnet.render.pdf import compile_pdf, compile_pdf_log
 from symnet.spec import builtin_names, from_data, load
@@ -590,6 +590,16 @@ def test_katex_chunks_cut_between_lines_and_keep_inner_environments_whole():
     assert len(chunks) == 2 and all(c.count("\\qquad") <= KATEX_BUDGET for c in chunks)
     assert not chunks[0].endswith("\\\\") and "\\begin{cases}" in chunks[-1] and "\\end{cases}" in chunks[-1]
     assert katex_chunks("x &= 1") == ["x &= 1"]
+
+
+def test_tex_chunks_keep_each_align_within_pdflatex_memory_and_entries_whole():
+    """A 64×64 layer's products are 1.6 MB of one align*, beyond pdflatex's main memory: cut between entries."""
+    entry = "z_{1,1} &= " + " + ".join(["\\left( -3 \\right)\\left( 2 \\right)"] * 8) + " \\\\\n&\\kern1em + (1)(2) = 7 \\\\"
+    body = "\n".join([entry] * 2000)[:-3]
+    chunks = tex_chunks(body)
+    assert len(chunks) >= 5 and all(c.count("\n") + 1 <= TEX_BUDGET + 2 for c in chunks)
+    assert all(c.startswith("z_{1,1} &=") and c.endswith("= 7") for c in chunks)
+    assert "\n".join(c + " \\\\" for c in chunks)[:-3] == body
 
 
 WIDTH_SAMPLES = ["7", "-3", "-28", "1359", r"{\displaystyle \frac{1}{2}}", r"{\displaystyle - \frac{21}{20}}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
@@ -121,22 +122,37 @@ def escape(context: jinja2.runtime.Context, text: str) -> str:
 _KATEX_MACROS = re.compile(r"\\(boxed|quad|qquad|enspace|operatorname|hspace)(?![A-Za-z])")
 _KATEX_COST = {"operatorname": 3, "hspace": 4}
 KATEX_BUDGET = 800
+TEX_BUDGET = 150  # lines of one align* (a line of 2000 characters counts 2): amsmath measures an align* whole,
+#                   and 1.6 MB of one exhausts pdflatex's main memory; 150 lines of 2000 characters compile
 
 
-def katex_chunks(body: str) -> list[str]:
-    """The lines of an aligned block in groups that KaTeX expands within its limit, cut only between lines
-    outside any inner environment (a cases block stays whole). One group, the body itself, when it is small."""
-    groups, current, cost, depth = [], [], 0, 0
+def split_lines(body: str, budget: int, cost: Callable[[str], int]) -> list[str]:
+    """The lines of an aligned block in groups of at most `budget` (each line's `cost`), cut only between
+    two entries: after a line ending in \\\\, outside any inner environment (a cases block stays whole), before
+    a line that does not continue the one above (a continuation starts with "&"). One group when it is small."""
+    groups, current, used, depth = [], [], 0, 0
     for line in body.split("\n"):
-        line_cost = sum(_KATEX_COST.get(m, 1) for m in _KATEX_MACROS.findall(line))
-        if current and depth == 0 and cost + line_cost > KATEX_BUDGET and current[-1].endswith("\\\\"):
+        line_cost = cost(line)
+        if (current and depth == 0 and used + line_cost > budget and current[-1].endswith("\\\\")
+                and not line.startswith("&")):
             groups.append("\n".join(current)[:-2].rstrip())
-            current, cost = [], 0
+            current, used = [], 0
         current.append(line)
-        cost += line_cost
+        used += line_cost
         depth += line.count("\\begin{") - line.count("\\end{")
     groups.append("\n".join(current))
     return groups
+
+
+def katex_chunks(body: str) -> list[str]:
+    """An aligned block cut into blocks that KaTeX expands within its limit."""
+    return split_lines(body, KATEX_BUDGET, lambda line: sum(_KATEX_COST.get(m, 1) for m in _KATEX_MACROS.findall(line)))
+
+
+def tex_chunks(body: str) -> list[str]:
+    """An align* cut into several that pdflatex has the memory for; counted in lines, so that a key and its
+    worksheet (the same lines, other numbers) are cut in the same places."""
+    return split_lines(body, TEX_BUDGET, lambda line: 1 + len(line) // 2000)
 
 
 def codepoint(ch: str) -> str:
@@ -195,7 +211,7 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined, autoescape=False,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, bytecode_cache=_bytecode_cache(),
     )
-    env.filters.update(tex=tex, terms=tex_terms, katex_chunks=katex_chunks, decimal=decimal, esc=escape, codepoint=codepoint, nonblank=nonblank)
+    env.filters.update(tex=tex, terms=tex_terms, katex_chunks=katex_chunks, tex_chunks=tex_chunks, decimal=decimal, esc=escape, codepoint=codepoint, nonblank=nonblank)
     env.tests.update(compound=needs_parens, zero=is_zero, rational=exact_number, plain=plain)
     env.globals.update(palette=PALETTE, unicode_tex=UNICODE_TEX)
     return env
