@@ -555,6 +555,17 @@ def test_long_exact_values_break_between_terms_and_fit(tmp_path):
         assert all(s >= MIN_SCALE - 0.03 for s in fit_scales(log)), fit_scales(log)
 
 
+def test_long_symbolic_values_start_a_line_of_their_own(tmp_path):
+    """ReLU of a 16-term symbolic z: "a = max(0, z)", then the value on a line of its own, not past the margin."""
+    require_tool("pdflatex")
+    sol = from_data({"X": pattern(16, 2, lambda i, j: (i + j) % 3 - 1),
+                     "layers": [{"W": {"symbol": "w", "shape": [4, 16]}, "activation": "relu"}]}).solve()
+    tex = render(sol, "latex")
+    assert re.search(r"a_\{1,1\} &= \\max\( 0, .* \) \\\\\n&= ", tex)
+    pdf, log = compile_pdf_log(tex)
+    assert overfull(log) == []
+
+
 def test_builtin_layouts_stay_as_they_were():
     """The built-in exercises fit: no block, no scaling, no wrapped line, on paper or on screen."""
     for name in BUILTINS:

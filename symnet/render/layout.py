@@ -352,6 +352,14 @@ class Page:
             return None
         return self._wrap_all(tex_terms(c.value), lead_w)
 
+    def cellw(self, c: Cell) -> float:
+        """A cell's width (key or worksheet)."""
+        return cell_width(c)
+
+    def lead(self, tex: str, *cells: Cell, script: bool = False) -> float:
+        """The width of the left of a line: LaTeX text and the cells printed in it (as exponents: `script`)."""
+        return self.text(tex) + sum(cell_width(c) for c in cells) * (_SCRIPT if script else 1.0)
+
     def room(self, lead: str | float = 0.0) -> float:
         """The width left on an align line after `lead` and "= " (or a quad), at the true text width."""
         return LINE - (self.text(lead) if isinstance(lead, str) else lead) - 2 * max(_REL, 1.0)
