@@ -4,7 +4,7 @@ Every decision is bounded, whatever the student wrote. In turn:
 
 1. two rationals are compared exactly;
 2. both sides are evaluated numerically (SymPy's evalf, with its error control) at 30 and then 60 significant
-   digits, and at three fixed rational points when there are symbols: values clearly apart are different. The
+   digits (with symbols: at 30, at three fixed rational points): values clearly apart are different. The
    numbers stay binary floats of any exponent here (e^(4·10^12) is cheap as a float, not as a rational);
 3. the difference is decided exactly as a rational function over ℚ of e^(1/q), the symbols, and unknowns for
    everything else (logs, split over a coprime basis of the rationals in them; roots; functions): zero there is
@@ -104,7 +104,7 @@ def _points(symbols: list[sp.Symbol]) -> list[tuple[tuple[sp.Symbol, sp.Rational
 
 
 class _Unknown(Exception):
-    """The difference cannot be put in the form `_zero_as_fraction` decides (too large, or not rational)."""
+    """The difference cannot be put in the form `_as_fraction` makes (too many terms, or too high a degree)."""
 
 
 def _coprime_basis(numbers: set[int]) -> list[int]:
