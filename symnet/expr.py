@@ -37,13 +37,16 @@ def parse_number(text: str, bounds: Bounds = DEFAULT) -> sp.Rational:
     m = _NUMBER.match(text)
     if not m or not (m["int"] or m["frac"]):
         raise EntryError(f"{text!r} is not a number")
-    digits = (m["int"] or "") + (m["frac"] or "")
-    if len(digits.lstrip("0")) > bounds.digits:
+    digits = ((m["int"] or "") + (m["frac"] or "")).lstrip("0")
+    if len(digits) > bounds.digits:
         raise BoundError(f"{text[:20]}...: more than {bounds.digits} digits (bound: digits)")
     e = int(m["exp"]) if m["exp"] and len(m["exp"]) <= 8 else (0 if not m["exp"] else 10**9)
     if abs(e) > bounds.decimal_exponent:
-        raise BoundError(f"{text!r}: decimal exponent beyond ±{bounds.decimal_exponent} (bound: decimal_exponent)")
+        raise BoundError(f"{text[:20]!r}: decimal exponent beyond ±{bounds.decimal_exponent} (bound: decimal_exponent)")
     e -= len(m["frac"] or "")
+    limit = bounds.digits + bounds.decimal_exponent
+    if -e > limit:  # 0.000…01: few digits, but a denominator of 10^(places)
+        raise BoundError(f"{text[:20]}...: {-e} decimal places, more than {limit} (bounds: digits, decimal_exponent)")
     n = sp.Integer(int(digits or "0"))
     return n * sp.Integer(10) ** e if e >= 0 else n / sp.Integer(10) ** (-e)
 
@@ -159,6 +162,7 @@ class _Parser:
         value = sp.Pow(base, exponent)
         if value.is_Pow and value.exp.is_Rational and abs(value.exp.p) > b.exponent:
             raise BoundError(f"exponent {_short(value.exp)} beyond ±{b.exponent} (bound: exponent)")  # (x^64)^64
+        check_exponentials(value, b)  # exp(64)^64 is exp(4096)
         return value
 
     def atom(self) -> sp.Expr:
@@ -196,6 +200,13 @@ class _Parser:
         if name == "sqrt" and arg.is_number and arg.is_negative:
             raise EntryError(f"sqrt of {arg}, which is negative")
         return FUNCTIONS[name](arg)
+
+
+def check_exponentials(value: sp.Expr, bounds: Bounds = DEFAULT) -> None:
+    """Refuse an exp(a), a a number, beyond ±`bounds.exponent`: SymPy merges exp(64)^64 and exp(64)·exp(64) into one."""
+    for f in value.atoms(sp.exp):
+        if f.args[0].is_number:
+            check_magnitude(f.args[0], "exponent", bounds)
 
 
 def check_magnitude(value: sp.Expr, bound: str, bounds: Bounds = DEFAULT) -> None:
@@ -259,6 +270,7 @@ def parse_entry(value: object, bounds: Bounds = DEFAULT) -> sp.Expr:
         raise BoundError(f"{value!r} is too large to compute ({type(e).__name__}; bounds: exponent, power_bits)") from None
     if result.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
         raise EntryError(f"{value!r} is not a finite value")
+    check_exponentials(result, bounds)
     if result.is_number and (result.has(sp.I) or result.is_extended_real is False):
         raise EntryError(f"{value!r} is not a real number")
     if result.is_Rational and max(abs(result.p).bit_length(), result.q.bit_length()) > bounds.result_bits:
