@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 
 import sympy as sp
@@ -104,8 +107,24 @@ def check_powers(Z: object, base: sp.Expr, bounds: Bounds = DEFAULT, source: str
 
 
 def _short(value: sp.Expr) -> str:
+    if value.is_Rational and max(abs(value.p).bit_length(), value.q.bit_length()) > 40:
+        return str(sp.Float(value, 3))  # (str() of a 5000-digit integer raises, and is long)
     text = str(value)
     return text if len(text) <= 12 else str(sp.Float(value, 3))
+
+
+@contextmanager
+def long_numbers() -> Iterator[None]:
+    """Let Python write integers of any length meanwhile (by default it refuses beyond 4300 digits). The bounds
+    (digits, power_bits, result_bits) keep every number symnet computes finite, and writing it quick."""
+    before = sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else None
+    if before:
+        sys.set_int_max_str_digits(0)
+    try:
+        yield
+    finally:
+        if before:
+            sys.set_int_max_str_digits(before)
 
 
 def check_entries(exercise: object, bounds: Bounds = DEFAULT) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import sympy as sp
 
+from .bounds import long_numbers
 from .exercise import Value
 from .record import Solution
 
@@ -29,6 +30,7 @@ def quantities_json(values: dict[str, Value]) -> dict[str, Any]:
     return {name: value_json(v) for name, v in values.items() if name != "parameters"}
 
 
+@long_numbers()
 def to_json(solution: Solution) -> dict[str, Any]:
     """The contract's `solve --format json` document (with `parameters` and, for several steps, `steps`)."""
     ex = solution.exercise
@@ -76,6 +78,7 @@ def _grid(v: Value, show: Callable[[sp.Expr], str] = value_str) -> list[str]:
     return ["[ " + "  ".join(c.rjust(w) for c, w in zip(r, widths)) + " ]" for r in cells]
 
 
+@long_numbers()
 def to_text(solution: Solution) -> str:
     """Every quantity, in the order computed, as readable plain text."""
     ex = solution.exercise

@@ -127,3 +127,47 @@ def test_a_layer_without_bias_trains_no_bias(backend: str) -> None:
     assert [solution.epoch(k)["W1'"][0, 0] for k in (1, 2)] == [sp.Rational(3, 2), sp.Rational(9, 8)]
     assert "b1'" not in solution and solution.epoch(2)["Z1"][0, 0] == sp.Rational(3, 2)
     assert solution.exercise.parameters == 1
+
+
+LONG_TRAINING = """X = [[1], [2]]
+[[layers]]
+W = [["1/3", "2/7"], ["5/11", "-1/13"]]
+activation = "relu"
+[[layers]]
+W = [["1/2", "-3/5"]]
+[loss]
+kind = "squared_error"
+Y = [[5]]
+[train]
+learning_rate = "1/7"
+steps = 8
+"""
+
+
+@pytest.mark.parametrize("fmt", ["json", "text", "markdown"])
+def test_numbers_beyond_4300_digits_are_written_whole(cli, tmp_path: Path, fmt: str) -> None:
+    """Python refuses str() of an integer beyond 4300 digits by default; within result_bits symnet writes them."""
+    path = tmp_path / "long.toml"
+    path.write_text(LONG_TRAINING)
+    r = cli("solve", path, "--format", fmt)
+    assert r.code == 0 and r.err == ""
+    value = symnet.load(str(path)).solve().epoch(8)["W1'"][0, 0]
+    assert value.q.bit_length() > 4300 * 3.33  # more than 4300 digits
+    from symnet.bounds import long_numbers
+
+    with long_numbers():  # (int() of a long text, and str() of a long int, are refused by default too)
+        if fmt == "json":
+            p, q = json.loads(r.out)["steps"][7]["W1'"][0][0].split("/")
+            assert sp.Rational(int(p), int(q)) == value
+        else:
+            assert str(abs(value.p)) in r.out and str(value.q) in r.out
+
+
+def test_error_messages_shorten_huge_numbers() -> None:
+    from symnet.bounds import DEFAULT, check_powers
+    from symnet.errors import BoundError
+
+    huge = sp.Integer(2) ** 20000 + sp.Rational(1, 3)
+    with pytest.raises(BoundError) as info:
+        check_powers(sp.ImmutableMatrix([[huge]]), sp.E, DEFAULT)
+    assert str(info.value) == "e^z with |z| up to about 3.98e+6020, beyond 10000 (bound: exp_argument); choose smaller weights"

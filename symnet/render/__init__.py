@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from ..bounds import long_numbers
 from ..errors import RenderError
 from ..record import Solution
 from .document import Document, build, mat
@@ -16,6 +17,7 @@ FORMATS = {"markdown": "solution.md.j2", "latex": "solution.tex.j2"}
 __all__ = ["FORMATS", "Document", "RenderError", "build", "render", "render_jupyter", "render_pdf"]
 
 
+@long_numbers()
 def render(solution: Solution, fmt: str, worksheet: bool = False, decimals: int | None = None) -> str:
     """The worked solution (or, with worksheet=True, the same document with results blank) as Markdown or LaTeX."""
     if fmt not in FORMATS:
@@ -33,6 +35,7 @@ def render_pdf(solution: Solution, worksheet: bool = False, decimals: int | None
     return compile_pdf(render(solution, "latex", worksheet=worksheet, decimals=decimals))
 
 
+@long_numbers()
 def render_jupyter(solution: Solution) -> str:
     """One display-maths block, every recorded quantity = its exact value (what a notebook shows)."""
     steps = [s for s in solution.steps if s.epoch == 1 and s.kind != "given"]
