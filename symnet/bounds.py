@@ -116,7 +116,8 @@ def _short(value: sp.Expr) -> str:
 @contextmanager
 def long_numbers() -> Iterator[None]:
     """Let Python write integers of any length meanwhile (by default it refuses beyond 4300 digits). The bounds
-    (digits, power_bits, result_bits) keep every number symnet computes finite, and writing it quick."""
+    (digits, power_bits, result_bits) keep every number symnet computes finite, and writing it quick; only for
+    writing results, never around reading input (reading a long integer is quadratic)."""
     before = sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else None
     if before:
         sys.set_int_max_str_digits(0)

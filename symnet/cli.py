@@ -81,12 +81,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             build_parser().print_help()
             return 2
-        from .bounds import DEFAULT, long_numbers
-
         if hasattr(args, "bound"):
+            from .bounds import DEFAULT
+
             args.bounds = DEFAULT.raised(args.bound)
-        with long_numbers():
-            return COMMANDS[args.command](args)
+        return COMMANDS[args.command](args)
     except SymnetError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2

@@ -13,7 +13,6 @@ import pytest
 import sympy as sp
 
 import symnet
-from symnet.export import quantities_json
 from symnet.expr import FloatText
 from symnet.generate import KINDS, generate, options
 from symnet.spec import parse_text

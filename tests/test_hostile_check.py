@@ -9,9 +9,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from pathlib import Path
 
-import pytest
 
 from .hostile.guard import alarm
 

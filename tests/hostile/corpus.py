@@ -169,7 +169,7 @@ ANSWERS: list[tuple[str, str, str | bytes]] = [
     ("answers-inject-value", "a.toml", f"Z1 = [{q(RUN)}, 1, 1, 1]\n"),
     ("answers-inject-scalar", "a.toml", f"L = {q('eval(1)')}\n"),
     ("answers-inject-json", "a.json", json.dumps({"A3": [RUN, 0, 0]})),
-    ("answers-student-name", "a.toml", f'student = {{name = "x"}}\nL = 1\n'),
+    ("answers-student-name", "a.toml", 'student = {name = "x"}\nL = 1\n'),
     ("answers-other-exercise", "a.toml", "C = [[1, 2], [3, 4]]\n"),
     ("answers-case", "a.toml", "z1 = [1, 2, 3, 4]\n"),
     ("answers-tower", "a.toml", f"L = {q('9^9^9')}\n"),
