@@ -49,7 +49,15 @@ def templates_dir() -> Path:
 
 def tex(value: sp.Basic) -> str:
     """The one configured SymPy printer: LaTeX with terms kept in their written order."""
-    return sp.latex(value, order="none")
+    try:
+        return _tex(value)
+    except TypeError:  # an unhashable (mutable) value
+        return sp.latex(value, order="none")
+
+
+@functools.lru_cache(maxsize=4096)
+def _tex(value: sp.Basic) -> str:
+    return sp.latex(value, order="none")  # (a key prints its few distinct values many times: memoised)
 
 
 def tex_terms(value: sp.Expr) -> list[str]:
