@@ -447,10 +447,14 @@ def targets(results: dict) -> None:
               f"their raw-flint pass: at worst {slow:.2f}×")
         dense = [r for h, o, w, r, _ in versus if not w]
         sparse = [(r, rr) for h, o, w, r, rr in versus if w]
+
+        def span(xs: list[float]) -> str:
+            return f"{min(xs):.0f}×" if round(min(xs)) == round(max(xs)) else f"{min(xs):.0f}–{max(xs):.0f}×"
+
         print(f"  [info] against sympy.Matrix: {min(dense):.0f}× or more on the dense rational nets; "
-              f"{min(r for r, _ in sparse):.0f}–{max(r for r, _ in sparse):.0f}× on the sparse whole-number nets a "
-              f"base-2 softmax needs (whole Z), where sympy.Matrix adds small integers and skips zeros (raw flint by "
-              f"hand is {min(rr for _, rr in sparse):.0f}–{max(rr for _, rr in sparse):.0f}× there)")
+              f"{span([r for r, _ in sparse])} on the sparse whole-number nets a base-2 softmax needs (whole Z), "
+              f"where sympy.Matrix adds small integers and skips zeros (raw flint by hand is "
+              f"{span([rr for _, rr in sparse])} there)")
     if "softmax" in results:
         r, m = ratio("softmax", "raw_same")
         a, am = ratio("softmax_all", "raw_same")
