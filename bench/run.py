@@ -401,7 +401,8 @@ def training_section() -> None:
 def import_section(results: dict) -> None:
     print("\n== start-up: whole processes, run in turns (median of 9) ==")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}  # Python's default: bytecode cached
-    commands = {"python -c 'import sympy'": ["-c", "import sympy"]}
+    commands = {"python -c 'import sympy'": ["-c", "import sympy"],
+                "  the same without teardown (os._exit)": ["-c", "import os, sympy; os._exit(0)"]}
     for fmt in ("markdown", "json"):
         commands[f"symnet solve backprop --format {fmt}"] = ["-m", "symnet", "solve", "backprop", "--format", fmt]
     times: dict[str, list[float]] = {k: [] for k in commands}
@@ -417,11 +418,14 @@ def import_section(results: dict) -> None:
         print(f"  failed: {' '.join(e.cmd[1:])}: {e.stderr.decode()[-200:].strip()}")
         return
     base = statistics.median(times["python -c 'import sympy'"])
+    bare = statistics.median(times["  the same without teardown (os._exit)"])
+    print(f"  {'':<46} {'':>8}      × import sympy   × without its teardown")
     for k, v in times.items():
         t = statistics.median(v)
-        print(f"  {k:<46} {t:8.0f} ms   {t / base:.2f}×")
+        print(f"  {k:<46} {t:8.0f} ms   {t / base:6.2f}×  {t / bare:6.2f}×")
         if k.startswith("symnet"):
             results[f"start_{k.split()[-1]}"] = t / base
+    print("  (symnet exits at once when done, skipping the interpreter's teardown, as the second line does)")
     if "PYTHONDONTWRITEBYTECODE" in os.environ:
         print("  (PYTHONDONTWRITEBYTECODE is set here; these runs use Python's default, bytecode cached)")
 

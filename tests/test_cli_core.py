@@ -30,6 +30,21 @@ def test_python_dash_m_runs_the_cli() -> None:
     assert json.loads(run.stdout)["quantities"]["C"] == [["3", "9", "4"], ["1", "-1", "0"]]
 
 
+@pytest.mark.parametrize("to_file", [False, True])
+def test_the_command_exits_at_once_with_its_output_whole(cli, tmp_path: Path, to_file: bool) -> None:
+    """`python -m symnet` skips the interpreter's teardown (os._exit): standard output, a written file and the exit
+    status are still whole, as `main` gives them in this process."""
+    want = cli("solve", "backprop", "--format", "markdown")
+    out = tmp_path / "key.md"
+    args = [sys.executable, "-m", "symnet", "solve", "backprop", "--format", "markdown"] + (["-o", str(out)] if to_file else [])
+    run = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert (run.returncode, run.stderr) == (0, "")
+    assert (out.read_text(encoding="utf-8") if to_file else run.stdout) == want.out
+    check = subprocess.run([sys.executable, "-m", "symnet", "check", "backprop", str(ROOT / "tests/answers/backprop-student.toml")],
+                           capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert check.returncode == 1 and check.stdout.rstrip().endswith("carried_error in dL/dW1, dL/db1.")
+
+
 def test_output_file_is_written_whole(cli, tmp_path: Path) -> None:
     out = tmp_path / "key.json"
     run = cli("solve", "backprop", "--format", "json", "-o", out)
