@@ -39,6 +39,8 @@ def to_json(solution: Solution) -> dict[str, Any]:
         out["parameters"] = ex.parameters
     if solution.epochs > 1:
         out["steps"] = [quantities_json(solution.epoch(k)) for k in range(1, solution.epochs + 1)]
+    if solution.bits:
+        out["bits"] = list(solution.bits)  # per gradient-descent step, the largest updated weight's size
     return out
 
 

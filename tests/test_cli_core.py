@@ -186,3 +186,19 @@ def test_error_messages_shorten_huge_numbers() -> None:
     with pytest.raises(BoundError) as info:
         check_powers(sp.ImmutableMatrix([[huge]]), sp.E, DEFAULT)
     assert str(info.value) == "e^z with |z| up to about 3.98e+6020, beyond 10000 (bound: exp_argument); choose smaller weights"
+
+
+def test_json_reports_the_bits_of_each_step_as_its_own_strings_show(cli, tmp_path: Path) -> None:
+    """"bits" per step is the largest numerator or denominator among that step's updated weights and biases,
+    measured here from the JSON strings themselves."""
+    path = tmp_path / "train.toml"
+    path.write_text(LONG_TRAINING.replace("steps = 8", "steps = 3"))
+    doc = json.loads(cli("solve", path, "--format", "json").out)
+
+    def size(text: str) -> int:
+        p, _, q = text.partition("/")
+        return max(abs(int(p)).bit_length(), int(q or 1).bit_length())
+
+    want = [max(size(x) for name, rows in step.items() if name.endswith("'") for row in rows for x in row)
+            for step in doc["steps"]]
+    assert doc["bits"] == want and len(want) == 3 and want[0] < want[1] < want[2]
