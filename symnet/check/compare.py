@@ -1,21 +1,4 @@
-"""Comparison of one written entry with one exact value: equal, right when rounded, neither, or undecided.
-
-Every decision is bounded, whatever the student wrote. In turn:
-
-1. two rationals are compared exactly;
-2. both sides are evaluated numerically (SymPy's evalf, with its error control) at 30 and then 60 significant
-   digits (with symbols: at 30, at three fixed rational points): values clearly apart are different. The
-   numbers stay binary floats of any exponent here (e^(4·10^12) is cheap as a float, not as a rational);
-3. the difference is decided exactly as a rational function over ℚ of e^(1/q), the symbols, and unknowns for
-   everything else (logs, split over a coprime basis of the rationals in them; roots; functions): zero there is
-   zero; not zero there is not zero when no unknown was needed (e^(1/q) is transcendental). Only differences
-   whose expansion stays within `expression_nodes` terms and whose degree in e^(1/q) stays within
-   `exp_argument` are tried;
-4. numbers are evaluated at 150 and 400 digits: clearly apart is different;
-5. a small difference (at most `expression_nodes` / 20 nodes, integers of at most 128 bits, at most
-   `expression_nodes` terms once expanded) is given to `sympy.simplify`, which may show it is zero;
-6. otherwise the entry is undecided, a verdict of its own (not right, not a known mistake).
-"""
+"""Comparison of one written entry with one exact value: equal, right when rounded, neither, or undecided."""
 
 from __future__ import annotations
 
@@ -29,6 +12,22 @@ import sympy as sp
 
 from ..bounds import DEFAULT, Bounds
 from .verdict import ROUNDED, UNDECIDED
+
+# Every decision is bounded, whatever the student wrote. In turn:
+#
+# 1. two rationals are compared exactly;
+# 2. both sides are evaluated numerically (SymPy's evalf, with its error control) at 30 and then 60 significant
+#    digits (with symbols: at 30, at three fixed rational points): values clearly apart are different. The
+#    numbers stay binary floats of any exponent here (e^(4·10^12) is cheap as a float, not as a rational);
+# 3. the difference is decided exactly as a rational function over ℚ of e^(1/q), the symbols, and unknowns for
+#    everything else (logs, split over a coprime basis of the rationals in them; roots; functions): zero there is
+#    zero; not zero there is not zero when no unknown was needed (e^(1/q) is transcendental). Only differences
+#    whose expansion stays within `expression_nodes` terms and whose degree in e^(1/q) stays within
+#    `exp_argument` are tried;
+# 4. numbers are evaluated at 150 and 400 digits: clearly apart is different;
+# 5. a small difference (at most `expression_nodes` / 20 nodes, integers of at most 128 bits, at most
+#    `expression_nodes` terms once expanded) is given to `sympy.simplify`, which may show it is zero;
+# 6. otherwise the entry is undecided, a verdict of its own (not right, not a known mistake).
 
 EXACT = "exact"
 RIGHT = (EXACT, ROUNDED)  # the outcomes of `matches` that make an entry right

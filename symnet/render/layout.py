@@ -1,14 +1,4 @@
-"""How big a printed piece of maths is, and how a page makes room for it.
-
-Widths and heights are estimated in em of the 11 pt Computer Modern the LaTeX document uses, from the
-same LaTeX the templates print; each estimate is on the safe side (a little wider than pdflatex sets it).
-The page policy built on them (`Page`) decides, for the PDF, which displays print at their natural size,
-which are scaled down a little to the text width (never below `Page.min_scale`), and which are broken:
-a matrix into blocks of columns (and of rows, when taller than a page), a hand layout into blocks of its
-result's columns, a chain of matrices into one matrix per display, a written-out sum into several lines
-aligned under its first term. Markdown has no page: nothing is split or scaled there, but long sums are
-wrapped at the same width as on paper, so the two documents read alike.
-"""
+"""How big a printed piece of maths is, and how a page makes room for it."""
 
 from __future__ import annotations
 
@@ -21,6 +11,15 @@ import sympy as sp
 
 from .document import Block, Cell, Dot, Grid, Mat
 from .env import tex_terms
+
+# Widths and heights are estimated in em of the 11 pt Computer Modern the LaTeX document uses, from the
+# same LaTeX the templates print; each estimate is on the safe side (a little wider than pdflatex sets it).
+# The page policy built on them (`Page`) decides, for the PDF, which displays print at their natural size,
+# which are scaled down a little to the text width (never below `Page.min_scale`), and which are broken:
+# a matrix into blocks of columns (and of rows, when taller than a page), a hand layout into blocks of its
+# result's columns, a chain of matrices into one matrix per display, a written-out sum into several lines
+# aligned under its first term. Markdown has no page: nothing is split or scaled there, but long sums are
+# wrapped at the same width as on paper, so the two documents read alike.
 
 # ---------------------------------------------------------------- widths of LaTeX text, in em
 
