@@ -1,0 +1,70 @@
+"""The benchmark's peers (bench/peers.py), the passes written by hand that its ratios are measured against, give
+symnet's gradients exactly on small nets of every kind the benchmark times: its claims compare like with like."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+import sympy as sp
+
+from symnet import engine, fast, spec
+
+from .conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "bench"))
+import peers  # noqa: E402  (bench/ is not a package)
+
+CASES = [("relu", "identity", "squared_error", 0.0), ("leaky_relu", "identity", "mse", 0.0),
+         ("identity", "identity", "squared_error", 0.0), ("relu", "softmax", "cross_entropy", 0.3),
+         ("relu", "softmax", "mse", 0.3)]
+
+
+def inputs(ex):
+    net = fast._net(ex)
+    return list(net.W), list(net.b), net.X, net.Y
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(map(str, c[:3])))
+def test_peers_give_symnets_gradients(case, seed):
+    hidden, out, loss, whole = case
+    ex = spec.from_data(peers.network([3, 4, 4, 3], 2, seed=seed, out=out, loss=loss, hidden=hidden, whole=whole))
+    sol = engine.solve(ex)
+    assert sol.backend == "flint"
+    Ws, bs, X, Y = inputs(ex)
+    sW, sb, sX, sY = [sp.Matrix(l.W) for l in ex.layers], [sp.Matrix(l.b) for l in ex.layers], sp.Matrix(ex.X), \
+        sp.Matrix(ex.loss.Y)
+    by_hand = peers.raw_flint_variant(Ws, bs, X, Y, hidden, out, loss)
+    by_sympy = peers.sympy_matrix_variant(sW, sb, sX, sY, hidden, out, loss)
+    L = len(ex.layers)
+    for k in range(1, L + 1):
+        assert peers_matrix(by_hand[L - k][0]) == sol[f"dL/dW{k}"] == by_sympy[L - k][0], k
+        assert peers_matrix(by_hand[L - k][1]) == sol[f"dL/db{k}"] == by_sympy[L - k][1], k
+    if (hidden, out, loss) == ("relu", "identity", "squared_error"):
+        plain = peers.raw_flint(Ws, bs, X, Y)
+        assert all(a[0] == b[0] and a[1] == b[1] for a, b in zip(plain, by_hand))
+        assert all(a[0] == b[0] for a, b in zip(peers.sympy_matrix(sW, sb, sX, sY), by_sympy))
+
+
+def peers_matrix(m) -> sp.Matrix:
+    """An fmpq_mat as a SymPy matrix of rationals."""
+    return sp.Matrix(m.nrows(), m.ncols(), lambda i, j: sp.Rational(int(m[i, j].p), int(m[i, j].q)))
+
+
+def test_the_e_softmax_peer_gives_symnets_gradients():
+    data = peers.network([3, 4, 3], 2, seed=1, out="softmax", loss="cross_entropy", small=True)
+    ex = spec.from_data(data)
+    sol = engine.solve(ex)
+    g = peers.sympy_softmax([sp.Matrix(l.W) for l in ex.layers], [sp.Matrix(l.b) for l in ex.layers],
+                            sp.Matrix(ex.X), sp.Matrix(ex.loss.Y))
+    for k in (1, 2):  # (the peer writes e^z/Σe^z, symnet each column shifted by its least z: equal at 50 digits)
+        assert all(abs(sp.N(a - b, 50)) < 1e-45 for a, b in zip(g[2 - k][0], sol[f"dL/dW{k}"])), k
+
+
+def test_the_diff_route_builds_symnets_loss():
+    data = {"X": [[1], [-1]], "layers": [{"W": {"symbol": "w", "shape": [2, 2]}, "activation": "tanh"},
+                                         {"W": [[1, -2], [3, 1]], "activation": "softmax"}],
+            "loss": {"kind": "cross_entropy", "Y": [[1], [0]]}}
+    ex = spec.from_data(data)
+    assert peers.sympy_forward_loss(ex) == engine.solve(ex)["L"]
