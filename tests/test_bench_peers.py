@@ -68,3 +68,21 @@ def test_the_diff_route_builds_symnets_loss():
             "loss": {"kind": "cross_entropy", "Y": [[1], [0]]}}
     ex = spec.from_data(data)
     assert peers.sympy_forward_loss(ex) == engine.solve(ex)["L"]
+
+
+def test_the_benchmark_imports_and_judges_its_targets(capsys):
+    import run  # bench/run.py
+
+    fake = {"raw": (2.0, 1.6, 9), "symnet": (1.4, 1.1, 9), "symnet_fresh": (2.2, 1.8, 9), "sympy_matrix": (40.0, 30.0, 9),
+            "variants": (0.9, [("relu", "identity", 0.0, 30.0, 20.0), ("relu", "softmax", 0.15, 8.0, 5.0)]),
+            "softmax": (3.0, 2.9, 9), "softmax_all": (6.0, 5.8, 9), "raw_same": (2.0, 1.8, 9),
+            "softmax_sympy": (5000.0, 5000.0, 1), "symbolic": ({"rule_ms": 1, "diff_ms": 2, "rule_ops": 3, "diff_ops": 4,
+                                                                "rule_cse": 5, "diff_cse": 6}, True),
+            "start_markdown": 1.2, "start_json": 1.1, "agree": True}
+    run.targets(fake)
+    lines = capsys.readouterr().out.splitlines()
+    assert sum(line.startswith("  [met]") for line in lines) == 8 and not any("MISSED" in line for line in lines)
+    run.targets({**fake, "symnet": (1.4, 2.0, 9), "agree": False})
+    out = capsys.readouterr().out
+    assert "[MISSED] rational pass ≥ 20× faster than sympy.Matrix: 15×" in out
+    assert "[MISSED] exact results agree across backends" in out
