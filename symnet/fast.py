@@ -398,7 +398,8 @@ def _check_logs(ex: Exercise, loss: Any, Yhat: fmpq_mat, Y: fmpq_mat) -> None:
 def _loss_value(loss: Any, Yhat: Any, Y: fmpq_mat, c: fmpq) -> Any:
     if loss.kind in ("squared_error", "mse") and isinstance(Yhat, fmpq_mat):
         n, d = (Yhat - Y).numer_denom()
-        total = fmpq(sum((x * x for x in n.entries()), 0), d * d)  # Σ (ŷ − y)²
+        S = n.transpose() * n  # (N×n)·(n×N): its trace is Σ (ŷ − y)², over d²
+        total = fmpq(sum(S[i, i] for i in range(S.nrows())), d * d)
         return c * total / 2 if loss.kind == "squared_error" else c * total / Yhat.nrows()
     from .ops import loss_value
 
