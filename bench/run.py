@@ -312,7 +312,7 @@ def softmax_section(repeat: int, budget: float, results: dict, slow: bool) -> No
 
 
 def symbolic_section(results: dict) -> None:
-    print("\n== symbolic weights: explicit chain rule (symnet, SymPy path) vs sympy.diff of the loss ==")
+    print("\n== symbolic weights: explicit chain rule (symnet, SymPy path) vs sympy.diff of the loss (fastest of 3) ==")
     nets = {
         "2 layers, sigmoid, squared error, batch 2": {
             "X": [[1, 2], [-1, 3]],
@@ -337,15 +337,25 @@ def symbolic_section(results: dict) -> None:
     for name, data in nets.items():
         ex = spec.from_data(data)
         ks = [k for k, l in enumerate(ex.layers, 1) if l.W.free_symbols]
-        clear_cache()  # each route starts from SymPy's cold cache, so neither reuses the other's work
-        t0 = time.perf_counter()
-        sol = engine.solve(ex)
-        t_rule = (time.perf_counter() - t0) * 1e3
-        clear_cache()
-        t0 = time.perf_counter()
-        L = sympy_forward_loss(ex)  # the loss by plain SymPy matrices (sympy.diff needs it built first)
-        diffs = {k: [sp.diff(L, w) for w in ex.layers[k - 1].W] for k in ks}
-        t_diff = (time.perf_counter() - t0) * 1e3
+        def by_rule():
+            return engine.solve(ex)
+
+        def by_diff():
+            L = sympy_forward_loss(ex)  # the loss by plain SymPy matrices (sympy.diff needs it built first)
+            return L, {k: [sp.diff(L, w) for w in ex.layers[k - 1].W] for k in ks}
+
+        runs: dict[str, list[float]] = {"rule": [], "diff": []}
+        for _ in range(3):  # in turns, each from SymPy's cold cache, so neither reuses the other's work
+            for key, route in (("rule", by_rule), ("diff", by_diff)):
+                clear_cache()
+                t0 = time.perf_counter()
+                out = route()
+                runs[key].append((time.perf_counter() - t0) * 1e3)
+                if key == "rule":
+                    sol = out
+                else:
+                    L, diffs = out
+        t_rule, t_diff = min(runs["rule"]), min(runs["diff"])
         ours, theirs = [x for k in ks for x in sol[f"dL/dW{k}"]], [x for k in ks for x in diffs[k]]
         ops_rule, ops_diff = sum(map(sp.count_ops, ours)), sum(map(sp.count_ops, theirs))
         cse_rule, cse_diff = cse_ops(ours), cse_ops(theirs)

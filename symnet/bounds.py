@@ -61,19 +61,32 @@ def check_nodes(name: str, value: object, bounds: Bounds = DEFAULT, source: str 
     Several gradient-descent steps through e-based activations nest expressions exponentially, and wide layers of
     sigmoids feed e^(a long sum) to the next layer; this stops both before SymPy spends minutes on them."""
     entries = value if isinstance(value, sp.MatrixBase) else [value]
-    total = 0
+    total, sizes = 0, {}  # sizes: of the subtrees met, so a subtree shared by many entries is walked once
     for v in entries:
-        if not isinstance(v, sp.Basic) or v.is_Atom:
-            total += 1
-            continue
-        for n, _ in enumerate(sp.preorder_traversal(v), 1):
-            if n > bounds.expression_nodes:
-                raise BoundError(f"an entry grows beyond {bounds.expression_nodes} nodes (bound: expression_nodes); "
-                                 "use fewer steps, exp_base = 3, or fewer symbols", source=source, field=name)
+        n = tree_size(v, bounds.expression_nodes, sizes) if isinstance(v, sp.Basic) else 1
+        if n > bounds.expression_nodes:
+            raise BoundError(f"an entry grows beyond {bounds.expression_nodes} nodes (bound: expression_nodes); "
+                             "use fewer steps, exp_base = 3, or fewer symbols", source=source, field=name)
         total += n
         if total > bounds.quantity_nodes:
             raise BoundError(f"its entries grow beyond {bounds.quantity_nodes} nodes together (bound: quantity_nodes); "
                              "use smaller layers, exp_base = 3, or fewer symbols", source=source, field=name)
+
+
+def tree_size(e: sp.Basic, cap: int, sizes: dict) -> int:
+    """The nodes of e as a tree (what `sympy.preorder_traversal` walks), counted once per distinct subtree; a
+    count past `cap` stops there (it is then only known to be more than `cap`)."""
+    if e.is_Atom:
+        return 1
+    n = sizes.get(e)
+    if n is None:
+        n = 1
+        for a in e.args:
+            n += tree_size(a, cap, sizes)
+            if n > cap:
+                break
+        sizes[e] = n
+    return n
 
 
 def check_powers(Z: object, base: sp.Expr, bounds: Bounds = DEFAULT, source: str | None = None,
