@@ -202,3 +202,18 @@ def test_json_reports_the_bits_of_each_step_as_its_own_strings_show(cli, tmp_pat
     want = [max(size(x) for name, rows in step.items() if name.endswith("'") for row in rows for x in row)
             for step in doc["steps"]]
     assert doc["bits"] == want and len(want) == 3 and want[0] < want[1] < want[2]
+
+
+def test_json_writes_rational_matrices_as_sympy_prints_them() -> None:
+    """value_json reads rational matrices from SymPy's ground types without making Rationals; the text is sstr's."""
+    import random
+
+    from symnet.export import value_json
+
+    rng = random.Random(7)
+    for _ in range(50):
+        rows, cols = rng.randint(1, 4), rng.randint(1, 4)
+        m = sp.ImmutableMatrix(rows, cols, lambda i, j: sp.Rational(rng.randint(-10**25, 10**25), rng.choice([1, 3, 10**18 + 9])))
+        assert value_json(m) == [[sp.sstr(x) for x in m.row(i)] for i in range(rows)]
+    x = sp.Symbol("x")
+    assert value_json(sp.ImmutableMatrix([[x + 1, sp.Rational(1, 2)]])) == [["x + 1", "1/2"]]
