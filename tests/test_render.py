@@ -630,3 +630,12 @@ def test_width_estimates_against_pdflatex():
     assert len(real) == len(WIDTH_SAMPLES)
     for text, width in zip(WIDTH_SAMPLES, real):
         assert 0.95 * width <= tex_width(text) <= 1.3 * width + 0.1, (text, width, tex_width(text))
+
+
+@pytest.mark.parametrize("N, says", [(3, "3 samples, each in its own colour."),
+                                     (10, "10 samples, coloured in turn by 8 colours (sample k and k + 8 alike).")])
+def test_sample_colours_are_described_as_they_are(N, says):
+    data = {"X": [[k % 3 - 1 for k in range(N)], [1] * N], "layers": [{"W": [[1, -1], [2, 1]], "activation": "relu"}]}
+    sol = from_data(data).solve()
+    for fmt in ("markdown", "latex"):
+        assert says in render(sol, fmt)
