@@ -120,7 +120,6 @@ def _read_answer(name: str, raw: object, expected: object, bounds: Bounds) -> An
         value = sp.ImmutableMatrix(raw) if isinstance(raw, sp.MatrixBase) else sp.ImmutableMatrix([[raw]])
         return Answer(name, value, tuple((None,) * value.cols for _ in range(value.rows)), not isinstance(raw, sp.MatrixBase))
     raw = _floats_as_text(raw)
-    _check_places(raw, name, bounds)
     value = matrix(raw, name, bounds)
     if not isinstance(raw, list):
         return Answer(name, value, ((_text(raw),),), True)
@@ -153,24 +152,6 @@ def _check_symbols(a: Answer, raw: object, known: set) -> None:
                 have = ", ".join(sorted(map(str, known))) or "none: every answer is a number"
                 raise AnswersError(f"unknown symbol {sorted(map(str, extra))[0]!r} (symbols of this exercise: {have})",
                                    field=_field(a.name, raw, i, j))
-
-
-def _check_places(raw: object, field: str, bounds: Bounds) -> None:
-    """Refuse a decimal written to more places than any number within the bounds has (0.000…01 with 10^5 zeros:
-    its digits are few, but the rounding it asks for is not), before it is read."""
-    if isinstance(raw, list):  # Z1[2], W1'[1][2], as the entries are named when read
-        for i, r in enumerate(raw, 1):
-            _check_places(r, f"{field}[{i}]", bounds)
-        return
-    if not isinstance(raw, str) or len(raw) > bounds.entry_length and not isinstance(raw, FloatText):
-        return  # (a longer string is refused as it is read)
-    places = decimal_places(raw)
-    limit = bounds.digits + bounds.decimal_exponent
-    significant = len(re.sub(r"[eE].*|[^0-9]", "", raw).lstrip("0"))  # (more than `digits` is refused as read)
-    if places is not None and places > limit and significant <= bounds.digits:
-        text = raw.strip()
-        raise BoundError(f"{text[:20]}{'...' if len(text) > 20 else ''}: {places} decimal places, more than {limit} "
-                         "(bounds: digits, decimal_exponent)", field=field)
 
 
 def _check_entry(v: sp.Expr, field: str, bounds: Bounds) -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-import sys
 from collections import Counter
 from typing import Any
 
 import sympy as sp
 
+from ..bounds import long_numbers
 from ..export import value_str
 from .verdict import CARRIED, ROUNDED, EntryVerdict, QuantityVerdict, Verdict
 
@@ -49,15 +49,8 @@ def feedback(code: str | None, source: str | None = None) -> str | None:
 def _str(v: sp.Expr) -> str:
     """`value_str`, also for an integer longer than Python prints by default (4300 digits; a number within
     result_bits has up to 19729, and an exact value passed from Python is printed as it is)."""
-    try:
+    with long_numbers():
         return value_str(v)
-    except ValueError:
-        limit = sys.get_int_max_str_digits()
-        sys.set_int_max_str_digits(0)
-        try:
-            return value_str(v)
-        finally:
-            sys.set_int_max_str_digits(limit)
 
 
 def _given(e: EntryVerdict) -> str:
