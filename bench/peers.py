@@ -254,10 +254,13 @@ def torch_pass(torch, Ws: list, bs: list, X, Y, softmax: bool = False) -> list:
 
 
 def sympy_forward_loss(ex) -> sp.Expr:
-    """L by plain SymPy matrices: Z = W·A + b·1ᵀ, the same activations and loss as symnet's (`symnet.ops`)."""
-    from symnet import ops
+    """L by plain SymPy matrices: Z = W·A + b·1ᵀ, the same activations and loss as symnet's ops (`symnet.ops`, run on
+    the SymPy algebra)."""
+    from symnet.algebra.sympy import SYMPY
+    from symnet.ops import loss
 
     A = sp.ImmutableMatrix(ex.X)
     for l in ex.layers:
-        A = ops.activate(sp.ImmutableMatrix(l.W * A + l.b * sp.ones(1, A.cols)), l)  # (n×m)·(m×N) + (n×1)·(1×N)
-    return ops.loss_value(ex.loss, A)
+        A = l.function.value(SYMPY, l, sp.ImmutableMatrix(l.W * A + l.b * sp.ones(1, A.cols)))  # (n×m)·(m×N) + (n×1)·1ᵀ
+    c = sp.Rational(1, A.cols) if ex.loss.reduction == "mean" else sp.S.One
+    return loss.value(SYMPY, ex.loss.kind, A, ex.loss.Y, c)

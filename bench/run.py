@@ -23,13 +23,13 @@ from sympy.core.cache import clear_cache  # noqa: E402
 from flint import fmpq_mat  # noqa: E402
 from sympy.polys.domains import QQ  # noqa: E402
 
-from symnet import engine, fast, spec  # noqa: E402
+from symnet import engine, spec  # noqa: E402
+from symnet.algebra.rationals import max_bits, to_flint  # noqa: E402
 from peers import (  # noqa: E402
     BATCH, WIDTHS, domain_matrix, network, numpy_pass, raw_flint, raw_flint_variant, sympy_forward_loss, sympy_matrix,
     sympy_matrix_variant, sympy_softmax, torch_pass,
 )
 from symnet.bounds import DEFAULT  # noqa: E402
-from symnet.qmat import max_bits  # noqa: E402
 from symnet.export import value_str  # noqa: E402
 from symnet.expr import parse_entry  # noqa: E402
 
@@ -84,8 +84,7 @@ def optional(name: str):
 
 
 def flint_inputs(ex) -> tuple[list, list, fmpq_mat, fmpq_mat]:
-    net = fast._net(ex)
-    return list(net.W), list(net.b), net.X, net.Y
+    return [to_flint(l.W) for l in ex.layers], [to_flint(l.b) for l in ex.layers], to_flint(ex.X), to_flint(ex.loss.Y)
 
 
 def floats(m) -> list[float]:
@@ -146,7 +145,7 @@ def rational_section(repeat: int, budget: float, results: dict) -> None:
     engine.solve(ex)  # converts the exercise's inputs to flint once (cached per exercise, as the checker reuses it)
 
     def fresh():
-        fast._NETS.clear()
+        engine._FLINT.clear()
         return engine.solve(ex)
 
     dWs, dbs = [M.to_DM(QQ).to_dense() for M in [l.W for l in ex.layers]], [l.b.to_DM(QQ).to_dense() for l in ex.layers]

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from .errors import AnswersError, BoundError, EntryError, RenderError, SpecError, SymnetError
-from .exercise import Exercise, Layer, Loss, Train
+from .exercise import Exercise
+from .ops.dense import Layer
+from .ops.loss import Loss
+from .ops.update import Train
 from .record import Solution, Step
 from .spec import builtin_names, load
 

@@ -1,90 +1,78 @@
-"""The immutable description of an exercise: a network (or a matrix product) with its loss and training."""
+"""The immutable description of an exercise: a graph of layers (or a matrix product) with its loss and training."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Union
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Union
 
 import sympy as sp
 
 from .bounds import DEFAULT, Bounds
 
 if TYPE_CHECKING:
+    from .ops import Node
+    from .ops.loss import Loss
+    from .ops.update import Train
     from .record import Solution
 
 Value = Union[sp.Expr, sp.ImmutableMatrix]
 
-ACTIVATIONS = ("identity", "relu", "leaky_relu", "sigmoid", "tanh", "softmax")
-LOSSES = ("cross_entropy", "squared_error", "mse", "bce")
-REDUCTIONS = ("mean", "sum")
-
-
-@dataclass(frozen=True)
-class Layer:
-    """A dense layer `Z = W·A + b` followed by its activation."""
-
-    W: sp.ImmutableMatrix  # (neurons × inputs)
-    b: sp.ImmutableMatrix  # (neurons × 1)
-    activation: str = "identity"
-    alpha: sp.Expr = sp.Rational(1, 10)  # leaky_relu slope at and below 0
-    exp_base: sp.Expr = sp.E  # 3 for the worksheets' e ≈ 3
-    has_bias: bool = True  # False when the spec gave no b (it is then zeros)
-
-    @property
-    def approximates_e(self) -> bool:
-        """True when the layer replaces e by another base, a labelled approximation."""
-        return self.activation in ("sigmoid", "tanh", "softmax") and self.exp_base != sp.E
-
-
-@dataclass(frozen=True)
-class Loss:
-    """The loss that starts the backward pass, optionally from a worksheet's rounded predictions."""
-
-    kind: str
-    Y: sp.ImmutableMatrix  # (outputs × batch)
-    reduction: str = "mean"
-    predictions: sp.ImmutableMatrix | None = None  # a given, rounded Ŷ (outputs × batch)
-
-
-@dataclass(frozen=True)
-class Train:
-    """Gradient descent: `steps` updates `W' = W − η·∂L/∂W` with η = learning_rate."""
-
-    learning_rate: sp.Expr
-    steps: int = 1
-    round: int | None = None  # decimals: round the updated weights after each step (a labelled approximation)
-
 
 @dataclass(frozen=True)
 class Exercise:
-    """One exercise, as read from a spec: either a network or (kind "matmul") a product A·B."""
+    """One exercise, as read from a spec: either a network of layers or (kind "matmul") a product A·B.
+
+    Each layer is its op's parameters (a `symnet.ops.dense.Layer` for a dense layer); `nodes` is the graph they make:
+    layer k reads the layer below's output (X for the first) and any quantity it names (a skip)."""
 
     kind: str = "network"
     title: str = ""
     description: str = ""
     source: str = "<spec>"
     X: sp.ImmutableMatrix | None = None  # (features × batch)
-    layers: tuple[Layer, ...] = ()
-    loss: Loss | None = None
-    train: Train | None = None
+    layers: tuple[Any, ...] = ()
+    loss: "Loss | None" = None
+    train: "Train | None" = None
     count_parameters: bool = False
     A: sp.ImmutableMatrix | None = None  # matmul only
     B: sp.ImmutableMatrix | None = None  # matmul only
     bounds: Bounds = field(default=DEFAULT, compare=False, repr=False)  # the limits it was read with; solving keeps them
 
+    @cached_property
+    def nodes(self) -> tuple["Node", ...]:
+        """The layers as the graph's nodes, in order, each with the quantities it reads."""
+        from .ops import Node, registry
+
+        out, prev = [], "X"
+        for k, layer in enumerate(self.layers, 1):
+            out.append(Node(k, layer.type, layer, registry()[layer.type].inputs(k, layer, prev)))
+            prev = f"A{k}"
+        return tuple(out)
+
     @property
     def parameters(self) -> int:
-        """Weights and biases in all layers: Σ neurons·(inputs + 1) (biases counted only where given)."""
-        return sum(l.W.rows * l.W.cols + (l.b.rows if l.has_bias else 0) for l in self.layers)
+        """The numbers the layers learn: Σ neurons·(inputs + 1) for dense layers (neurons·inputs without bias)."""
+        from .ops.parameters import count
+
+        return count(self)
+
+    @property
+    def approximates(self) -> bool:
+        """True when a layer makes a labelled approximation (3 for e, a rounding) or Ŷ is given rounded."""
+        from .ops import registry
+
+        return (any(registry()[l.type].approximates(l) for l in self.layers)
+                or (self.loss is not None and self.loss.predictions is not None))
 
     @property
     def symbolic(self) -> bool:
         """True when any given value holds a symbol."""
-        values = [self.X, self.A, self.B] + [m for l in self.layers for m in (l.W, l.b)]
+        values = [self.X, self.A, self.B] + [v for l in self.layers for v in vars(l).values()]
         if self.loss:
             values += [self.loss.Y, self.loss.predictions]
-        return any(v is not None and v.free_symbols for v in values)
+        return any(isinstance(v, sp.Basic) and v.free_symbols for v in values)
 
     def solve(self) -> "Solution":
         """Forward pass, loss, backward pass and updates, every step recorded exactly."""
@@ -97,3 +85,24 @@ class Exercise:
         from .check import check
 
         return check(self, answers)
+
+
+def __getattr__(name: str) -> Any:
+    """The op parameter types, where they were before the ops had files of their own: Layer, Loss, Train."""
+    if name == "Layer":
+        from .ops.dense import Layer
+
+        return Layer
+    if name == "Loss":
+        from .ops.loss import Loss
+
+        return Loss
+    if name == "Train":
+        from .ops.update import Train
+
+        return Train
+    if name in ("ACTIVATIONS", "LOSSES", "REDUCTIONS"):
+        from .ops import activations, loss
+
+        return {"ACTIVATIONS": activations.NAMES, "LOSSES": loss.KINDS, "REDUCTIONS": loss.REDUCTIONS}[name]
+    raise AttributeError(name)

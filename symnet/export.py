@@ -7,11 +7,11 @@ from collections.abc import Callable
 from typing import Any
 
 import sympy as sp
-from sympy.polys.domains import QQ, ZZ
 
 from .bounds import long_numbers
 from .exercise import Value
 from .record import Solution
+from .sympy_private import rational_rows
 
 
 def value_str(v: sp.Expr) -> str:
@@ -22,9 +22,9 @@ def value_str(v: sp.Expr) -> str:
 def value_json(v: Value) -> Any:
     """A matrix as a list of rows of strings; a scalar as one string."""
     if isinstance(v, sp.MatrixBase):
-        rep = getattr(v, "_rep", None)
-        if rep is not None and rep.domain in (ZZ, QQ):  # rationals, written from SymPy's own ground types: "-7/3"
-            return [[str(x) for x in row] for row in rep.to_list()]  # (as value_str writes them; no Rational made)
+        rows = rational_rows(v)
+        if rows is not None:  # rationals, written from SymPy's own ground types: "-7/3"
+            return [[str(x) for x in row] for row in rows]  # (as value_str writes them; no Rational made)
         return [[value_str(x) for x in v.row(i)] for i in range(v.rows)]
     return value_str(v)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import sympy as sp
 
 from .exercise import Value
+from .ops import registry
 from .record import Solution
 
 MAX_DENOMINATOR = 100
 MAX_ABS = 100
-MASKED = ("relu", "leaky_relu")  # activations whose mask an exercise must practise
 
 
 def _entries(v: Value) -> list[sp.Expr]:
@@ -36,13 +36,7 @@ def problems(solution: Solution, max_given: int) -> list[str]:
                 out.append(f"{s.name} holds {x}: beyond denominator {MAX_DENOMINATOR} or size {MAX_ABS}")
                 break
     for k, layer in enumerate(ex.layers, 1):
-        if layer.activation not in MASKED:
-            continue
-        Z = _entries(solution[f"Z{k}"])
-        if any(z == 0 for z in Z):
-            out.append(f"Z{k} holds 0 at a {layer.activation} input")
-        if layer.W.rows >= 2 and not (any(z < 0 for z in Z) and any(z > 0 for z in Z)):
-            out.append(f"the {layer.activation} of layer {k} does not both zero and pass an entry")
+        out += registry()[layer.type].friendly(layer, solution, k)  # each op's own test (ReLU: cut one, pass one)
     if ex.loss is not None and all(x == 0 for x in _entries(solution["dL/dW1"])):
         out.append("no gradient reaches layer 1")
     return out
@@ -54,7 +48,7 @@ def _givens(solution: Solution) -> list[tuple[str, Value]]:
         return [("A", ex.A), ("B", ex.B)]
     given: list[tuple[str, Value]] = [("X", ex.X)]
     for k, l in enumerate(ex.layers, 1):
-        given += [(f"W{k}", l.W), (f"b{k}", l.b)]
+        given += [(f"{p}{k}", v) for p, v in registry()[l.type].trainable(l).items()]
     if ex.loss is not None:
         given.append(("Y", ex.loss.Y))
     return given

@@ -8,11 +8,15 @@ from typing import Any
 
 from .exercise import Exercise, Value
 
-# Step kinds, in the order a solution meets them:
+# A step is recorded by an op (`op`: dense, loss, update, …) in a phase of the computation (forward, loss,
+# backward, update), for a layer (`node`, its number k; None for what belongs to the whole exercise). Its `kind`
+# says which of the op's quantities it is; the renderer groups steps by (epoch, node, op, phase).
+# The kinds, in the order a dense network's solution meets them:
 #   given        a value from the exercise (X, Y, A, B)
 #   matmul       C = A·B
 #   linear       Zk = Wk·A(k−1) + bk
 #   activation   Ak = f(Zk)
+#   sample       tokenk: the row a softmax's probabilities pick for r
 #   approx       Ŷ ≈ the given, rounded predictions
 #   loss         L
 #   grad_output  ∂L/∂A_L = ∂L/∂Ŷ
@@ -21,7 +25,8 @@ from .exercise import Exercise, Value
 #   grad_fused   ∂L/∂Z_L = Ŷ − Y (softmax + cross-entropy, sigmoid + bce)
 #   grad_w       ∂L/∂Wk = ∂L/∂Zk · A(k−1)ᵀ
 #   grad_b       ∂L/∂bk = ∂L/∂Zk · 1
-#   grad_a       ∂L/∂A(k−1) = Wkᵀ · ∂L/∂Zk
+#   grad_a       ∂L/∂A(k−1) = Wkᵀ · ∂L/∂Zk (or one path's part of it)
+#   grad_sum     ∂L/∂q summed over the paths q feeds (a skip)
 #   update       Wk' = Wk − η·∂L/∂Wk, bk' = bk − η·∂L/∂bk
 #   round        Wk'≈, bk'≈: the updated weights rounded to [train] round decimals (an approximation, ≈)
 #   parameters   the number of weights and biases
@@ -76,16 +81,28 @@ def _sympy(v: Any) -> Any:
 
 @dataclass(frozen=True)
 class Step:
-    """One computed quantity: what kind of step made it, its name, value, layer and operands.
+    """One computed quantity: the op and phase that recorded it, its kind, name, value, layer and inputs (by name).
 
-    `value` and `operands` are always SymPy when read; the fast backend stores them as `Deferred`."""
+    `value` and `inputs` are always SymPy when read; the fast algebra stores them as `Deferred`."""
 
+    op: str
+    phase: str
     kind: str
     name: str
     value: Value = _Resolved()  # type: ignore[assignment]
-    layer: int | None = None
+    node: int | None = None  # the layer k it belongs to, or None
     epoch: int = 1  # the gradient-descent step it belongs to (1 for the forward pass of the exercise)
-    operands: tuple[tuple[str, Value], ...] = _Resolved((), pairs=True)  # type: ignore[assignment]
+    inputs: tuple[tuple[str, Value], ...] = _Resolved((), pairs=True)  # type: ignore[assignment]
+
+    @property
+    def layer(self) -> int | None:
+        """The layer k the step belongs to (its node), or None."""
+        return self.node
+
+    @property
+    def operands(self) -> tuple[tuple[str, Value], ...]:
+        """The inputs, by quantity name."""
+        return self.inputs
 
     @property
     def raw(self) -> Any:
@@ -94,8 +111,8 @@ class Step:
         return v.raw if isinstance(v, Deferred) else v
 
     def operand(self, name: str) -> Value:
-        """The value of one named operand of this step."""
-        return dict(self.operands)[name]
+        """The value of one named input of this step."""
+        return dict(self.inputs)[name]
 
 
 class Solution(Mapping[str, Value]):

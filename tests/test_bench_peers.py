@@ -8,7 +8,8 @@ import sys
 import pytest
 import sympy as sp
 
-from symnet import engine, fast, spec
+from symnet import engine, spec
+from symnet.algebra.rationals import to_flint
 
 from .conftest import ROOT
 
@@ -21,8 +22,7 @@ CASES = [("relu", "identity", "squared_error", 0.0), ("leaky_relu", "identity", 
 
 
 def inputs(ex):
-    net = fast._net(ex)
-    return list(net.W), list(net.b), net.X, net.Y
+    return [to_flint(l.W) for l in ex.layers], [to_flint(l.b) for l in ex.layers], to_flint(ex.X), to_flint(ex.loss.Y)
 
 
 @pytest.mark.parametrize("seed", range(3))

@@ -133,15 +133,38 @@ def test_several_steps_are_all_kept(cli, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("backend", ["auto", "sympy"])
 def test_a_layer_without_bias_trains_no_bias(backend: str) -> None:
+    """`bias = false`: no bias at all, like PyTorch's Linear(bias=False)."""
+    from symnet.engine import solve
+
+    spec = {"X": [1], "layers": [{"W": [[2]], "bias": False}], "loss": {"kind": "squared_error", "Y": [0]},
+            "train": {"learning_rate": "1/4", "steps": 2}}
+    solution = solve(symnet.load(spec), backend=backend)
+    # z = w: dL/dw = w, w' = 3w/4: 2 → 3/2 → 9/8
+    assert [solution.epoch(k)["W1'"][0, 0] for k in (1, 2)] == [sp.Rational(3, 2), sp.Rational(9, 8)]
+    assert "b1'" not in solution and "dL/db1" not in solution and solution.epoch(2)["Z1"][0, 0] == sp.Rational(3, 2)
+    assert solution.exercise.parameters == 1
+
+
+@pytest.mark.parametrize("backend", ["auto", "sympy"])
+def test_a_layer_given_without_b_trains_a_zero_bias(backend: str) -> None:
+    """No `b`: a bias of zeros that is trained like any other (the contract)."""
     from symnet.engine import solve
 
     spec = {"X": [1], "layers": [{"W": [[2]]}], "loss": {"kind": "squared_error", "Y": [0]},
             "train": {"learning_rate": "1/4", "steps": 2}}
     solution = solve(symnet.load(spec), backend=backend)
-    # z = w (no bias, like PyTorch's Linear(bias=False)): dL/dw = w, w' = 3w/4: 2 → 3/2 → 9/8
-    assert [solution.epoch(k)["W1'"][0, 0] for k in (1, 2)] == [sp.Rational(3, 2), sp.Rational(9, 8)]
-    assert "b1'" not in solution and solution.epoch(2)["Z1"][0, 0] == sp.Rational(3, 2)
-    assert solution.exercise.parameters == 1
+    # z = w + b, dL/dw = z·1, dL/db = z: (w, b) = (2, 0) → z 2 → (3/2, −1/2) → z 1 → (5/4, −3/4)
+    one, two = solution.epoch(1), solution.epoch(2)
+    assert (one["W1'"][0, 0], one["b1'"][0, 0]) == (sp.Rational(3, 2), sp.Rational(-1, 2))
+    assert two["Z1"][0, 0] == 1 and (two["W1'"][0, 0], two["b1'"][0, 0]) == (sp.Rational(5, 4), sp.Rational(-3, 4))
+    assert solution.exercise.parameters == 2
+
+
+def test_bias_false_with_b_is_refused(cli, tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text("X = [1]\n[[layers]]\nW = [[2]]\nb = [1]\nbias = false\n", encoding="utf-8")
+    run = cli("solve", path)
+    assert run.code == 2 and run.err == f"symnet: error: {path}: layers[1].bias: b is given but bias = false\n"
 
 
 LONG_TRAINING = """X = [[1], [2]]

@@ -404,12 +404,18 @@ def test_cli_pdf_written_whole(cli, tmp_path):
 
 
 def test_every_step_kind_of_the_record_is_rendered():
-    """The kinds listed at the top of record.py: each has a section (activation and grad_b are read with their pair)."""
-    from symnet.render.document import _Builder
+    """The kinds listed at the top of record.py are the kinds the exercises here record, and every group of steps
+    (op, phase) they make has a layout of its own (a builder and a template, never the generic block)."""
+    from symnet.render.document import _Builder, groups
 
     listed = set(re.findall(r"^#   (\w+)\s", (ROOT / "symnet" / "record.py").read_text(encoding="utf-8"), re.M))
     assert len(listed) >= 14
-    assert listed <= _Builder.KINDS | {"activation", "grad_b"}
+    seen = set()
+    for _, sol in solutions():
+        seen |= {s.kind for s in sol.steps}
+        for (_, _, op, phase), _ in groups(sol.steps):
+            assert hasattr(_Builder, f"{op}_{phase}") and (ROOT / "templates" / "ops" / f"{op}.j2").is_file(), (op, phase)
+    assert seen <= listed and listed - seen <= {"sample", "grad_sum"}  # those two: tests/ops (a sampled softmax, a skip)
 
 
 # ---------------------------------------------------------------- wide layers: the page's layout policy (layout.py)

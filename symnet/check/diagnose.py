@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from functools import cached_property
 
 import sympy as sp
 
 from ..bounds import Bounds
-from ..engine import Rules, solve
+from ..engine import solve
 from ..errors import SymnetError
 from ..exercise import Exercise, Value
+from ..ops import Mistake, mistakes
 from ..record import Solution
 from .answers import Answer, Answers, from_data
 from .compare import EXACT, RIGHT, matches
@@ -18,39 +19,12 @@ from .verdict import (BIAS_COLUMN, BIAS_NOT_SUMMED, CARRIED, ROUNDED, SIGN_FLIPP
                       EntryVerdict, QuantityVerdict, Verdict)
 
 M = sp.ImmutableMatrix
-Overrides = Callable[[Exercise, Solution, Mapping[str, Value]], dict[str, Value]]
 
 
-def slope_one_at_zero(ex: Exercise, base: Solution, given: Mapping[str, Value]) -> dict[str, Value]:
-    """ReLU′(0) taken as 1: each ReLU (or leaky ReLU) layer's ∂A/∂Z with 1 where the Z it is computed from is
-    exactly 0 (the student's Z when given, else `base`'s). Empty when no such Z has a 0: the mistake changes nothing.
-
-    The engine has no rule for this mistake; a re-run given these ∂A/∂Z carries it through the backward pass."""
-    out: dict[str, Value] = {}
-    for k, layer in enumerate(ex.layers, 1):
-        name = f"dA{k}/dZ{k}"
-        if layer.activation not in ("relu", "leaky_relu") or name not in base:
-            continue
-        Z, D = _matrix(given.get(f"Z{k}", base[f"Z{k}"])), _matrix(base[name])
-        zeros = {(i, j) for i in range(Z.rows) for j in range(Z.cols) if Z[i, j] == 0}  # a written 0, not a 0 in disguise
-        if zeros and Z.shape == D.shape:
-            out[name] = M(D.rows, D.cols, lambda i, j: sp.S.One if (i, j) in zeros else D[i, j])
-    return out
-
-
-# Each classic mistake is the engine with one rule flipped (or, where it has no rule for it, re-run with the
-# quantities the mistake changes given); a wrong entry is tested against them in this order.
-VARIANTS: tuple[tuple[str, Rules | Overrides], ...] = (
-    ("missing_bias", Rules(bias=False)),
-    ("missing_activation", Rules(activation=False)),
-    ("relu_derivative_at_zero", slope_one_at_zero),  # before unmasked_gradient: it explains fewer entries
-    ("unmasked_gradient", Rules(mask=False)),
-    ("relu_on_gradient", Rules(mask_from_z=False)),
-    ("no_learning_rate", Rules(learning_rate=False)),
-    ("wrong_update_direction", Rules(descent=-1)),
-    ("summed_over_batch", Rules(batch_mean=False)),
-    ("averaged_over_batch", Rules(batch_sum=False)),
-)
+def variants() -> tuple[Mistake, ...]:
+    """Every mistake the ops declare, in the order a wrong entry is tested against them (each is the engine re-run
+    with that mistake made, or, where no rule makes it, re-run with the quantities it changes given)."""
+    return mistakes()
 
 
 def check(exercise: Exercise, answers: Mapping[str, object] | Answers) -> Verdict:
@@ -77,44 +51,23 @@ def _shape(v: Value) -> tuple[int, ...]:
     return v.shape if isinstance(v, sp.MatrixBase) else ()
 
 
-def _applicable(ex: Exercise) -> list[tuple[str, Rules | Overrides]]:
-    """The variants that can change anything in this exercise."""
+def _applicable(ex: Exercise) -> list[Mistake]:
+    """The mistakes that can change anything in this exercise."""
     if ex.kind != "network":
         return []
-    acts = {l.activation for l in ex.layers}
-    batch = ex.X.cols > 1 and ex.loss is not None
-    keep = {
-        "missing_bias": any(any(v != 0 for v in l.b) for l in ex.layers),
-        "missing_activation": acts != {"identity"},
-        "relu_derivative_at_zero": ex.loss is not None and bool(acts & {"relu", "leaky_relu"}),
-        "unmasked_gradient": ex.loss is not None and acts != {"identity"},
-        "relu_on_gradient": ex.loss is not None and bool(acts & {"relu", "leaky_relu"}),
-        "no_learning_rate": ex.train is not None and ex.train.learning_rate != 1,
-        "wrong_update_direction": ex.train is not None,
-        "summed_over_batch": batch and ex.loss.reduction == "mean",
-        "averaged_over_batch": batch and ex.loss.reduction == "sum",
-    }
-    return [(code, rule) for code, rule in VARIANTS if keep[code]]
+    return [m for m in variants() if m.applies(ex)]
 
 
 def dependencies(solution: Solution) -> dict[str, tuple[str, ...]]:
-    """For each quantity of step 1, the quantities it is computed from (a given or rounded Ŷ from none)."""
+    """For each quantity of step 1, the quantities it is computed from, read off its step's inputs (a given or
+    rounded Ŷ from none)."""
     names = set(solution)
-    last = f"A{len(solution.exercise.layers)}"
     out: dict[str, tuple[str, ...]] = {}
     for s in solution.steps:
         if s.epoch != 1 or s.name in out:
             continue
-        deps = []
-        for op, _ in ([] if s.kind in ("given", "approx") else s.operands):
-            if s.kind == "linear" and op == "A":
-                op = f"A{s.layer - 1}"
-            elif s.kind == "activation" and op == "Z":
-                op = f"Z{s.layer}"
-            op = {"A0": "X", "Yhat": "Yhat" if "Yhat" in names else last}.get(op, op)
-            if op in names:
-                deps.append(op)
-        out[s.name] = tuple(deps)
+        inputs = [] if s.kind in ("given", "approx") else [n for n, _ in s.inputs]
+        out[s.name] = tuple(n for n in inputs if n in names)
     return out
 
 
@@ -162,9 +115,9 @@ class _Judge:
             out[a.name] = value if isinstance(self.solution[a.name], sp.MatrixBase) else value[0, 0]
         return out  # an exactly right entry keeps the engine's own form of the value
 
-    def _solve(self, rules: Rules = Rules(), given: Mapping[str, Value] | None = None) -> Solution | None:
+    def _solve(self, broken: frozenset[str] = frozenset(), given: Mapping[str, Value] | None = None) -> Solution | None:
         try:
-            return solve(self.solution.exercise, rules, given)
+            return solve(self.solution.exercise, broken, given)
         except (SymnetError, ArithmeticError, ValueError, RecursionError):
             return None  # the mistake (or the student's values) leads nowhere computable: no diagnosis from it
 
@@ -173,12 +126,12 @@ class _Judge:
         """Every step recomputed from the student's own answers for its inputs."""
         return self._solve(given=self.given) if self.given else None
 
-    def _variant(self, rule: Rules | Overrides, given: Mapping[str, Value]) -> Solution | None:
+    def _variant(self, mistake: Mistake, given: Mapping[str, Value]) -> Solution | None:
         """One mistake re-run with `given` (the student's answers, or none: from scratch)."""
-        if isinstance(rule, Rules):
-            return self._solve(rule, given)
+        if mistake.overrides is None:
+            return self._solve(frozenset({mistake.code}), given)
         base = self.recomputed if given else self.solution
-        overrides = rule(self.solution.exercise, base, given) if base is not None else {}
+        overrides = mistake.overrides(self.solution.exercise, base, given) if base is not None else {}
         sol = self._solve(given={**given, **overrides}) if overrides else None
         return _Patched(sol, overrides) if sol is not None else None
 
@@ -186,8 +139,8 @@ class _Judge:
     def _variants(self) -> tuple[list[tuple[str, Solution]], list[tuple[str, Solution]]]:
         """Each applicable mistake re-run on the student's own answers, and re-run from scratch."""
         applicable = _applicable(self.solution.exercise)
-        mine = [(code, self._variant(rule, self.given)) for code, rule in applicable] if self.given else []
-        scratch = [(code, self._variant(rule, {})) for code, rule in applicable]
+        mine = [(m.code, self._variant(m, self.given)) for m in applicable] if self.given else []
+        scratch = [(m.code, self._variant(m, {})) for m in applicable]
         return [(c, s) for c, s in mine if s is not None], [(c, s) for c, s in scratch if s is not None]
 
     def alternatives(self, name: str) -> list[tuple[str, Solution]]:

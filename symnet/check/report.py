@@ -11,24 +11,17 @@ import sympy as sp
 
 from ..bounds import long_numbers
 from ..export import value_str
+from ..ops import mistakes
 from .verdict import CARRIED, ROUNDED, EntryVerdict, QuantityVerdict, Verdict
 
-# One plain sentence per diagnosis code; {source} is the first wrong step of a carried error.
+# One plain sentence per diagnosis code: the ops' own mistakes (each declared with its sentence), and the checker's
+# comparisons of whole answers; {source} is the first wrong step of a carried error.
 FEEDBACK = {
     ROUNDED: "Right: the exact value rounds to what you wrote.",
     CARRIED: "Wrong only because {source} was wrong: recomputed from your {source}, this step is right.",
-    "missing_bias": "The bias is missing: Z = W·A + b adds b to every column.",
-    "missing_activation": "The activation was not applied: A = f(Z), not Z itself.",
+    **{m.code: m.sentence for m in mistakes()},
     "transposed": "Rows and columns are swapped: this is the transpose (∂L/∂W = ∂L/∂Z·Aᵀ has the shape of W).",
     "sign_flipped": "The sign is flipped: check the order of a subtraction (Ŷ − Y, not Y − Ŷ).",
-    "unmasked_gradient": "The activation's derivative was skipped: ∂L/∂Z = ∂L/∂A ⊙ f′(Z), and ReLU′ is 0 where Z ≤ 0.",
-    "relu_derivative_at_zero": "ReLU′(0) was taken as 1: where Z is exactly 0 the derivative is 0 (α for leaky ReLU), "
-                               "as where Z < 0.",
-    "relu_on_gradient": "ReLU was applied to the gradient: the mask comes from the signs of Z, not of ∂L/∂A.",
-    "no_learning_rate": "The learning rate is missing: W′ = W − η·∂L/∂W.",
-    "wrong_update_direction": "The update climbs the gradient: descent subtracts it, W′ = W − η·∂L/∂W.",
-    "summed_over_batch": "The loss is a mean over the batch: divide the summed loss, and its gradient, by the batch size.",
-    "averaged_over_batch": "The loss is a sum over the batch: do not divide it, or its gradient, by the batch size.",
     "bias_column": "This is ∂L/∂[W | b]: ∂L/∂W has the shape of W, and the last column is ∂L/∂b.",
     "bias_not_summed": "∂L/∂b is one column: add up ∂L/∂Z's columns over the batch.",
     "undecided": "Not decided: this entry could not be compared exactly with the answer within the checker's bounds; "

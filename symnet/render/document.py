@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import sympy as sp
 
-from ..exercise import Exercise, Layer, Value
+from ..exercise import Exercise, Value
 from ..record import Solution, Step
 
 
@@ -157,54 +158,87 @@ class Section:
     """One part of the worked solution: a kind, the layer and gradient-descent step, and what it prints."""
 
     kind: str  # given | matmul | layer | approx | loss | grad_output | grad_fused | grad_act | grad_softmax | grad_wb |
-    #            grad_a | update | round | parameters
+    #            grad_a | update | round | parameters | step (an op's step without a layout of its own)
     layer: int | None
     epoch: int
     mats: dict[str, Mat] = field(default_factory=dict)
     dots: tuple[Dot, ...] = ()
     grid: Grid | None = None
     extra: tuple[Dot, ...] = ()  # a second set of dot products (the bias gradients)
-    info: Layer | None = None
+    info: Any = None  # the layer's parameters
     entries: tuple[tuple[Cell, Cell], ...] = ()  # (z, f(z)) or (z, f'(z)) per entry, row by row
+    step: Step | None = None  # the step it shows, for a generic section
+
+
+@dataclass(frozen=True)
+class Group:
+    """The steps one op recorded for one layer in one phase of one gradient-descent step, and their sections."""
+
+    op: str
+    node: int | None
+    phase: str
+    epoch: int
+    steps: tuple[Step, ...]
+    sections: tuple[Section, ...]
+
+    @property
+    def template(self) -> list[str]:
+        """The templates that may draw it: the op's own, else the generic one."""
+        return [f"ops/{self.op}.j2", "ops/generic.j2"]
 
 
 @dataclass(frozen=True)
 class Document:
-    """Everything a template needs: the exercise, its sections, and how to print them."""
+    """Everything a template needs: the exercise, its groups of sections, and how to print them."""
 
     exercise: Exercise
-    sections: tuple[Section, ...]
+    groups: tuple[Group, ...]
     worksheet: bool
     decimals: int | None
     batch: int
     approximated: bool  # any exp_base or given predictions
 
+    @property
+    def sections(self) -> tuple[Section, ...]:
+        """Every section, in order."""
+        return tuple(s for g in self.groups for s in g.sections)
+
+
+def groups(steps: tuple[Step, ...]) -> list[tuple[tuple[int, int | None, str, str], list[Step]]]:
+    """The steps grouped by (epoch, node, op, phase), in the order each group first appears."""
+    found: dict[tuple[int, int | None, str, str], list[Step]] = {}
+    for s in steps:
+        found.setdefault((s.epoch, s.node, s.op, s.phase), []).append(s)
+    return list(found.items())
+
 
 def build(solution: Solution, worksheet: bool = False, decimals: int | None = None) -> Document:
     """The document of a solution; on a worksheet only the exercise's given numbers are shown."""
     ex = solution.exercise
-    b = _Builder(ex, list(solution.steps), worksheet)
-    sections = []
-    while b.pos < len(b.steps):
-        s = b.steps[b.pos]
-        b.pos += 1
-        if s.kind not in _Builder.KINDS:
-            continue  # a step kind this renderer does not know yet (the rest of the document still reads)
-        made = getattr(b, s.kind)(s, s.layer, s.epoch, ex.layers[s.layer - 1] if s.layer and ex.kind == "network" else None)
-        if made is not None:
-            sections.append(made)
-    approximated = any(l.approximates_e for l in ex.layers) or (ex.loss is not None and ex.loss.predictions is not None)
-    return Document(ex, tuple(sections), worksheet, decimals, b.batch, approximated)
+    b = _Builder(ex, worksheet)
+    out = []
+    for (epoch, node, op, phase), steps in groups(solution.steps):
+        info = ex.layers[node - 1] if node and ex.kind == "network" else None
+        make = getattr(b, f"{op}_{phase}", None)
+        sections = make(steps, node, epoch, info) if make is not None else b.generic(steps, node, epoch, info)
+        out.append(Group(op, node, phase, epoch, tuple(steps), tuple(sections)))
+    return Document(ex, tuple(out), worksheet, decimals, b.batch, ex.approximates)
+
+
+def _kind(steps: list[Step], kind: str) -> list[Step]:
+    return [s for s in steps if s.kind == kind]
+
+
+def _one(steps: list[Step], kind: str) -> Step | None:
+    found = _kind(steps, kind)
+    return found[0] if found else None
 
 
 class _Builder:
-    """Turns the recorded steps, in order, into sections; one method per step kind (pairs of steps read together)."""
+    """Turns each op's group of steps into sections: one method per (op, phase), steps found by their kind."""
 
-    KINDS = frozenset({"given", "matmul", "linear", "approx", "loss", "grad_output", "grad_fused", "derivative",
-                       "grad_z", "grad_w", "grad_a", "update", "round", "parameters"})
-
-    def __init__(self, ex: Exercise, steps: list[Step], worksheet: bool) -> None:
-        self.ex, self.steps, self.worksheet, self.pos = ex, steps, worksheet, 0
+    def __init__(self, ex: Exercise, worksheet: bool) -> None:
+        self.ex, self.worksheet = ex, worksheet
         self.batch = ex.X.cols if ex.kind == "network" else 1
         self.axis = 1 if self.batch > 1 else None  # colour by sample column when there are several
 
@@ -220,77 +254,95 @@ class _Builder:
         """A computed value: blank on a worksheet."""
         return self.cells(value, False, self.axis if by_sample else None)
 
-    def take(self, kind: str, layer: int | None) -> Step | None:
-        """The next step, when it is of this kind and layer (the second of a pair)."""
-        if self.pos < len(self.steps) and self.steps[self.pos].kind == kind and self.steps[self.pos].layer == layer:
-            self.pos += 1
-            return self.steps[self.pos - 1]
-        return None
+    def prev(self, k: int) -> str:
+        """The quantity layer k reads from below: X or A(k−1)."""
+        return self.ex.nodes[k - 1].inputs[0]
 
-    def given(self, s: Step, k: None, e: int, info: None) -> Section | None:
-        if s.name == "X" and e == 1:
-            return Section("given", None, e, {"X": mat(s.value, True, self.axis)})
-        return None  # Y is shown with the loss; X again in later steps
+    def generic(self, steps: list[Step], k: int | None, e: int, info: Any) -> list[Section]:
+        """A section per step, for an op without a layout of its own: name = value, its inputs as cells."""
+        return [Section("step", k, e, {"value": self.result(s.value, False)}
+                        | {n: mat(v, True) for n, v in s.inputs}, info=info, step=s) for s in steps]
 
-    def matmul(self, s: Step, k: None, e: int, info: None) -> Section:
+    def given_forward(self, steps: list[Step], k: None, e: int, info: None) -> list[Section]:
+        s = steps[0]
+        return [Section("given", None, e, {"X": mat(s.value, True, self.axis)})] if e == 1 else []
+
+    def matmul_forward(self, steps: list[Step], k: None, e: int, info: None) -> list[Section]:
+        s = _one(steps, "matmul")
         A, B, C = mat(s.operand("A"), True), mat(s.operand("B"), True), self.result(s.value, False)
-        return Section("matmul", None, e, {"A": A, "B": B, "C": C}, dots(A, B, C), Grid(A, B, C))
+        return [Section("matmul", None, e, {"A": A, "B": B, "C": C}, dots(A, B, C), Grid(A, B, C))]
 
-    def linear(self, s: Step, k: int, e: int, info: Layer) -> Section:
-        act = self.take("activation", k)
-        W, b = self.cells(s.operand("W"), e == 1), self.cells(s.operand("b"), e == 1)
-        A, Z, Aout = self.cells(s.operand("A"), k == 1, self.axis), self.result(s.value), self.result(act.value)
+    def dense_forward(self, steps: list[Step], k: int, e: int, info: Any) -> list[Section]:
+        s, act = _one(steps, "linear"), _one(steps, "activation")
+        W, A = self.cells(s.operand(f"W{k}"), e == 1), self.cells(s.operand(self.prev(k)), k == 1, self.axis)
+        Z, Aout = self.result(s.value), self.result(act.value)
+        mats = {"W": W, "A": A, "Z": Z, "Aout": Aout}
         if info.has_bias:  # [W | b] · [A ; 1]
+            b = mats["b"] = self.cells(s.operand(f"b{k}"), e == 1)
             grid = Grid(W.beside(b), A.above(ones(1, self.batch, self.axis)), Z, W.shape[1], A.shape[0])
         else:
-            grid = Grid(W, A, Z)
-        return Section("layer", k, e, {"W": W, "b": b, "A": A, "Z": Z, "Aout": Aout},
-                       dots(W, A, Z, b if info.has_bias else None), grid, info=info, entries=tuple(zip(Z.cells, Aout.cells)))
+            b, grid = None, Grid(W, A, Z)
+        return [Section("layer", k, e, mats, dots(W, A, Z, b), grid, info=info, entries=tuple(zip(Z.cells, Aout.cells)))]
 
-    def approx(self, s: Step, k: int, e: int, info: Layer) -> Section:
-        return Section("approx", k, e, {"Yhat": mat(s.value, True, self.axis), "A": self.result(s.operand(f"A{k}"))}, info=info)
+    def loss_loss(self, steps: list[Step], k: int, e: int, info: Any) -> list[Section]:
+        out = []
+        for s in steps:
+            if s.kind == "approx":
+                out.append(Section("approx", k, e, {"Yhat": mat(s.value, True, self.axis),
+                                                    "A": self.result(s.operand(f"A{k}"))}, info=info))
+            elif s.kind == "loss":
+                out.append(Section("loss", k, e, {"L": self.result(s.value, False)} | self._output(s, k, e), info=info))
+            elif s.kind in ("grad_output", "grad_fused"):
+                out.append(Section(s.kind, k, e, {"G": self.result(s.value)} | self._output(s, k, e), info=info))
+        return out
 
-    def _output(self, s: Step, e: int) -> dict[str, Mat]:
+    def _output(self, s: Step, k: int, e: int) -> dict[str, Mat]:
         """Ŷ (given when the exercise rounds it, in its first step) and Y."""
         rounded = self.ex.loss.predictions is not None and e == 1
-        return {"Yhat": self.cells(s.operand("Yhat"), rounded, self.axis), "Y": mat(s.operand("Y"), True, self.axis)}
+        yhat = "Yhat" if "Yhat" in dict(s.inputs) else f"A{k}"
+        return {"Yhat": self.cells(s.operand(yhat), rounded, self.axis), "Y": mat(s.operand("Y"), True, self.axis)}
 
-    def loss(self, s: Step, k: int, e: int, info: Layer) -> Section:
-        return Section("loss", k, e, {"L": self.result(s.value, False)} | self._output(s, e), info=info)
-
-    def grad_output(self, s: Step, k: int, e: int, info: Layer) -> Section:
-        return Section(s.kind, k, e, {"G": self.result(s.value)} | self._output(s, e), info=info)
-
-    grad_fused = grad_output
-
-    def derivative(self, s: Step, k: int, e: int, info: Layer) -> Section:
-        gz = self.take("grad_z", k)
-        Z, D = self.result(s.operand(f"Z{k}")), self.result(s.value)
-        return Section("grad_act", k, e, {"dA": self.result(gz.operand(f"dL/dA{k}")), "D": D, "Z": Z, "dZ": self.result(gz.value)},
-                       info=info, entries=tuple(zip(Z.cells, D.cells)))
-
-    def grad_z(self, s: Step, k: int, e: int, info: Layer) -> Section:  # softmax inside the network: no mask step
-        return Section("grad_softmax", k, e, {"dA": self.result(s.operand(f"dL/dA{k}")), "A": self.result(s.operand(f"A{k}")),
-                                              "dZ": self.result(s.value)}, info=info)
-
-    def grad_w(self, s: Step, k: int, e: int, info: Layer) -> Section:
-        gb = self.take("grad_b", k)
-        dZ, Ain = self.result(s.operand(f"dL/dZ{k}")), self.cells(s.operand(f"A{k - 1}"), k == 1, self.axis)
-        dW, db = self.result(s.value, False), self.result(gb.value, False)
+    def dense_backward(self, steps: list[Step], k: int, e: int, info: Any) -> list[Section]:
+        out = []
+        d, gz = _one(steps, "derivative"), _one(steps, "grad_z")
+        if d is not None:
+            Z, D = self.result(d.operand(f"Z{k}")), self.result(d.value)
+            out.append(Section("grad_act", k, e, {"dA": self.result(gz.operand(f"dL/dA{k}")), "D": D, "Z": Z,
+                                                  "dZ": self.result(gz.value)}, info=info,
+                               entries=tuple(zip(Z.cells, D.cells))))
+        elif gz is not None:  # softmax inside the network: no mask step
+            out.append(Section("grad_softmax", k, e, {"dA": self.result(gz.operand(f"dL/dA{k}")),
+                                                      "A": self.result(gz.operand(f"A{k}")), "dZ": self.result(gz.value)},
+                               info=info))
+        gw, gb = _one(steps, "grad_w"), _one(steps, "grad_b")
+        prev = self.prev(k)
+        dZ, Ain = self.result(gw.operand(f"dL/dZ{k}")), self.cells(gw.operand(prev), k == 1, self.axis)
+        dW = self.result(gw.value, False)
         by_row = 0 if self.axis else None  # the ones column of [A ; 1]ᵀ: one row per sample
-        if info.has_bias:  # ∂L/∂Z · [A ; 1]ᵀ = [∂W | ∂b]
+        mats = {"dZ": dZ, "A": Ain, "dW": dW}
+        if gb is not None:  # ∂L/∂Z · [A ; 1]ᵀ = [∂W | ∂b]
+            db = mats["db"] = self.result(gb.value, False)
             grid = Grid(dZ, Ain.T.beside(ones(self.batch, 1, by_row)), dW.beside(db), result_split=dW.shape[1])
             bias_dots = dots(dZ, ones(self.batch, 1, by_row), db)
         else:
             grid, bias_dots = Grid(dZ, Ain.T, dW), ()
-        return Section("grad_wb", k, e, {"dZ": dZ, "A": Ain, "dW": dW, "db": db}, dots(dZ, Ain.T, dW), grid, bias_dots, info=info)
+        out.append(Section("grad_wb", k, e, mats, dots(dZ, Ain.T, dW), grid, bias_dots, info=info))
+        for ga in _kind(steps, "grad_a"):
+            W, dZ, dA = self.cells(ga.operand(f"W{k}"), e == 1), self.result(ga.operand(f"dL/dZ{k}")), self.result(ga.value)
+            out.append(Section("grad_a", k, e, {"W": W, "dZ": dZ, "dA": dA}, dots(W.T, dZ, dA), Grid(W.T, dZ, dA),
+                               info=info, step=ga))
+        return out
 
-    def grad_a(self, s: Step, k: int, e: int, info: Layer) -> Section:
-        W, dZ, dA = self.cells(s.operand(f"W{k}"), e == 1), self.result(s.operand(f"dL/dZ{k}")), self.result(s.value)
-        return Section("grad_a", k, e, {"W": W, "dZ": dZ, "dA": dA}, dots(W.T, dZ, dA), Grid(W.T, dZ, dA), info=info)
+    def update_update(self, steps: list[Step], k: int, e: int, info: Any) -> list[Section]:
+        out = []
+        for kind, section in (("update", self._update), ("round", self._round)):
+            found = {s.name: s for s in _kind(steps, kind)}
+            if found:
+                out.append(section(found, k, e, info))
+        return out
 
-    def update(self, s: Step, k: int, e: int, info: Layer) -> Section:
-        ub = self.take("update", k)
+    def _update(self, found: dict[str, Step], k: int, e: int, info: Any) -> Section:
+        s, ub = found[f"W{k}'"], found.get(f"b{k}'")
         mats = {"W": self.cells(s.operand(f"W{k}"), e == 1), "dW": self.result(s.operand(f"dL/dW{k}"), False),
                 "Wn": self.result(s.value, False), "eta": mat(s.operand("eta"), True)}
         if ub is not None:
@@ -298,13 +350,13 @@ class _Builder:
                      "bn": self.result(ub.value, False)}
         return Section("update", k, e, mats, info=info)
 
-    def round(self, s: Step, k: int, e: int, info: Layer) -> Section:
-        rb = self.take("round", k)
+    def _round(self, found: dict[str, Step], k: int, e: int, info: Any) -> Section:
+        s, rb = found[f"W{k}'≈"], found.get(f"b{k}'≈")
         mats = {"W": self.result(s.operand(f"W{k}'"), False), "Wr": self.result(s.value, False),
                 "decimals": mat(s.operand("decimals"), True)}
         if rb is not None:
             mats |= {"b": self.result(rb.operand(f"b{k}'"), False), "br": self.result(rb.value, False)}
         return Section("round", k, e, mats, info=info)
 
-    def parameters(self, s: Step, k: None, e: int, info: None) -> Section:
-        return Section("parameters", None, e, {"count": self.result(s.value, False)})
+    def parameters_forward(self, steps: list[Step], k: None, e: int, info: None) -> list[Section]:
+        return [Section("parameters", None, e, {"count": self.result(steps[0].value, False)})]

@@ -7,8 +7,8 @@ from typing import Any
 import sympy as sp
 from flint import fmpq, fmpq_mat, fmpz, fmpz_mat
 
-from .exercise import Layer
-from .qmat import ONE, ZERO, Signs, max_bits, columns, ones, masked, matrix, rational
+from ..sympy_private import from_flint
+from .rationals import ONE, ZERO, columns, max_bits, ones, rational
 
 
 # ---------------------------------------------------------------- softmax with e: atoms and factored gradients
@@ -17,17 +17,17 @@ from .qmat import ONE, ZERO, Signs, max_bits, columns, ones, masked, matrix, rat
 class Atoms:
     """Ŷ = softmax_e(Z): the atoms s_ik = e^{z_ik}/Σ_j e^{z_jk}, kept as SymPy expressions (made when read)."""
 
-    def __init__(self, Z: fmpq_mat, layer: Layer) -> None:
-        self.Z, self.layer = Z, layer
+    def __init__(self, Z: fmpq_mat) -> None:
+        self.Z = Z
         self.rows, self.cols = Z.nrows(), Z.ncols()
         self._value: sp.ImmutableMatrix | None = None
 
     def sympy(self) -> sp.ImmutableMatrix:
-        """The softmax exactly as the SymPy path writes it (`ops.activate`)."""
+        """The softmax exactly as the SymPy algebra writes it."""
         if self._value is None:
-            from .ops import activate as sympy_activate
+            from .sympy import SYMPY
 
-            self._value = sympy_activate(matrix(self.Z), self.layer)
+            self._value = SYMPY.softmax(from_flint(self.Z), sp.E)
         return self._value
 
     def atom(self, i: int, k: int) -> sp.Expr:
@@ -138,8 +138,8 @@ def matmul_left(W: fmpq_mat, F: Factored) -> Factored:
     return Factored(W * F.const, "cols", [W * J for J in F.coef], F.atoms)  # (m×r)·(r×N), N × (m×r)·(r×n)
 
 
-def mask(F: Factored, D: fmpq_mat, l: Layer, pos: Signs | None) -> Factored:
-    """F ⊙ D for F in "cols" layout: column k of D scales every atom block of column k."""
+def mask(F: Factored, D: fmpq_mat, const: fmpq_mat) -> Factored:
+    """F ⊙ D for F in "cols" layout: column k of D scales every atom block of column k (`const`: F.const ⊙ D)."""
     m = D.nrows()
     coef = []
     for J, col in zip(F.coef, columns(D)):  # diag(D[:, k])·J_k: (m×m)·(m×n)
@@ -148,7 +148,7 @@ def mask(F: Factored, D: fmpq_mat, l: Layer, pos: Signs | None) -> Factored:
             if x:
                 diag[j, j] = x
         coef.append(diag * J)
-    return Factored(masked(F.const, D, l, pos), "cols", coef, F.atoms)
+    return Factored(const, "cols", coef, F.atoms)
 
 
 def grad_w(F: Factored, A_in: fmpq_mat) -> Factored:
@@ -169,6 +169,7 @@ def outer_blocks(Js: list[fmpq_mat], A_in: fmpq_mat, n: int) -> list[tuple[fmpz_
 
 
 def grad_b(F: Factored) -> Factored:
+    """∂L/∂b = ∂L/∂Z·1: the columns' coefficients summed."""
     N = F.atoms.cols
     return Factored(F.const * ones(N, 1), "sum", F.coef, F.atoms)  # (n×N)·(N×1)
 

@@ -1,0 +1,241 @@
+"""`SympyAlgebra`: the algebra on immutable SymPy matrices, for every value (symbols, e, Max, Heaviside)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import sympy as sp
+
+from ..bounds import Bounds, check_nodes, check_powers
+
+M = sp.ImmutableMatrix
+Value = Any  # an ImmutableMatrix or a SymPy scalar
+
+
+def _positive(z: sp.Expr) -> bool | None:
+    """True/False when the sign of z is decided (exactly), None when z is symbolic."""
+    if z.is_Rational:
+        return bool(z > 0)
+    if z.free_symbols:
+        return None
+    return bool(z.is_positive)
+
+
+def _entrywise(a: M, f: Callable[[sp.Expr], sp.Expr]) -> M:
+    return M(a.rows, a.cols, lambda i, j: f(a[i, j]))
+
+
+def _pair(a: M, b: M, f: Callable[[sp.Expr, sp.Expr], sp.Expr]) -> M:
+    return M(a.rows, a.cols, lambda i, j: f(a[i, j], b[i, j]))
+
+
+def exp_power(base: sp.Expr, z: sp.Expr) -> sp.Expr:
+    """base**z, written exp(z) for base e."""
+    return sp.exp(z) if base == sp.E else base**z
+
+
+class SympyAlgebra:
+    """The algebra of the SymPy path: every operation entry by entry on ImmutableMatrix values."""
+
+    name = "sympy"
+
+    # ------------------------------------------------------------ values in and out
+
+    def value(self, v: Value, keep: bool = False) -> Value:
+        """A SymPy value as this algebra holds it (itself)."""
+        return v
+
+    def sympy(self, v: Value) -> Value:
+        """This algebra's value as SymPy (itself)."""
+        return v
+
+    def scalar(self, x: sp.Expr | int) -> sp.Expr:
+        """A SymPy scalar (or an int) as this algebra's scalar."""
+        return sp.Integer(x) if isinstance(x, int) else x
+
+    def shape(self, a: M) -> tuple[int, int]:
+        """(rows, columns)."""
+        return a.shape
+
+    def zeros(self, r: int, c: int) -> M:
+        """The r × c matrix of zeros."""
+        return sp.zeros(r, c).as_immutable()
+
+    def ones(self, r: int, c: int) -> M:
+        """The r × c matrix of ones."""
+        return sp.ones(r, c).as_immutable()
+
+    def entries(self, a: M) -> list[sp.Expr]:
+        """The entries row by row, as SymPy."""
+        return list(a)
+
+    # ------------------------------------------------------------ linear algebra
+
+    def matmul(self, a: M, b: M) -> M:
+        """a·b."""
+        return M(a * b)
+
+    def linear(self, W: M, A: M, b: M | None) -> M:
+        """W·A + b·1ᵀ (the bias added to every column); W·A without b."""
+        if b is None:
+            return M(W * A)
+        return M(W * A + b * sp.ones(1, A.cols))  # (n×m)·(m×N) + (n×1)·(1×N)
+
+    def add(self, a: M, b: M) -> M:
+        """a + b."""
+        return M(a + b)
+
+    def sub(self, a: M, b: M) -> M:
+        """a − b."""
+        return M(a - b)
+
+    def neg(self, a: M) -> M:
+        """−a."""
+        return M(-a)
+
+    def scale(self, c: sp.Expr, a: Value) -> Value:
+        """c·a."""
+        return M(c * a) if isinstance(a, sp.MatrixBase) else c * a
+
+    def transpose(self, a: M) -> M:
+        """aᵀ."""
+        return a.T
+
+    def hadamard(self, a: M, b: M) -> M:
+        """a ⊙ b."""
+        return M(a.multiply_elementwise(b))
+
+    def divide(self, a: M, b: M) -> M:
+        """a ⊘ b, entry by entry."""
+        return _pair(a, b, lambda x, y: x / y)
+
+    def col_sums(self, a: M) -> M:
+        """a·1: the sum of each row over the columns (one column)."""
+        return M(a * sp.ones(a.cols, 1))  # (n×N)·(N×1)
+
+    def col_totals(self, a: M) -> M:
+        """The sum of each column (one row)."""
+        return M(1, a.cols, [sp.Add(*a.col(j)) for j in range(a.cols)])
+
+    def total(self, a: M) -> sp.Expr:
+        """The sum of every entry, row by row."""
+        return sp.Add(*a)
+
+    def broadcast_row(self, r: M, n: int) -> M:
+        """n copies of the row r."""
+        return M(n, r.cols, lambda i, j: r[0, j])
+
+    def scale_columns(self, a: M, r: M) -> M:
+        """a·diag(r): column j times r_j."""
+        return M(a.rows, a.cols, lambda i, j: a[i, j] * r[0, j])
+
+    def col_dots(self, a: M, b: M) -> M:
+        """Each column's aᵀb (one row)."""
+        return M(1, a.cols, [(a.col(j).T * b.col(j))[0, 0] for j in range(a.cols)])  # (1×n)·(n×1)
+
+    # ------------------------------------------------------------ entry-wise functions
+
+    def square(self, a: M) -> M:
+        """Each entry squared."""
+        return _entrywise(a, lambda x: x**2)
+
+    def reciprocal(self, a: M) -> M:
+        """1/x for each entry."""
+        return _entrywise(a, lambda x: 1 / x)
+
+    def power(self, base: sp.Expr, a: M) -> M:
+        """base^x for each entry (exp(x) for base e)."""
+        return _entrywise(a, lambda x: exp_power(base, x))
+
+    def tanh(self, a: M) -> M:
+        """tanh of each entry."""
+        return _entrywise(a, sp.tanh)
+
+    def relu(self, a: M, slope: sp.Expr) -> M:
+        """x where x > 0, else slope·x (Max(0, x) for slope 0, a Piecewise while the sign is unknown)."""
+        def f(z: sp.Expr) -> sp.Expr:
+            pos = _positive(z)
+            if slope == 0:
+                return sp.Max(0, z) if pos is None else (z if pos else sp.S.Zero)
+            return sp.Piecewise((z, z > 0), (slope * z, True)) if pos is None else (z if pos else slope * z)
+
+        return _entrywise(a, f)
+
+    def step(self, a: M, slope: sp.Expr) -> M:
+        """1 where x > 0, else slope: the derivative of `relu` (Heaviside(x, 0) for slope 0 while the sign is unknown)."""
+        def f(z: sp.Expr) -> sp.Expr:
+            pos = _positive(z)
+            if slope == 0:
+                return sp.Heaviside(z, 0) if pos is None else sp.S.One if pos else sp.S.Zero  # 0 at 0
+            return sp.Piecewise((1, z > 0), (slope, True)) if pos is None else (sp.S.One if pos else slope)
+
+        return _entrywise(a, f)
+
+    def masked(self, g: M, z: M, slope: sp.Expr, d: M) -> M:
+        """g ⊙ step(z, slope), with d that step."""
+        return self.hadamard(g, d)
+
+    def softmax(self, a: M, base: sp.Expr) -> M:
+        """Each column's base^x over the column's sum; with numbers, shifted by the column's least entry first."""
+        cols = [softmax_column(list(a.col(j)), base) for j in range(a.cols)]
+        return M(a.rows, a.cols, lambda i, j: cols[j][i])
+
+    def xlogy(self, y: M, p: M) -> M:
+        """y·log(p), 0 where y = 0 (0·log anything = 0, as cross-entropy takes it)."""
+        return _pair(y, p, lambda b, a: sp.S.Zero if b == 0 else b * sp.log(a))
+
+    def ydivp(self, y: M, p: M) -> M:
+        """y/p, 0 where y = 0."""
+        return _pair(y, p, lambda b, a: sp.S.Zero if b == 0 else b / a)
+
+    def nonpositive(self, a: M) -> list[tuple[int, int]]:
+        """The (i, j) of the entries known to be ≤ 0."""
+        return [(i, j) for i in range(a.rows) for j in range(a.cols) if a[i, j].is_nonpositive]
+
+    def round(self, a: M, places: int) -> M:
+        """Every entry rounded to `places` decimals, halves away from zero (exactly, also for e-values)."""
+        return M(a.rows, a.cols, [round_value(v, places) for v in a])
+
+    def bits(self, a: Value) -> int:
+        """Bits of the largest rational numerator or denominator (0 when none is rational)."""
+        entries = a if isinstance(a, sp.MatrixBase) else [a]
+        return max((max(abs(v.p).bit_length(), v.q.bit_length()) for v in entries if v.is_Rational), default=0)
+
+    def deferred(self, f: Callable[..., Value], *args: Value, nodes: int = 0) -> Value:
+        """f computed here, at once."""
+        return f(self, *args)
+
+    def entry_nodes(self, a: M) -> int:
+        """Nodes beyond one in an entry (only the fast algebra estimates them; here they are counted when recorded)."""
+        return 0
+
+    # ------------------------------------------------------------ bounds
+
+    def check_powers(self, a: M, base: sp.Expr, bounds: Bounds, source: str | None, field: str) -> None:
+        """Refuse base^a when it would run away (`bounds.check_powers`)."""
+        check_powers(a, base, bounds, source, field)
+
+    def check_nodes(self, name: str, v: Value, bounds: Bounds, source: str | None) -> None:
+        """Refuse a value beyond the node bounds (`bounds.check_nodes`)."""
+        check_nodes(name, v, bounds, source)
+
+
+def softmax_column(z: list[sp.Expr], base: sp.Expr) -> list[sp.Expr]:
+    """Softmax of one column; with numbers, shifted by the smallest so every exponent is ≥ 0."""
+    shift = min(z) if all(v.is_Rational for v in z) else 0
+    e = [exp_power(base, v - shift) for v in z]
+    total = sp.Add(*e)
+    return [v / total for v in e]
+
+
+def round_value(v: sp.Expr, decimals: int) -> sp.Expr:
+    """v rounded to `decimals` places, halves away from zero (exactly, also for e-values); symbols stay."""
+    if v.free_symbols:
+        return v
+    scale = sp.Integer(10) ** decimals
+    n = sp.floor(abs(v) * scale + sp.Rational(1, 2))
+    return (-n if v.is_negative else n) / scale
+
+
+SYMPY = SympyAlgebra()

@@ -1,0 +1,174 @@
+"""The ops: one file each, holding an op's spec keys, forward and backward rules, names, mistakes and friendliness.
+
+Every module of this package is an op file; importing the package registers them all (`registry()`), so a new op
+is one new file here, one template in templates/ops/<name>.j2 and one test file in tests/ops/.
+
+An op computes only through the algebra it is handed (`run.xp`), and records every quantity with `run.record`. A
+layer op (`layer = True`) is a `type` of the spec's [[layers]] tables; the others (the loss, the update, the given
+inputs, a matrix product, the parameter count, a gradient fork) are the parts of an exercise around the layers."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from ..engine import Run
+    from ..exercise import Exercise
+    from ..reader import Reader
+    from ..record import Solution
+
+
+@dataclass(frozen=True)
+class Key:
+    """One key of an op's spec table: its name, what it holds, its default, and a sentence for the reference."""
+
+    name: str
+    holds: str
+    doc: str
+    default: str | None = None
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A classic mistake with an op: the checker re-runs the engine with it made and compares.
+
+    `rank` orders the mistakes a wrong entry is tested against (the first that explains it wins); `applies` says
+    whether it can change anything in an exercise; an op reads `run.broken(code)` where the mistake is made, or,
+    for a mistake no rule of the op makes, `overrides` gives the quantities it changes (the checker re-runs with
+    them given)."""
+
+    code: str
+    rank: int
+    sentence: str
+    applies: Callable[["Exercise"], bool]
+    overrides: Callable[["Exercise", Any, Mapping[str, Any]], dict[str, Any]] | None = None
+
+
+@dataclass(frozen=True)
+class Node:
+    """One layer of the exercise's graph: its number k, its op, its parameters, and the quantities it reads."""
+
+    k: int
+    op: str
+    params: Any
+    inputs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Grad:
+    """The gradient arriving at a layer's output: ∂L/∂(its output A), or, fused with the loss, ∂L/∂(its Z)."""
+
+    value: Any
+    at: str = "A"  # "A" or "Z"
+
+
+@dataclass(frozen=True)
+class Backward:
+    """What a layer's backward pass gives: its parameters' gradients and, per input, (step name, value) parts."""
+
+    params: dict[str, Any] = field(default_factory=dict)
+    inputs: tuple[tuple[str, str, Any], ...] = ()  # (input quantity, name of the step holding the part, value)
+
+
+class Op:
+    """The base of every op; a module's `OP` (or `OPS`) is registered by its `name`."""
+
+    name: ClassVar[str] = ""
+    layer: ClassVar[bool] = False  # a `type` of the [[layers]] tables
+    keys: ClassVar[tuple[Key, ...]] = ()
+    mistakes: ClassVar[tuple[Mistake, ...]] = ()
+    summary: ClassVar[str] = ""
+
+    # ------------------------------------------------------------ layer ops
+
+    def parse(self, table: Mapping, read: "Reader") -> Any:
+        """The layer's parameters from its spec table (`read` knows the layer, its input and the bounds)."""
+        raise NotImplementedError
+
+    def out_rows(self, params: Any, rows: int) -> int:
+        """Rows of the layer's output, for `rows` rows of input."""
+        return rows
+
+    def outputs(self, k: int) -> tuple[str, ...]:
+        """The quantities its forward pass names (their shapes are its output's)."""
+        return (f"A{k}",)
+
+    def inputs(self, k: int, params: Any, prev: str) -> tuple[str, ...]:
+        """The quantities it reads: the layer below's output `prev`, and any it names (a skip)."""
+        return (prev,)
+
+    def trainable(self, params: Any) -> dict[str, Any]:
+        """Its parameters that gradient descent updates, by name without the layer number: {"W": W, "b": b}."""
+        return {}
+
+    def with_trained(self, params: Any, new: Mapping[str, Any]) -> Any:
+        """The parameters after an update (`new` as `trainable` names them, SymPy values)."""
+        return params
+
+    def count(self, params: Any) -> int:
+        """How many numbers it learns (the exercise's parameter count)."""
+        return 0
+
+    def activation(self, params: Any) -> Any:
+        """The activation its output ends with (the loss fuses with softmax and sigmoid), or None."""
+        return None
+
+    def approximates(self, params: Any) -> bool:
+        """True when the layer makes a labelled approximation (3 for e, a rounded statistic)."""
+        return False
+
+    def forward(self, run: "Run", node: Node, params: Mapping[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """Compute and record the forward pass; return every quantity it names ({"Z3": …, "A3": …})."""
+        raise NotImplementedError
+
+    def backward(self, run: "Run", node: Node, params: Mapping[str, Any], saved: Mapping[str, Any], grad: Grad,
+                 need: frozenset[str]) -> Backward:
+        """Compute and record the backward pass from `grad`; give the parameters' gradients and the parts of the
+        gradients of the inputs in `need` (`run.grad_name` names each part's step)."""
+        raise NotImplementedError
+
+    def friendly(self, params: Any, solution: "Solution", k: int) -> list[str]:
+        """The ways the solved layer is not friendly by hand (empty when it is; see `symnet generate`)."""
+        return []
+
+
+@cache
+def modules() -> tuple[Any, ...]:
+    """Every module of this package, imported once, by name."""
+    infos = sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name)
+    return tuple(importlib.import_module(f"{__name__}.{info.name}") for info in infos)
+
+
+@cache
+def registry() -> dict[str, Op]:
+    """Every op, by name."""
+    found: dict[str, Op] = {}
+    for module in modules():
+        for o in getattr(module, "OPS", ()) or ((module.OP,) if hasattr(module, "OP") else ()):
+            found[o.name] = o
+    return found
+
+
+def op(name: str) -> Op:
+    """The op called `name`."""
+    return registry()[name]
+
+
+def layer_types() -> dict[str, Op]:
+    """The layer ops, by `type`."""
+    return {n: o for n, o in registry().items() if o.layer}
+
+
+@cache
+def mistakes() -> tuple[Mistake, ...]:
+    """Every declared mistake (an op's, or a module's `MISTAKES` for what several ops share, the activations'), in
+    the order a wrong entry is tested against them."""
+    found = [m for o in registry().values() for m in o.mistakes]
+    found += [m for module in modules() for m in getattr(module, "MISTAKES", ())]
+    return tuple(sorted(found, key=lambda m: m.rank))

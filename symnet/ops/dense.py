@@ -1,0 +1,157 @@
+"""The dense layer: Zk = Wk·A(k−1) + bk (+ a skip), then its activation; backward through both."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import sympy as sp
+
+from ..errors import SpecError
+from ..reader import shape_text
+from . import Backward, Grad, Key, Mistake, Node, Op, activations
+from .activations import Activated
+
+if TYPE_CHECKING:
+    from ..engine import Run
+    from ..reader import Reader
+    from ..record import Solution
+
+
+@dataclass(frozen=True, kw_only=True)
+class Layer(Activated):
+    """A dense layer `Z = W·A + b` (+ a skip) followed by its activation."""
+
+    type = "dense"
+    W: sp.ImmutableMatrix  # (neurons × inputs)
+    b: sp.ImmutableMatrix  # (neurons × 1): zeros when the spec gives none (still trained)
+    has_bias: bool = True  # False: `bias = false`, no bias at all
+    skip: str | None = None  # a residual: the name of an earlier quantity added to Z
+
+    def pre(self, k: int) -> str:
+        """The quantity the activation acts on."""
+        return f"Z{k}"
+
+
+def _parse_layer(read: "Reader") -> Layer:
+    read.keys(("W", "b", "bias") + tuple(k.name for k in activations.KEYS) + ("skip",), required=("W",))
+    k, (inputs, batch), prev, table = read.k, read.below, read.prev, read.table
+    raw_W = table["W"]
+    implied = (_need_rows(table, read), inputs) if isinstance(raw_W, Mapping) and "shape" not in raw_W else None
+    W = read.matrix("W", implied)
+    if W.cols != inputs:
+        raise SpecError(f"W{k} is {shape_text(W)} but {prev} is {inputs}×{batch}: W{k}·{prev} needs W{k} to have "
+                        f"{inputs} columns", field=read.at("W"))
+    has_bias = read.boolean("bias", True)
+    if "b" in table and not has_bias:
+        raise SpecError("b is given but bias = false", field=read.at("bias"))
+    b = read.matrix("b", (W.rows, 1)) if "b" in table else sp.zeros(W.rows, 1).as_immutable()
+    if b.shape != (W.rows, 1):
+        raise SpecError(f"b{k} is {shape_text(b)} but W{k} is {shape_text(W)}: b{k} needs {W.rows}×1", field=read.at("b"))
+    skip = None
+    if "skip" in table:
+        skip = read.quantity("skip")
+        if read.shapes[skip] != (W.rows, batch):
+            rows, cols = read.shapes[skip]
+            raise SpecError(f"{skip} is {rows}×{cols} but Z{k} is {W.rows}×{batch}: a skip adds a quantity of Z{k}'s "
+                            "shape", field=read.at("skip"))
+    return Layer(W=W, b=b, has_bias=has_bias, skip=skip, **activations.parse(read))
+
+
+def _need_rows(table: Mapping, read: "Reader") -> int:
+    b = table.get("b")
+    if isinstance(b, list) and b:
+        return len(b)
+    raise SpecError("a symbol matrix needs shape = [rows, columns] (only the columns follow from the layer below)",
+                    field=read.at("W.shape"))
+
+
+def _has_bias(ex: Any) -> bool:
+    return any(getattr(l, "has_bias", False) and any(v != 0 for v in l.b) for l in ex.layers)
+
+
+class Dense(Op):
+    """Zk = Wk·A(k−1) + bk, Ak = f(Zk): the AI by Hand layer, [W | b] on the left of [A ; 1]."""
+
+    name = "dense"
+    layer = True
+    summary = "a fully connected layer: Zk = Wk·A(k−1) + bk (+ skip), then its activation"
+    keys = (
+        Key("W", "matrix (neurons × inputs), or {symbol, shape}", "the weights", required=True),
+        Key("b", "column (one entry per neuron)", "the biases; without b they start at 0 and are trained", "zeros"),
+        Key("bias", "true or false", "false: the layer has no bias at all (no bk, dL/dbk or bk')", "true"),
+        *activations.KEYS,
+        Key("skip", "a quantity name (X, A2, …)", "a residual connection: Zk = Wk·A(k−1) + bk + that quantity, added "
+            "before the activation; its gradient flows into both paths and is summed where they meet"),
+    )
+    mistakes = (Mistake("missing_bias", 10, "The bias is missing: Z = W·A + b adds b to every column.", _has_bias),)
+
+    def parse(self, table: Mapping, read: "Reader") -> Layer:
+        return _parse_layer(read)
+
+    def out_rows(self, params: Layer, rows: int) -> int:
+        return params.W.rows
+
+    def outputs(self, k: int) -> tuple[str, ...]:
+        return (f"Z{k}", f"A{k}")
+
+    def inputs(self, k: int, params: Layer, prev: str) -> tuple[str, ...]:
+        return (prev,) if params.skip is None else (prev, params.skip)
+
+    def trainable(self, params: Layer) -> dict[str, Any]:
+        return {"W": params.W, "b": params.b} if params.has_bias else {"W": params.W}
+
+    def with_trained(self, params: Layer, new: Mapping[str, Any]) -> Layer:
+        return replace(params, **new)
+
+    def count(self, params: Layer) -> int:
+        return params.W.rows * params.W.cols + (params.b.rows if params.has_bias else 0)
+
+    def activation(self, params: Layer) -> Activated:
+        return params
+
+    def approximates(self, params: Layer) -> bool:
+        return params.approximates_e
+
+    def forward(self, run: "Run", node: Node, params: Mapping[str, Any], inputs: Mapping[str, Any]) -> dict[str, Any]:
+        xp, k, layer = run.xp, node.k, node.params
+        prev = node.inputs[0]
+        A, W, b = inputs[prev], params["W"], params.get("b")
+        Z = xp.linear(W, A, b if b is not None and not run.broken("missing_bias") else None)  # (n×m)·(m×N) + (n×1)·1ᵀ
+        if layer.skip is not None:
+            Z = xp.add(Z, inputs[layer.skip])  # + the skip, before the activation
+        operands = {f"W{k}": W, prev: A} | ({f"b{k}": b} if b is not None else {})
+        if layer.skip is not None:
+            operands[layer.skip] = inputs[layer.skip]
+        Z = run.record("linear", f"Z{k}", Z, **operands)
+        return {f"Z{k}": Z, f"A{k}": activations.forward(run, layer, Z, k, f"Z{k}")}
+
+    def backward(self, run: "Run", node: Node, params: Mapping[str, Any], saved: Mapping[str, Any], grad: Grad,
+                 need: frozenset[str]) -> Backward:
+        xp, k, layer = run.xp, node.k, node.params
+        prev = node.inputs[0]
+        if grad.at == "Z":  # fused with the loss: ∂L/∂Z given
+            dZ = grad.value
+        else:
+            dZ = activations.backward(run, layer, saved[f"Z{k}"], saved[f"A{k}"], grad.value, k, f"Z{k}")
+        A_in = saved[prev]
+        dW = run.record("grad_w", f"dL/dW{k}", xp.matmul(dZ, xp.transpose(A_in)), **{f"dL/dZ{k}": dZ, prev: A_in})  # (n×N)·(N×m)
+        grads = {"W": dW}
+        if "b" in params:
+            grads["b"] = run.record("grad_b", f"dL/db{k}", xp.col_sums(dZ), **{f"dL/dZ{k}": dZ})  # (n×N)·(N×1)
+        parts = []
+        if prev in need:
+            W = params["W"]
+            name = run.grad_name(prev, f"W{k}")
+            dA = run.record("grad_a", name, xp.matmul(xp.transpose(W), dZ), **{f"W{k}": W, f"dL/dZ{k}": dZ})  # (m×n)·(n×N)
+            parts.append((prev, name, dA))
+        if layer.skip is not None and layer.skip in need:
+            parts.append((layer.skip, f"dL/dZ{k}", dZ))  # the skip passes ∂L/∂Z on unchanged
+        return Backward(grads, tuple(parts))
+
+    def friendly(self, params: Layer, solution: "Solution", k: int) -> list[str]:
+        return activations.relu_friendly(params, solution[f"Z{k}"], params.W.rows, k)
+
+
+OP = Dense()

@@ -1,0 +1,207 @@
+"""Reading the fields of a spec: tables, text, choices, numbers and matrices, each error located at its field."""
+
+from __future__ import annotations
+
+import difflib
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field as dataclass_field
+
+import sympy as sp
+
+from .bounds import DEFAULT, Bounds
+from .errors import BoundError, SpecError, SymnetError
+from .expr import FloatText, check_name, parse_entry, symbol
+
+
+def keys(table: object, allowed: tuple[str, ...], field: str | None, required: tuple[str, ...] = ()) -> Mapping:
+    if not isinstance(table, Mapping):
+        raise SpecError(f"expected a table, got {kind(table)}", field=field)
+    for key in table:
+        if key not in allowed:
+            hint = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+            meant = f"did you mean {hint[0]!r}? " if hint else ""
+            raise SpecError(f"unknown key {cut(str(key))!r} ({meant}allowed: {', '.join(allowed)})", field=field)
+    for key in required:
+        if key not in table:
+            raise SpecError(f"missing key {key!r}", field=field)
+    return table
+
+
+def kind(value: object) -> str:
+    if isinstance(value, bool):
+        return f"{str(value).lower()}"
+    return {dict: "a table", list: "a list", str: "a string", int: "a number", FloatText: "a number"}.get(
+        type(value), f"a {type(value).__name__}"
+    )
+
+
+def cut(words: str, width: int = 40) -> str:
+    """Text quoted in an error message, cut to `width` characters."""
+    return words if len(words) <= width else words[: width - 3] + "..."
+
+
+def text(value: object, field: str, limit: int = 300, bound: str | None = None) -> str:
+    if not isinstance(value, str) or isinstance(value, FloatText):
+        raise SpecError(f"expected a string, got {kind(value)}", field=field)
+    if len(value) > limit:
+        raise BoundError(f"longer than {limit} characters{f' (bound: {bound})' if bound else ''}", field=field)
+    for c in value:  # terminal escapes, bidi overrides and the like never reach a document or a terminal
+        if c not in "\n\t" and unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn"):
+            raise SpecError(f"holds the control character U+{ord(c):04X}", field=field)
+    return value
+
+
+def choice(value: object, choices: tuple[str, ...], field: str) -> str:
+    word = text(value, field)
+    if word not in choices:
+        hint = difflib.get_close_matches(word, choices, n=1)
+        meant = f"did you mean {hint[0]!r}? " if hint else ""
+        raise SpecError(f"unknown value {cut(word)!r} ({meant}allowed: {', '.join(choices)})", field=field)
+    return word
+
+
+def scalar(value: object, field: str, bounds: Bounds = DEFAULT) -> sp.Expr:
+    """One entry of a spec, located at `field` in any error."""
+    try:
+        return parse_entry(value, bounds)
+    except SymnetError as e:
+        raise e.located(field=field) from None
+
+
+def matrix(value: object, field: str, bounds: Bounds = DEFAULT, shape: tuple[int, int] | None = None) -> sp.ImmutableMatrix:
+    """A matrix entry: a list of rows, a flat list (a column), one scalar (1×1), or {symbol, shape}."""
+    if isinstance(value, Mapping):
+        return symbol_matrix(value, field, bounds, shape)
+    if not isinstance(value, list):
+        return sp.ImmutableMatrix([[scalar(value, field, bounds)]])
+    if not value:
+        raise SpecError("empty matrix", field=field)
+    if len(value) > bounds.rows:
+        raise BoundError(f"more than {bounds.rows} rows (bound: rows)", field=field)
+    if all(not isinstance(r, list) for r in value):
+        if any(isinstance(r, Mapping) for r in value):
+            raise SpecError("expected numbers or lists of numbers, got a table", field=field)
+        return sp.ImmutableMatrix([[scalar(v, f"{field}[{i}]", bounds)] for i, v in enumerate(value, 1)])
+    if not all(isinstance(r, list) for r in value):
+        raise SpecError("mixes numbers and rows: write every row as a list", field=field)
+    width = len(value[0])
+    if width == 0:
+        raise SpecError("empty row", field=f"{field}[1]")
+    if width > bounds.cols:
+        raise BoundError(f"more than {bounds.cols} columns (bound: cols)", field=field)
+    rows = []
+    for i, row in enumerate(value, 1):
+        if len(row) != width:
+            raise SpecError(f"row {i} has {len(row)} entries, row 1 has {width}", field=field)
+        rows.append([scalar(v, f"{field}[{i}][{j}]", bounds) for j, v in enumerate(row, 1)])
+    return sp.ImmutableMatrix(rows)
+
+
+def symbol_matrix(value: Mapping, field: str, bounds: Bounds, shape: tuple[int, int] | None) -> sp.ImmutableMatrix:
+    table = keys(value, ("symbol", "shape"), field, required=("symbol",) if shape else ("symbol", "shape"))
+    name = text(table["symbol"], f"{field}.symbol", bounds.name_length, "name_length")
+    try:
+        check_name(name, bounds)
+    except SymnetError as e:
+        raise e.located(field=f"{field}.symbol") from None
+    if "shape" in table:
+        given = table["shape"]
+        if not (isinstance(given, list) and len(given) == 2 and all(type(n) is int for n in given)):
+            raise SpecError("shape must be two whole numbers [rows, columns]", field=f"{field}.shape")
+        r, c = given
+        if r < 1 or c < 1:
+            raise SpecError(f"shape [{r}, {c}] is empty", field=f"{field}.shape")
+        shape = (r, c)
+    r, c = shape
+    if r > bounds.rows or c > bounds.cols:
+        raise BoundError(f"shape [{r}, {c}] beyond {bounds.rows}×{bounds.cols} "
+                         "(bounds: rows, cols)", field=f"{field}.shape")
+    sep = "_" if name[-1].isdigit() else ""
+
+    def entry(i: int, j: int) -> sp.Symbol:
+        if c == 1:
+            suffix = f"{i}"
+        elif r == 1:
+            suffix = f"{j}"
+        else:
+            suffix = f"{i}{j}" if r < 10 and c < 10 else f"{i}_{j}"
+        return symbol(f"{name}{sep}{suffix}")
+
+    return sp.ImmutableMatrix(r, c, lambda i, j: entry(i + 1, j + 1))
+
+
+
+
+def whole(value: object, field: str) -> int:
+    """A whole number (not a bool, not a decimal)."""
+    if type(value) is not int:
+        raise SpecError(f"expected a whole number, got {kind(value)}", field=field)
+    return value
+
+
+def boolean(value: object, field: str) -> bool:
+    """true or false."""
+    if not isinstance(value, bool):
+        raise SpecError(f"expected true or false, got {kind(value)}", field=field)
+    return value
+
+
+def shape_text(m: sp.MatrixBase) -> str:
+    """A matrix's shape as a message writes it: 4×3."""
+    return f"{m.rows}×{m.cols}"
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Reads one layer table: layer k, its field (layers[k]), the quantity below it (`prev`, its shape), the shapes of
+    every quantity named so far (for a skip), and the bounds."""
+
+    table: Mapping
+    k: int
+    prev: str
+    below: tuple[int, int]  # (rows, batch) of the input
+    shapes: Mapping[str, tuple[int, int]] = dataclass_field(default_factory=dict)
+    bounds: Bounds = DEFAULT
+
+    @property
+    def field(self) -> str:
+        """The layer's field in messages: layers[k]."""
+        return f"layers[{self.k}]"
+
+    def at(self, key: str) -> str:
+        """The field of one key: layers[k].key."""
+        return f"{self.field}.{key}"
+
+    def keys(self, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> None:
+        """Refuse a key not in `allowed` (with a hint) and a missing required one."""
+        keys(self.table, ("type",) + allowed, self.field, required)
+
+    def matrix(self, key: str, shape: tuple[int, int] | None = None) -> sp.ImmutableMatrix:
+        """A matrix key (`shape` implied for a {symbol} matrix)."""
+        return matrix(self.table[key], self.at(key), self.bounds, shape=shape)
+
+    def scalar(self, key: str) -> sp.Expr:
+        """A number or small expression."""
+        return scalar(self.table[key], self.at(key), self.bounds)
+
+    def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
+        """One of `choices` (the default when the key is absent)."""
+        return choice(self.table.get(key, default), choices, self.at(key))
+
+    def whole(self, key: str, default: int) -> int:
+        """A whole number (the default when absent)."""
+        return whole(self.table.get(key, default), self.at(key))
+
+    def boolean(self, key: str, default: bool) -> bool:
+        """true or false (the default when absent)."""
+        return boolean(self.table.get(key, default), self.at(key))
+
+    def quantity(self, key: str) -> str:
+        """The name of a quantity computed below this layer, or X."""
+        name = text(self.table[key], self.at(key), self.bounds.name_length, "name_length")
+        if name not in self.shapes:
+            known = ", ".join(self.shapes)
+            raise SpecError(f"{cut(name)!r} is not a quantity computed before layer {self.k} (known: {known})",
+                            field=self.at(key))
+        return name
