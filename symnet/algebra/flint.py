@@ -163,7 +163,8 @@ class FlintAlgebra:
     def matmul(self, a: Any, b: Any) -> Any:
         """a·b; with a `Factored` operand, the combination's own product (Wᵀ·∂L/∂Z, ∂L/∂Z·Aᵀ)."""
         if isinstance(a, fmpq_mat) and isinstance(b, fmpq_mat):
-            return product(a, b, self._known_integers(a))  # (n×m)·(m×N)
+            known = self._known_integers(a)  # a weight matrix (or its transpose): over one denominator, done once
+            return product(a, b, known) if known is not None else a * b  # (n×m)·(m×N)
         if isinstance(a, fmpq_mat) and isinstance(b, Factored) and b.layout == "cols":
             return factored.matmul_left(a, b)  # (m×r)·(r×N)
         if isinstance(a, Factored) and a.layout == "cols" and isinstance(b, fmpq_mat):

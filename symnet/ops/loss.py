@@ -145,7 +145,7 @@ class LossOp(Op):
         run.record("given", "Y", Y)
         is_fused = fused(loss.kind, activation)
         self._check_logs(run, loss, P)
-        nodes = self._nodes(xp, loss, P)
+        nodes = self._nodes(xp, loss, P) if loss.kind in ("cross_entropy", "bce") else 0
         run.record("loss", "L", xp.deferred(lambda x, p, y: value(x, loss.kind, p, y, c), P, Y, nodes=nodes),
                    **{p_name: P, "Y": Y})
         if is_fused:
