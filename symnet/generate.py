@@ -13,23 +13,13 @@ from . import generators
 from .errors import SymnetError, UsageError
 from .expr import FloatText
 from .friendly import problems
+from .ops import KindInfo, generator_kinds
 from .spec import from_data
 
-KINDS = ("matmul", "single-neuron", "four-neurons", "hidden-layer", "batch", "mlp", "backprop")
+DENSE_KINDS = ("matmul", "single-neuron", "four-neurons", "hidden-layer", "batch", "mlp", "backprop")
 ATTEMPTS = 200  # whole candidates tried before giving up
 SOLVE_COST = 100  # an engine solve, counted in layer draws against the search's budget
 MAX_WIDTH, MAX_LAYERS, MAX_BATCH, MAX_GIVEN = 6, 7, 4, 9
-
-
-@dataclass(frozen=True)
-class KindInfo:
-    """What a KIND builds, its defaults, and which options it takes."""
-
-    sizes: tuple[int, ...]  # default widths, input first (matmul: rows of A, columns of A, columns of B)
-    batch: int | None = 1  # default batch; None: --batch not offered
-    activations: tuple[str, ...] = ()  # offered --activation values, default first; () : not offered
-    losses: tuple[str, ...] = ()  # offered --loss values, default first; () : not offered
-    layers: tuple[int, int] = (1, 1)  # least and most layers (len(sizes) - 1)
 
 
 ONE_LAYER = ("relu", "leaky_relu", "identity", "sigmoid", "tanh")
@@ -44,6 +34,8 @@ KIND_INFO: dict[str, KindInfo] = {
                          losses=("cross_entropy", "squared_error", "mse"), layers=(1, MAX_LAYERS)),
 }
 SOFTMAX = ("predictions", "base3")
+KIND_INFO.update({name: kind.info for name, kind in generator_kinds().items()})  # the catalogue ops' own kinds
+KINDS = DENSE_KINDS + tuple(generator_kinds())
 
 
 @dataclass(frozen=True)
@@ -173,7 +165,7 @@ def _offered(value: str | None, offered: tuple[str, ...], kind: str, option: str
 def generate(opts: Options) -> Generated:
     """A fresh exercise for these options: candidates from a local RNG until the engine finds every answer friendly."""
     rng = generators.Search(f"symnet-generate:{opts.key()}")
-    build = generators.BUILDERS[opts.kind]
+    build = generators.BUILDERS[opts.kind] if opts.kind in generators.BUILDERS else generator_kinds()[opts.kind].build
     for _ in range(ATTEMPTS):
         try:
             candidate = build(rng, opts)
@@ -229,6 +221,8 @@ def _toml_value(v: object) -> str:
         return json.dumps(v, ensure_ascii=False)
     if isinstance(v, list):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, Mapping):  # an inline table (a list of them: the experts of a mixture)
+        return "{" + ", ".join(f"{k} = {_toml_value(x)}" for k, x in v.items()) + "}"
     raise TypeError(f"no TOML form for {type(v).__name__}")
 
 

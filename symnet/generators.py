@@ -182,6 +182,8 @@ def _network(X: Grid, layers: list[Drawn], acts: list[str], bias: bool, extra: d
         table: dict = {"W": W}
         if bias:
             table["b"] = b
+        else:
+            table["bias"] = False  # no bias at all (without b a layer has a zero bias that trains)
         table["activation"] = act
         if act in ("sigmoid", "tanh"):
             table["exp_base"] = 3

@@ -76,6 +76,27 @@ class Backward:
     inputs: tuple[tuple[str, str, Any], ...] = ()  # (input quantity, name of the step holding the part, value)
 
 
+@dataclass(frozen=True)
+class KindInfo:
+    """What a KIND of `symnet generate` builds, its defaults, and which options it takes."""
+
+    sizes: tuple[int, ...]  # default widths, input first (matmul: rows of A, columns of A, columns of B)
+    batch: int | None = 1  # default batch; None: --batch not offered
+    activations: tuple[str, ...] = ()  # offered --activation values, default first; () : not offered
+    losses: tuple[str, ...] = ()  # offered --loss values, default first; () : not offered
+    layers: tuple[int, int] = (1, 1)  # least and most layers (len(sizes) - 1)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A KIND of `symnet generate` an op offers: its options, and `build(rng, options)` giving a candidate (spec data,
+    header notes) or None to draw again (the generator then keeps it only if the engine finds every answer friendly:
+    `symnet.friendly.problems`, which asks each layer's op too)."""
+
+    info: KindInfo
+    build: Callable[..., Any]
+
+
 class Op:
     """The base of every op; a module's `OP` (or `OPS`) is registered by its `name`."""
 
@@ -83,6 +104,7 @@ class Op:
     layer: ClassVar[bool] = False  # a `type` of the [[layers]] tables
     keys: ClassVar[tuple[Key, ...]] = ()
     mistakes: ClassVar[tuple[Mistake, ...]] = ()
+    kinds: ClassVar[dict[str, Kind]] = {}  # the KINDs of `symnet generate` it offers
     summary: ClassVar[str] = ""
 
     # ------------------------------------------------------------ layer ops
@@ -163,6 +185,12 @@ def op(name: str) -> Op:
 def layer_types() -> dict[str, Op]:
     """The layer ops, by `type`."""
     return {n: o for n, o in registry().items() if o.layer}
+
+
+@cache
+def generator_kinds() -> dict[str, Kind]:
+    """The KINDs of `symnet generate` the ops offer, by name."""
+    return {name: kind for o in registry().values() for name, kind in o.kinds.items()}
 
 
 @cache
