@@ -187,4 +187,4 @@ def _joined(run: Run, k: int | None, q: str, parts: list[tuple[str, Any]]) -> An
     if not parts:
         raise ValueError(f"no gradient reaches {q}")
     run.at(k, "fork", "backward")
-    return op("fork").join(run, q, parts)
+    return op("fork").join(run, q, parts[::-1])  # in the order of the forward pass: the path through q's layer first

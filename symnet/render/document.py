@@ -113,6 +113,7 @@ class Dot:
     terms: tuple[tuple[Cell, Cell], ...]
     bias: Cell | None
     result: Cell
+    skip: Cell | None = None  # a residual's entry, added after the bias
 
 
 @dataclass(frozen=True)
@@ -144,12 +145,13 @@ class Grid:
                     block.split(self.result_split))
 
 
-def dots(left: Mat, right: Mat, result: Mat, bias: Mat | None = None) -> tuple[Dot, ...]:
-    """Every entry of left·right (+ bias), term by term in written order."""
+def dots(left: Mat, right: Mat, result: Mat, bias: Mat | None = None, skip: Mat | None = None) -> tuple[Dot, ...]:
+    """Every entry of left·right (+ bias, + a skip's entry), term by term in written order."""
     n, m = left.shape
     N = right.shape[1]
     return tuple(Dot(i + 1, j + 1, tuple((left.at(i, t), right.at(t, j)) for t in range(m)),
-                     bias.at(i, 0) if bias is not None else None, result.at(i, j))
+                     bias.at(i, 0) if bias is not None else None, result.at(i, j),
+                     skip.at(i, j) if skip is not None else None)
                  for i in range(n) for j in range(N))
 
 
@@ -197,6 +199,7 @@ class Document:
     decimals: int | None
     batch: int
     approximated: bool  # any exp_base or given predictions
+    kit: "Kit | None" = None  # what an op template lays its own grids out with
 
     @property
     def sections(self) -> tuple[Section, ...]:
@@ -215,14 +218,14 @@ def groups(steps: tuple[Step, ...]) -> list[tuple[tuple[int, int | None, str, st
 def build(solution: Solution, worksheet: bool = False, decimals: int | None = None) -> Document:
     """The document of a solution; on a worksheet only the exercise's given numbers are shown."""
     ex = solution.exercise
-    b = _Builder(ex, worksheet)
+    b = _Builder(ex, worksheet, frozenset(s.name for s in solution.steps))
     out = []
     for (epoch, node, op, phase), steps in groups(solution.steps):
         info = ex.layers[node - 1] if node and ex.kind == "network" else None
         make = getattr(b, f"{op}_{phase}", None)
         sections = make(steps, node, epoch, info) if make is not None else b.generic(steps, node, epoch, info)
         out.append(Group(op, node, phase, epoch, tuple(steps), tuple(sections)))
-    return Document(ex, tuple(out), worksheet, decimals, b.batch, ex.approximates)
+    return Document(ex, tuple(out), worksheet, decimals, b.batch, ex.approximates, Kit(b))
 
 
 def _kind(steps: list[Step], kind: str) -> list[Step]:
@@ -237,8 +240,8 @@ def _one(steps: list[Step], kind: str) -> Step | None:
 class _Builder:
     """Turns each op's group of steps into sections: one method per (op, phase), steps found by their kind."""
 
-    def __init__(self, ex: Exercise, worksheet: bool) -> None:
-        self.ex, self.worksheet = ex, worksheet
+    def __init__(self, ex: Exercise, worksheet: bool, names: frozenset[str] = frozenset()) -> None:
+        self.ex, self.worksheet, self.names = ex, worksheet, names
         self.batch = ex.X.cols if ex.kind == "network" else 1
         self.axis = 1 if self.batch > 1 else None  # colour by sample column when there are several
 
@@ -259,9 +262,20 @@ class _Builder:
         return self.ex.nodes[k - 1].inputs[0]
 
     def generic(self, steps: list[Step], k: int | None, e: int, info: Any) -> list[Section]:
-        """A section per step, for an op without a layout of its own: name = value, its inputs as cells."""
-        return [Section("step", k, e, {"value": self.result(s.value, False)}
-                        | {n: mat(v, True) for n, v in s.inputs}, info=info, step=s) for s in steps]
+        """A section per step, for an op whose layout is all in its template: the section's kind is the step's, its
+        mats `value` (a result: blank on a worksheet) and each input by name (given, or a result)."""
+        return [Section(s.kind, k, e, {"value": self.result(s.value, self.by_sample(s.value))}
+                        | {n: self.cells(v, self.given(n, e), self.axis if self.by_sample(v) else None) for n, v in s.inputs},
+                        info=info, step=s) for s in steps]
+
+    def given(self, name: str, e: int) -> bool:
+        """True for an input the exercise gives: X, and in the first gradient-descent step a parameter (a name no
+        step records: W1, gamma2)."""
+        return name == "X" or (e == 1 and name not in self.names)
+
+    def by_sample(self, value: Value) -> bool:
+        """True when a value has one column per sample of a batch (coloured by sample)."""
+        return self.batch > 1 and isinstance(value, sp.MatrixBase) and value.cols == self.batch
 
     def given_forward(self, steps: list[Step], k: None, e: int, info: None) -> list[Section]:
         s = steps[0]
@@ -282,7 +296,11 @@ class _Builder:
             grid = Grid(W.beside(b), A.above(ones(1, self.batch, self.axis)), Z, W.shape[1], A.shape[0])
         else:
             b, grid = None, Grid(W, A, Z)
-        return [Section("layer", k, e, mats, dots(W, A, Z, b), grid, info=info, entries=tuple(zip(Z.cells, Aout.cells)))]
+        skip = None
+        if info.skip is not None:  # + the residual, after the bias
+            skip = mats["skip"] = self.cells(s.operand(info.skip), info.skip == "X", self.axis)
+        return [Section("layer", k, e, mats, dots(W, A, Z, b, skip), grid, info=info,
+                        entries=tuple(zip(Z.cells, Aout.cells)))]
 
     def loss_loss(self, steps: list[Step], k: int, e: int, info: Any) -> list[Section]:
         out = []
@@ -360,3 +378,28 @@ class _Builder:
 
     def parameters_forward(self, steps: list[Step], k: None, e: int, info: None) -> list[Section]:
         return [Section("parameters", None, e, {"count": self.result(steps[0].value, False)})]
+
+
+class Kit:
+    """What an op's template builds its own layouts with: cells of a value (given or a result, blank on a worksheet),
+    the hand layout (`grid`), written-out dot products (`dots`) and the bias trick's ones."""
+
+    def __init__(self, builder: _Builder) -> None:
+        self._b = builder
+
+    def cells(self, value: Value, given: bool = False, by_sample: bool = False) -> Mat:
+        """A value as cells: given (always printed) or a result (blank on a worksheet); coloured per sample."""
+        return self._b.cells(value, given, self._b.axis if by_sample else None)
+
+    def grid(self, left: Mat, top: Mat, result: Mat, left_split: int | None = None, top_split: int | None = None,
+             result_split: int | None = None) -> Grid:
+        """`top` across the top, `left` down the left, `result` at their crossing; rules before the splits."""
+        return Grid(left, top, result, left_split, top_split, result_split)
+
+    def dots(self, left: Mat, right: Mat, result: Mat, bias: Mat | None = None) -> tuple[Dot, ...]:
+        """Every entry of left·right (+ bias), term by term."""
+        return dots(left, right, result, bias)
+
+    def ones(self, rows: int, cols: int, by_sample: bool = False) -> Mat:
+        """The bias trick's ones (muted)."""
+        return ones(rows, cols, self._b.axis if by_sample else None)

@@ -334,7 +334,8 @@ class Page:
             return ((0, 0),)
         term = max(factor_width(l) + factor_width(r) + _THIN for d in dots for l, r in d.terms)
         tail = max((_REL + cell_width(d.result) if self.long(d.result, label) is None else 0.0)
-                   + (_BIN + addend_width(d.bias) if d.bias is not None else 0.0) for d in dots)
+                   + (_BIN + addend_width(d.bias) if d.bias is not None else 0.0)
+                   + (_BIN + addend_width(d.skip) if d.skip is not None else 0.0) for d in dots)
         return self.wrap([term] * len(dots[0].terms), label, tail)
 
     def products(self, pairs: list[tuple[Cell, Cell]], lead: str, between: str = "", tail: float = 0.0
