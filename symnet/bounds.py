@@ -150,9 +150,16 @@ def check_entries(exercise: object, bounds: Bounds = DEFAULT) -> None:
     X = getattr(exercise, "X", None)
     if not layers or X is None:
         return
+    from .ops import registry
+
     train = getattr(exercise, "train", None)
     steps = train.steps if train is not None else 1
-    total = steps * sum(6 * l.W.rows * X.cols + 2 * l.W.rows * (l.W.cols + 1) for l in layers)
+    total, rows = 0, X.rows
+    for l in layers:
+        op = registry()[l.type]
+        total += op.entries(l, rows, X.cols)
+        rows = op.out_rows(l, rows)
+    total *= steps
     if total > bounds.entries:
         field = "train.steps" if steps > 1 else "layers"
         raise BoundError(f"about {total} entries to compute, more than {bounds.entries} (bound: entries); "

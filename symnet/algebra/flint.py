@@ -389,6 +389,12 @@ class FlintAlgebra:
         except _Irrational:
             return Lazy(lambda: f(SYMPY, *[self.sympy(x) for x in args]), nodes)
 
+    # ------------------------------------------------------------ catalogue: normalisation, dropout, mixtures (issue 13)
+
+    # ------------------------------------------------------------ catalogue: recurrent networks, attention (issue 14)
+
+    # ------------------------------------------------------------ catalogue: convolution, pooling, GAN (issue 15)
+
     # ------------------------------------------------------------ bounds
 
     def check_powers(self, a: Any, base: Any, bounds: Bounds, source: str | None, field: str) -> None:

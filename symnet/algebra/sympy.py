@@ -210,6 +210,12 @@ class SympyAlgebra:
         """Nodes beyond one in an entry (only the fast algebra estimates them; here they are counted when recorded)."""
         return 0
 
+    # ------------------------------------------------------------ catalogue: normalisation, dropout, mixtures (issue 13)
+
+    # ------------------------------------------------------------ catalogue: recurrent networks, attention (issue 14)
+
+    # ------------------------------------------------------------ catalogue: convolution, pooling, GAN (issue 15)
+
     # ------------------------------------------------------------ bounds
 
     def check_powers(self, a: M, base: sp.Expr, bounds: Bounds, source: str | None, field: str) -> None:

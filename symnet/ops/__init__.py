@@ -133,6 +133,12 @@ class Op:
         """The parameters after an update (`new` as `trainable` names them, SymPy values)."""
         return params
 
+    def entries(self, params: Any, rows: int, batch: int) -> int:
+        """About how many entries its quantities hold, for `rows` × `batch` input (checked against bounds.entries before
+        any work): by default six output-shaped quantities (value, derivative, gradients) and two per parameter."""
+        out = self.out_rows(params, rows) * batch
+        return 6 * out + 2 * sum(v.rows * v.cols for v in self.trainable(params).values())
+
     def count(self, params: Any) -> int:
         """How many numbers it learns (the exercise's parameter count)."""
         return 0

@@ -105,6 +105,10 @@ class Dense(Op):
     def with_trained(self, params: Layer, new: Mapping[str, Any]) -> Layer:
         return replace(params, **new)
 
+    def entries(self, params: Layer, rows: int, batch: int) -> int:
+        n, m = params.W.shape
+        return 6 * n * batch + 2 * n * (m + 1)  # Z, A, ∂A/∂Z, ∂L/∂A, ∂L/∂Z, …; ∂L/∂[W | b] and the update
+
     def count(self, params: Layer) -> int:
         return params.W.rows * params.W.cols + (params.b.rows if params.has_bias else 0)
 
