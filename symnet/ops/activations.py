@@ -218,10 +218,11 @@ def forward(run: "Run", act: Activated, Z: Any, k: int, pre: str) -> Any:
     return A
 
 
-def backward(run: "Run", act: Activated, Z: Any, A: Any, dA: Any, k: int, pre: str) -> Any:
-    """∂L/∂pre from ∂L/∂A_k, recorded (through ∂A/∂Z entry by entry, or softmax's Jacobian); returns it."""
+def backward(run: "Run", act: Activated, Z: Any, A: Any, dA: Any, k: int, pre: str, out: str | None = None) -> Any:
+    """∂L/∂pre from ∂L/∂A_k, recorded (through ∂A/∂Z entry by entry, or softmax's Jacobian) as `out` (∂L/∂pre, or
+    one path's part of it); returns it."""
     fn, xp = act.function, run.xp
-    out = f"dL/d{pre}"
+    out = out or f"dL/d{pre}"
     if fn.column:
         dZ = fn.backward(xp, act, dA, None, Z, A) if not run.broken("unmasked_gradient") else dA
         return run.record("grad_z", out, dZ, **{f"dL/dA{k}": dA, f"A{k}": A})

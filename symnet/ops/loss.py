@@ -148,8 +148,9 @@ class LossOp(Op):
         nodes = self._nodes(xp, loss, P) if loss.kind in ("cross_entropy", "bce") else 0
         run.record("loss", "L", xp.deferred(lambda x, p, y: value(x, loss.kind, p, y, c), P, Y, nodes=nodes),
                    **{p_name: P, "Y": Y})
-        if is_fused:
-            dZ = run.record("grad_fused", f"dL/dZ{k}", fused_gradient(xp, loss.kind, P, Y, c, activation),
+        if is_fused:  # ∂L/∂ of what the activation acts on (Zk for a dense layer)
+            pre = activation.pre(k) if hasattr(activation, "pre") else f"Z{k}"
+            dZ = run.record("grad_fused", f"dL/d{pre}", fused_gradient(xp, loss.kind, P, Y, c, activation),
                             **{p_name: P, "Y": Y})
             return Grad(dZ, "Z")
         return Grad(run.record("grad_output", f"dL/dA{k}", gradient(xp, loss.kind, P, Y, c), **{p_name: P, "Y": Y}))
