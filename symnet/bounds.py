@@ -61,7 +61,7 @@ def check_nodes(name: str, value: object, bounds: Bounds = DEFAULT, source: str 
     Several gradient-descent steps through e-based activations nest expressions exponentially, and wide layers of
     sigmoids feed e^(a long sum) to the next layer; this stops both before SymPy spends minutes on them."""
     entries = value if isinstance(value, sp.MatrixBase) else [value]
-    total, sizes = 0, {}  # sizes: of the subtrees met, so a subtree shared by many entries is walked once
+    total, sizes = 0, dict[sp.Basic, int]()  # sizes: of the subtrees met, so a subtree shared by many entries is walked once
     for v in entries:
         n = tree_size(v, bounds.expression_nodes, sizes) if isinstance(v, sp.Basic) else 1
         if n > bounds.expression_nodes:

@@ -15,7 +15,7 @@ from .algebra.flint import FlintAlgebra
 from .algebra.sympy import SYMPY
 from .bounds import DEFAULT, Bounds, check_entries
 from .exercise import Exercise, Value
-from .ops import Backward, Grad, Node, op
+from .ops import Backward, Grad, Node, fork, given, loss, matmul, op, parameters, update
 from .record import Deferred, Solution, Step
 
 
@@ -120,7 +120,7 @@ def _solve(ex: Exercise, xp: Any, broken: frozenset[str], given: Mapping[str, Va
     run = Run(xp, ex, broken, given, bounds)
     if ex.kind == "matmul":
         run.at(None, "matmul", "forward")
-        op("matmul").run(run, xp.value(ex.A, keep=True), xp.value(ex.B, keep=True))
+        matmul.OP.run(run, xp.value(ex.A, keep=True), xp.value(ex.B, keep=True))
         return Solution(ex, tuple(run.steps), backend=xp.name)
     nodes = ex.nodes
     state = {n.k: {p: xp.value(v, keep=True) for p, v in op(n.op).trainable(n.params).items()} for n in nodes}
@@ -134,7 +134,7 @@ def _solve(ex: Exercise, xp: Any, broken: frozenset[str], given: Mapping[str, Va
     if ex.count_parameters:
         run.epoch = 1
         run.at(None, "parameters", "forward")
-        op("parameters").run(run, ex)
+        parameters.OP.run(run, ex)
     return Solution(ex, tuple(run.steps), backend=xp.name, bits=tuple(run.bits))
 
 
@@ -142,7 +142,7 @@ def _epoch(run: Run, ex: Exercise, nodes: tuple[Node, ...], state: dict[int, dic
            Y: Any) -> dict[int, dict[str, Any]]:
     """One forward pass, and with a loss one backward pass and one update; gives the updated parameters."""
     run.at(None, "given", "forward")
-    values = {"X": op("given").start(run, X)}
+    values = {"X": given.OP.start(run, X)}
     saved: dict[int, dict[str, Any]] = {}
     for n in nodes:  # forward, in order
         run.at(n.k, n.op, "forward")
@@ -154,7 +154,7 @@ def _epoch(run: Run, ex: Exercise, nodes: tuple[Node, ...], state: dict[int, dic
         return state
     last = nodes[-1]
     run.at(last.k, "loss", "loss")
-    grad = op("loss").start(run, ex.loss, last.k, values[f"A{last.k}"], Y, op(last.op).activation(last.params))
+    grad = loss.OP.start(run, ex.loss, last.k, values[f"A{last.k}"], Y, op(last.op).activation(last.params))
     parts: dict[str, list[tuple[str, Any]]] = {}
     grads: dict[int, dict[str, Any]] = {}
     need_x = run.fanout["X"] > 1  # ∂L/∂X only where X feeds two paths (a skip): both are summed
@@ -175,7 +175,7 @@ def _epoch(run: Run, ex: Exercise, nodes: tuple[Node, ...], state: dict[int, dic
     new = {}
     for n in nodes:
         run.at(n.k, "update", "update")
-        new[n.k] = op("update").step(run, n, state[n.k], grads[n.k], ex.train) if state[n.k] else {}
+        new[n.k] = update.OP.step(run, n, state[n.k], grads[n.k], ex.train) if state[n.k] else {}
     run.bits.append(run.top)
     return new
 
@@ -187,4 +187,4 @@ def _joined(run: Run, k: int | None, q: str, parts: list[tuple[str, Any]]) -> An
     if not parts:
         raise ValueError(f"no gradient reaches {q}")
     run.at(k, "fork", "backward")
-    return op("fork").join(run, q, parts[::-1])  # in the order of the forward pass: the path through q's layer first
+    return fork.OP.join(run, q, parts[::-1])  # in the order of the forward pass: the path through q's layer first

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeAlias
 
 import sympy as sp
 
 from ..bounds import Bounds, check_nodes, check_powers
 
-M = sp.ImmutableMatrix
-Value = Any  # an ImmutableMatrix or a SymPy scalar
+M: TypeAlias = sp.ImmutableMatrix
+Value: TypeAlias = Any  # an ImmutableMatrix or a SymPy scalar
 
 
 def _positive(z: sp.Expr) -> bool | None:

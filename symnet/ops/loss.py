@@ -109,6 +109,10 @@ def _batched(ex: Any) -> bool:
     return ex.loss is not None and ex.X is not None and ex.X.cols > 1
 
 
+def _reduced(ex: Any, reduction: str) -> bool:
+    return _batched(ex) and ex.loss.reduction == reduction
+
+
 class LossOp(Op):
     """The loss of the network's output, and the gradient that starts the backward pass."""
 
@@ -124,9 +128,9 @@ class LossOp(Op):
     )
     mistakes = (
         Mistake("summed_over_batch", 80, "The loss is a mean over the batch: divide the summed loss, and its gradient, "
-                "by the batch size.", lambda ex: _batched(ex) and ex.loss.reduction == "mean"),
+                "by the batch size.", lambda ex: _reduced(ex, "mean")),
         Mistake("averaged_over_batch", 90, "The loss is a sum over the batch: do not divide it, or its gradient, by the "
-                "batch size.", lambda ex: _batched(ex) and ex.loss.reduction == "sum"),
+                "batch size.", lambda ex: _reduced(ex, "sum")),
     )
 
     def start(self, run: "Run", loss: Loss, k: int, A: Any, Y: Any, activation: Any) -> Grad:
