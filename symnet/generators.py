@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from functools import lru_cache
 from math import lcm
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
+import sympy as sp
+from flint import fmpq, fmpq_mat
+
+from .algebra.flint import FlintAlgebra
+from .algebra.sympy import SYMPY
 from .expr import FloatText
+from .ops import loss
+from .ops.activations import FUNCTIONS, Activated, relu_problems
 
 if TYPE_CHECKING:
     from .generate import Options
@@ -71,27 +78,40 @@ def _inputs(rng: Search, rows: int, cols: int, g: int) -> Grid:
             return X
 
 
+# The draws are computed by the ops themselves, on a flint algebra of their own (exact, and fast enough to draw
+# thousands of layers): Z = W·A + b by the dense layer's `linear`, the activations by their own functions.
+FLINT = FlintAlgebra()
+
+
+def _flint(grid: Grid) -> fmpq_mat:
+    return fmpq_mat(len(grid), len(grid[0]), [fmpq(Fraction(v).numerator, Fraction(v).denominator) for r in grid for v in r])
+
+
+def _grid(m: Any) -> Grid:
+    """An fmpq_mat as rows of ints (whole entries) and Fractions."""
+    out = []
+    for i in range(m.nrows()):
+        row: list[int | Fraction] = []
+        for j in range(m.ncols()):
+            x = m[i, j]
+            row.append(int(x.p) if x.q == 1 else Fraction(int(x.p), int(x.q)))
+        out.append(row)
+    return out
+
+
 def _linear(W: list[list[int]], A: Grid, b: list[int]) -> Grid:
-    return [[sum(w * a[j] for w, a in zip(row, A)) + bi for j in range(len(A[0]))]
-            for row, bi in zip(W, b)]  # (n×m)·(m×N) + (n×1)
+    return _grid(FLINT.linear(_flint(W), _flint(A), _flint([[v] for v in b])))  # (n×m)·(m×N) + (n×1)·1ᵀ
 
 
 def _activate(Z: Grid, act: str) -> Grid:
-    if act == "relu":
-        return [[z if z > 0 else 0 for z in row] for row in Z]
-    if act == "leaky_relu":
-        return [[z if z > 0 else LEAKY_ALPHA * z for z in row] for row in Z]
-    return Z
+    layer = Activated(activation=act, alpha=sp.Rational(LEAKY_ALPHA.numerator, LEAKY_ALPHA.denominator))
+    return _grid(FUNCTIONS[act].value(FLINT, layer, _flint(Z)))
 
 
 def _masked_ok(Z: Grid, hidden: bool) -> bool:
-    """No input at 0; a layer of ≥2 neurons zeroes one entry and passes one; a hidden layer passes one."""
-    flat = [z for row in Z for z in row]
-    if any(z == 0 for z in flat):
-        return False
-    if len(Z) >= 2 and not any(z < 0 for z in flat):
-        return False
-    return not (hidden or len(Z) >= 2) or any(z > 0 for z in flat)
+    """The ReLU's friendliness (activations.relu_problems): no input at 0, and a layer of ≥2 neurons zeroes one
+    entry and passes one; a hidden layer passes one however many neurons it has."""
+    return not relu_problems([z for row in Z for z in row], len(Z), hidden)
 
 
 def _z_ok(act: str, hidden: bool, cap: int = HIDDEN_CAP) -> Callable[[Grid], bool]:
@@ -245,13 +265,10 @@ def _forward_kind(title: str, description: str, count_parameters: bool = False, 
 
 @lru_cache(maxsize=4096)
 def rounded_softmax(z: tuple[int, ...]) -> tuple[Fraction, ...] | None:
-    """The exact softmax of a column rounded to one decimal, or None when the rounded values do not sum to 1."""
-    with localcontext() as ctx:
-        ctx.prec = 40
-        top = max(z)
-        e = [Decimal(v - top).exp() for v in z]
-        total = sum(e)
-        p = [(x / total).quantize(Decimal("0.1"), rounding=ROUND_HALF_EVEN) for x in e]
+    """The exact softmax of a column (the softmax's own, with e) rounded to one decimal, or None when the rounded
+    values do not sum to 1."""
+    exact = SYMPY.softmax(sp.ImmutableMatrix([[v] for v in z]), sp.E)
+    p = [Decimal(str(sp.N(x, 40))).quantize(Decimal("0.1"), rounding=ROUND_HALF_EVEN) for x in exact]
     return tuple(Fraction(x) for x in p) if sum(p) == 1 else None
 
 
@@ -349,24 +366,28 @@ def _targets(rng: Search, o: "Options", Z: Grid) -> tuple[list[list[int]] | None
 
 
 def _output_gradient(o: "Options", Z: Grid, Y: list[list[int]], preds: list | None) -> Grid:
-    """∂L/∂Z of the output up to a positive factor: Ŷ − Y (softmax from predictions or base 3; linear output)."""
+    """∂L/∂Z of the output up to a positive factor, by the loss's own gradients: Ŷ − Y for softmax and
+    cross-entropy (from the rounded predictions, or with 3 for e), the squared error's Ẑ − Y for a linear output."""
+    Yq = _flint(Y)
     if preds is not None:
-        return [[p[i] - Y[i][j] for j, p in enumerate(preds)] for i in range(len(Z))]
-    if o.loss == "cross_entropy":
-        cols = [_column(Z, j) for j in range(len(Z[0]))]
-        soft = [[Fraction(3 ** (v - min(c)), _base3_denominator(c)) for v in c] for c in cols]
-        return [[soft[j][i] - Y[i][j] for j in range(len(cols))] for i in range(len(Z))]
-    return [[z - y for z, y in zip(zr, yr)] for zr, yr in zip(Z, Y)]
+        P = _flint([[p[i] for p in preds] for i in range(len(Z))])
+    elif o.loss == "cross_entropy":
+        P = FLINT.softmax(_flint(Z), sp.Integer(3))
+    else:
+        return _grid(loss.gradient(FLINT, "squared_error", _flint(Z), Yq, FLINT.scalar(1)))
+    return _grid(loss.fused_gradient(FLINT, "cross_entropy", P, Yq, FLINT.scalar(1), Activated(activation="softmax")))
 
 
 def _reaches_first_layer(layers: list[Drawn], acts: list[str], G: Grid) -> bool:
-    """A quick pre-check before the engine's solve: some of ∂L/∂Z reaches layer 1 through the masks."""
+    """A quick pre-check before the engine's solve: some of ∂L/∂Z reaches layer 1 through the ReLU masks
+    (Wᵀ·∂L/∂Z as the dense layer passes it down, cut where a ReLU's z ≤ 0)."""
+    g = _flint(G)
     for k in range(len(layers) - 1, 0, -1):
-        W, Z = layers[k][0], layers[k - 1][2]
-        mask = acts[k - 1] == "relu"
-        G = [[sum((W[r][i] * G[r][j] for r in range(len(W))), Fraction(0)) * (not mask or Z[i][j] > 0)
-              for j in range(len(G[0]))] for i in range(len(W[0]))]  # (m×n)·(n×N) ⊙ mask
-    return any(v for row in G for v in row)
+        W, Z = _flint(layers[k][0]), _flint(layers[k - 1][2])
+        g = FLINT.matmul(FLINT.transpose(W), g)  # (m×n)·(n×N)
+        if acts[k - 1] == "relu":
+            g = FLINT.masked(g, Z, 0, FLINT.step(Z, 0))  # ⊙ the 0/1 mask
+    return any(x != 0 for x in g.entries())
 
 
 def _base3_learning_rate(denominator: int) -> str:

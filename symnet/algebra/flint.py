@@ -147,6 +147,8 @@ class FlintAlgebra:
             if hit is not None and hit[0] is m:
                 return hit[1]
         n = m.numer_denom()
+        if len(self._scaled) > 1024:
+            self._scaled.clear()
         kept = self._sympy.get(id(m))
         (self._kept if kept is not None and kept[0] is m else self._scaled)[id(m)] = (m, n)
         return n
@@ -216,6 +218,8 @@ class FlintAlgebra:
         if hit is not None and hit[0] is m:
             return hit[1]
         t = m.transpose()
+        if len(self._transposed) > 1024:
+            self._transposed.clear()
         self._transposed[id(m)] = (m, t)
         known = self._known_integers(m)
         if known is not None:
@@ -301,20 +305,22 @@ class FlintAlgebra:
         """The signs of a, read once per matrix in a solve."""
         hit = self._signs.get(id(a))
         if hit is None or hit[0] is not a:
+            if len(self._signs) > 1024:  # an algebra used outside solves (the generator's) keeps few
+                self._signs.clear()
             hit = self._signs[id(a)] = (a, Signs(a))
         return hit[1]
 
     def relu(self, a: Any, slope: Any) -> fmpq_mat:
         """x where x > 0, else slope·x."""
         m = _mat(a)
-        return by_sign(m, self.signs(m), to_fmpq(slope))
+        return by_sign(m, self.signs(m), self.scalar(slope))
 
     def step(self, a: Any, slope: Any) -> Mask:
         """1 where x > 0, else slope (built when read)."""
         if isinstance(a, Factored):
             raise Fallback("a mask from a gradient with atoms")
         m = _mat(a)
-        return Mask(self.signs(m), to_fmpq(slope), (m.nrows(), m.ncols()))
+        return Mask(self.signs(m), self.scalar(slope), (m.nrows(), m.ncols()))
 
     def masked(self, g: Any, z: Any, slope: Any, d: Any) -> Any:
         """g ⊙ step(z, slope), from z's signs (the ones its value and mask were read from)."""
@@ -322,7 +328,7 @@ class FlintAlgebra:
             raise Fallback("a mask from a gradient with atoms")
         if not isinstance(d, Mask):  # a ∂A/∂Z given (a mistake's), not read off z's signs
             return self.hadamard(g, d)
-        pos, s = self.signs(_mat(z)), to_fmpq(slope)
+        pos, s = self.signs(_mat(z)), self.scalar(slope)
         if isinstance(g, Factored):
             return factored.mask(g, _mat(d), by_sign(g.const, pos, s))
         return by_sign(_mat(g), pos, s)

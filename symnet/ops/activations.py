@@ -309,14 +309,26 @@ MISTAKES = (
 )
 
 
+def relu_problems(z: list[Any], neurons: int, hidden: bool = False) -> list[str]:
+    """What keeps a ReLU's inputs z from being friendly by hand: an input at 0 (where the derivative is a
+    convention), or, with two or more neurons (or in a hidden layer, which must pass something on), no entry both
+    cut and passed."""
+    out = []
+    if any(v == 0 for v in z):
+        out.append("holds 0")
+    if neurons >= 2 and not any(v < 0 for v in z):
+        out.append("cuts no entry")
+    if (hidden or neurons >= 2) and not any(v > 0 for v in z):
+        out.append("passes no entry")
+    return out
+
+
 def relu_friendly(act: Activated, Z: sp.MatrixBase, neurons: int, k: int) -> list[str]:
     """A ReLU layer is friendly by hand when no input is 0 and, with two or more neurons, it both cuts and passes."""
     if act.activation not in ("relu", "leaky_relu"):
         return []
-    out = []
-    z = list(Z)
-    if any(v == 0 for v in z):
-        out.append(f"Z{k} holds 0 at a {act.activation} input")
-    if neurons >= 2 and not (any(v < 0 for v in z) and any(v > 0 for v in z)):
+    found = relu_problems(list(Z), neurons)
+    out = [f"Z{k} holds 0 at a {act.activation} input"] if "holds 0" in found else []
+    if len(found) > len(out):
         out.append(f"the {act.activation} of layer {k} does not both zero and pass an entry")
     return out

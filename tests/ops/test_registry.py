@@ -47,6 +47,15 @@ def exact_equal(a: sp.Expr, b: sp.Expr) -> bool:
     return abs(sp.N(a - b, 60)) < sp.Float("1e-45")
 
 
+def with_e(ex):
+    """The exercise with e wherever a layer uses another base: 3 for e is an approximation in the values only (the
+    derivatives keep their e-forms), so the chain rule equals sympy.diff only with e itself."""
+    from dataclasses import replace
+
+    return replace(ex, layers=tuple(replace(l, exp_base=sp.E) if getattr(l, "exp_base", sp.E) != sp.E else l
+                                    for l in ex.layers))
+
+
 def symbolic(ex):
     """The exercise with every trainable parameter entry a symbol, and the symbol → value map."""
     from dataclasses import replace
@@ -67,7 +76,7 @@ def symbolic(ex):
 @pytest.mark.parametrize("seed", range(4))
 def test_backward_is_sympy_diff_of_forward(name, seed):
     """Every dL/dP of every layer equals ∂L/∂P of the symbolic loss (parameters made symbols), at the exercise's values."""
-    ex = spec.from_data(examples(name)(seed), f"<{name} {seed}>", ROOMY)
+    ex = with_e(spec.from_data(examples(name)(seed), f"<{name} {seed}>", ROOMY))
     sol = engine.solve(ex, backend="sympy")
     sym, values = symbolic(ex)
     L = engine.solve(sym, backend="sympy")["L"]
