@@ -104,6 +104,10 @@ def _linear(W: list[list[int]], A: Grid, b: list[int]) -> Grid:
 
 
 def _activate(Z: Grid, act: str) -> Grid:
+    """A = f(Z) for the piecewise-linear activations a drawn layer feeds on (a sigmoid or tanh is only ever the last
+    layer, whose A nothing reads: Z is given back)."""
+    if not FUNCTIONS[act].piecewise:
+        return Z
     layer = Activated(activation=act, alpha=sp.Rational(LEAKY_ALPHA.numerator, LEAKY_ALPHA.denominator))
     return _grid(FUNCTIONS[act].value(FLINT, layer, _flint(Z)))
 

@@ -14,7 +14,8 @@ import sympy as sp
 
 import symnet
 from symnet.expr import FloatText
-from symnet.generate import KINDS, generate, options
+from symnet.generate import DENSE_KINDS as KINDS
+from symnet.generate import generate, options
 from symnet.spec import parse_text
 
 from .conftest import ROOT

@@ -165,3 +165,18 @@ def test_every_op_key_is_documented():
     for o in registry().values():
         for key in o.keys:
             assert key.doc and key.holds, (o.name, key.name)
+
+
+def test_every_op_generator_kind_makes_friendly_exercises_that_render():
+    from symnet.friendly import problems
+    from symnet.generate import generate, options
+    from symnet.ops import generator_kinds
+
+    for kind in generator_kinds():
+        for seed in range(10):
+            made = generate(options(kind, seed=seed))
+            again = spec.parse_text(made.toml(), "<generated>")
+            sol = spec.from_data(again, "<generated>").solve()
+            assert not problems(sol, made.options.max_given), (kind, seed)
+            render(sol, "markdown", worksheet=True)
+        assert generate(options(kind, seed=3)).toml() == generate(options(kind, seed=3)).toml()
