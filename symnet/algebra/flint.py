@@ -203,7 +203,9 @@ class FlintAlgebra:
 
     def scale(self, c: Any, a: Any) -> Any:
         """c·a."""
-        if isinstance(a, Factored):
+        if isinstance(a, Factored) and a.layout == "cols":  # the products below read coef: scale it in
+            return Factored(a.const * c, "cols", [J * c for J in a.coef], a.atoms, a.scale)
+        if isinstance(a, Factored):  # ∂L/∂W, ∂L/∂b: a scale of their own, sharing the multiplied-out blocks
             out = Factored(a.const * c, a.layout, a.coef, a.atoms, c * a.scale)
             out._blocks = a._blocks
             return out

@@ -91,3 +91,45 @@ def test_relu_alone_and_its_template():
     text = render(sol, "markdown")
     assert "relu of X" in text and "fill in" not in text
     assert "relu of X" in render(sol, "markdown", worksheet=True)
+
+
+def torch_case(seed: int) -> dict:
+    """A dense layer then an activation alone, with e (exact), a loss fitting the activation."""
+    rng = random.Random(f"activation-torch:{seed}")
+    act = ["relu", "leaky_relu", "identity", "sigmoid", "tanh", "softmax"][seed % 6]
+
+    def q() -> str:
+        return str(Fraction(rng.randint(-6, 6), rng.choice([2, 3, 4])))
+
+    layer: dict = {"type": "activation", "activation": act}
+    if act == "softmax":
+        layer["temperature"] = rng.choice([1, 2, "1/2"])
+    loss = {"kind": "cross_entropy", "Y": [[1, 0], [0, 1], [0, 0]]} if act == "softmax" else \
+        {"kind": "squared_error", "Y": [[q(), q()] for _ in range(3)]}
+    return {"X": [[q(), q()], [q(), q()]], "layers": [{"W": [[q(), q()] for _ in range(3)], "b": [q(), q(), q()]}, layer],
+            "loss": loss}
+
+
+@pytest.mark.parametrize("seed", range(50))
+def test_against_torch_autograd(seed):
+    torch = pytest.importorskip("torch")
+    data = torch_case(seed)
+    sol = spec.from_data(data).solve()
+    t = lambda rows: torch.tensor([[float(Fraction(str(x))) for x in r] for r in rows], dtype=torch.float64)  # noqa: E731
+    X, W = t(data["X"]), t(data["layers"][0]["W"]).requires_grad_(True)
+    b = t([[x] for x in data["layers"][0]["b"]]).requires_grad_(True)
+    layer = data["layers"][1]
+    Z = W @ X + b
+    T = float(Fraction(str(layer.get("temperature", 1))))
+    A = {"relu": torch.relu, "identity": lambda z: z, "sigmoid": torch.sigmoid, "tanh": torch.tanh,
+         "leaky_relu": lambda z: torch.nn.functional.leaky_relu(z, 0.1),
+         "softmax": lambda z: torch.softmax(z / T, dim=0)}[layer["activation"]](Z)
+    Y = t(data["loss"]["Y"])
+    N = X.shape[1]
+    L = -(Y * torch.log(A)).sum() / N if data["loss"]["kind"] == "cross_entropy" else ((A - Y) ** 2).sum() / 2 / N
+    L.backward()
+    assert abs(float(sol["L"]) - L.item()) < 1e-12 * max(1.0, abs(L.item()))
+    for got, want in ((sol["dL/dW1"], W.grad), (sol["dL/db1"], b.grad)):
+        for i in range(got.rows):
+            for j in range(got.cols):
+                assert abs(float(got[i, j]) - want[i, j].item()) < 1e-12, (i, j)
