@@ -10,7 +10,7 @@ from typing import Any
 
 import sympy as sp
 
-from .algebra import Fallback
+from .algebra import Algebra, Fallback
 from .algebra.flint import FlintAlgebra
 from .algebra.sympy import SYMPY
 from .bounds import DEFAULT, Bounds, check_entries
@@ -22,7 +22,7 @@ from .record import Deferred, Solution, Step
 class Run:
     """One solve in progress: its algebra, the steps recorded so far, the mistake being made, the bounds."""
 
-    def __init__(self, xp: Any, exercise: Exercise, broken: frozenset[str], given: Mapping[str, Value],
+    def __init__(self, xp: Algebra, exercise: Exercise, broken: frozenset[str], given: Mapping[str, Value],
                  bounds: Bounds) -> None:
         self.xp, self.exercise, self.mistakes, self.given, self.bounds = xp, exercise, broken, given, bounds
         self.source = exercise.source
@@ -116,7 +116,7 @@ def solve(exercise: Exercise, broken: frozenset[str] = frozenset(), given: Mappi
     return _solve(exercise, SYMPY, broken, given or {}, bounds)
 
 
-def _solve(ex: Exercise, xp: Any, broken: frozenset[str], given: Mapping[str, Value], bounds: Bounds) -> Solution:
+def _solve(ex: Exercise, xp: Algebra, broken: frozenset[str], given: Mapping[str, Value], bounds: Bounds) -> Solution:
     run = Run(xp, ex, broken, given, bounds)
     if ex.kind == "matmul":
         run.at(None, "matmul", "forward")

@@ -75,7 +75,8 @@ class Factored:
     def blocks(self) -> list[tuple[fmpz_mat, fmpz]]:
         """The multiplied-out coefficients of an "outer" (∂L/∂W-shaped) combination (`outer_blocks`)."""
         if self._blocks is None:
-            self._blocks = outer_blocks(*self.coef, self.atoms.rows)
+            Js, A_in = self.coef
+            self._blocks = outer_blocks(Js, A_in, self.atoms.rows)
         return self._blocks
 
     def sympy(self) -> sp.ImmutableMatrix:
