@@ -42,7 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("spec", metavar="SPEC", help="the exercise: a spec file or a built-in name")
     c.add_argument("answers", metavar="ANSWERS", nargs="+", help="answers file(s) (.toml or .json), or a folder of them")
     c.add_argument("--format", choices=("text", "json"), default="text", help="report format (default text)")
-    c.add_argument("--csv", metavar="FILE", help="write the class summary table to FILE as CSV")
+    c.add_argument("--csv", metavar="FILE", help="write the gradebook (one row per student) to FILE as CSV")
+    c.add_argument("--require", action="append", metavar="Q,Q,...",
+                   help="the quantities asked (default: every computed one); others answered are still checked")
+    c.add_argument("--only", action="append", metavar="Q,Q,...",
+                   help="check only these quantities; other answers in the files are ignored")
+    c.add_argument("--rubric", metavar="FILE", help="a TOML/JSON file with a [grading] table (points, penalties)")
+    c.add_argument("--feedback", metavar="DIR", help="write one feedback file per student to DIR (Markdown and PDF)")
+    c.add_argument("--report", metavar="FILE", help="write the class report to FILE (self-contained HTML)")
     _bound_option(c)
 
     g = sub.add_parser("generate", help="a new exercise spec (TOML) with hand-friendly numbers",

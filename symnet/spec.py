@@ -22,8 +22,8 @@ from .ops.update import parse as parse_train
 from .reader import Reader, choice, cut, keys, matrix, scalar, shape_text, text
 from .reader import kind as kind_of
 
-TOP_KEYS = ("title", "description", "kind", "X", "layers", "loss", "train", "count_parameters")
-MATMUL_KEYS = ("title", "description", "kind", "A", "B")
+TOP_KEYS = ("title", "description", "kind", "X", "layers", "loss", "train", "count_parameters", "grading")
+MATMUL_KEYS = ("title", "description", "kind", "A", "B", "grading")  # grading: read by `symnet check` (check/grading.py)
 
 
 # ---------------------------------------------------------------- files and built-ins

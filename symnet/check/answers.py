@@ -17,9 +17,10 @@ from ..expr import FloatText
 from ..record import Solution
 from ..spec import matrix, read_data
 from .compare import decimal_places, nodes, number
+from .printable import clean
 
 _BARE_NAME = re.compile(r"^\s*(dL/d|\w+')", re.MULTILINE)  # a quantity name TOML cannot take unquoted
-META_KEYS = ("student",)  # optional: the student's name, for the class table
+META_KEYS = ("student", "id")  # optional: the student's name and id (an LMS's login or number), for the gradebook
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Answers:
     source: str
     student: str
     items: tuple[Answer, ...]
+    student_id: str = ""
 
 
 def read_file(path: str | Path, solution: Solution) -> Answers:
@@ -80,6 +82,7 @@ def from_data(data: Mapping, solution: Solution, source: str = "<answers>", stud
 
 
 def _read(data: Mapping, solution: Solution, source: str, student: str) -> Answers:
+    student = clean(student)
     names = [n for n in solution]
     for key in data:
         if key not in names and key not in META_KEYS:
@@ -92,14 +95,23 @@ def _read(data: Mapping, solution: Solution, source: str, student: str) -> Answe
         name = data["student"]
         if not isinstance(name, str) or isinstance(name, FloatText) or not name.strip() or len(name) > 100:
             raise AnswersError("expected the student's name as a string of at most 100 characters", field="student")
-        student = name.strip()
+        student = clean(name) or student  # (terminal escapes, newlines and bidi overrides never reach a table)
+    student_id = ""
+    if "id" in data:
+        ident = data["id"]
+        if isinstance(ident, int) and not isinstance(ident, bool) and ident >= 0:
+            ident = str(ident)
+        if not isinstance(ident, str) or isinstance(ident, FloatText) or not clean(ident) or len(ident) > 100:
+            raise AnswersError("expected the student's id as a string (or a whole number) of at most 100 characters",
+                               field="id")
+        student_id = clean(ident)
     items = tuple(_answer(n, data[n], solution[n], solution.exercise.bounds) for n in names if n in data)
     known = set().union(*(_matrix_of(solution[n]).free_symbols for n in names))
     for a in items:
         _check_symbols(a, data[a.name], known)
     if not items:
         raise AnswersError("no answers: write quantity = value lines, for example Z1 = [[-1], [3]]")
-    return Answers(source, student or source, items)
+    return Answers(source, student or clean(source), items, student_id)
 
 
 def _answer(name: str, raw: object, expected: object, bounds: Bounds) -> Answer:

@@ -8,13 +8,15 @@ import sys
 from pathlib import Path
 
 from ..bounds import DEFAULT
-from ..errors import AnswersError, UsageError
+from ..errors import AnswersError, SymnetError, UsageError
 from ..files import same_file, write_atomic
-from ..spec import load
+from ..record import Solution
+from ..spec import load, read_data
 from .answers import read_file
-from .diagnose import check
+from .diagnose import asked_names, check
+from .grading import DEFAULT_RUBRIC, Grade, Rubric, RubricError, grade, rubric_from_table, unreadable
+from .printable import clean
 from .report import class_csv, class_json, class_text, text_report, to_json
-from .verdict import Verdict
 
 SUFFIXES = (".toml", ".json")
 
@@ -53,23 +55,95 @@ def _json(doc: object, indent: str = "") -> str:
     return text + ("\n" if not indent else "")
 
 
+def _list(items: list[str] | None) -> list[str] | None:
+    """Quantity names from repeated, comma-separated options (`--require Z1,A1 --require L`)."""
+    if not items:
+        return None
+    return [n.strip() for item in items for n in item.split(",") if n.strip()]
+
+
+def _rubric(args: argparse.Namespace, solution: Solution) -> Rubric:
+    """The `--rubric` file's [grading] table, else the spec file's, else the default (1 point each)."""
+    rubric_file = getattr(args, "rubric", None)
+    bounds = solution.exercise.bounds
+    if rubric_file:
+        data = read_data(rubric_file, "rubric", bounds)
+        extra = [k for k in data if k != "grading"]
+        if extra or "grading" not in data:
+            raise RubricError(f"a rubric file holds one [grading] table{f', not {clean(extra[0], 40)!r}' if extra else ''}",
+                              source=rubric_file, field=extra[0] if extra else "grading")
+        return rubric_from_table(data["grading"], solution, rubric_file)
+    spec = Path(str(args.spec))
+    if spec.suffix.lower() in SUFFIXES and spec.is_file():
+        data = read_data(spec, "spec", bounds)
+        if "grading" in data:
+            return rubric_from_table(data["grading"], solution, str(args.spec))
+    return DEFAULT_RUBRIC
+
+
+def _unreadable_name(path: Path, bounds) -> str:
+    """The student's name from a file that could not be graded, when it can still be read; else the file's stem."""
+    try:
+        name = read_data(path, "answers", bounds).get("student")
+    except SymnetError:
+        name = None
+    return clean(name) if isinstance(name, str) and clean(name) else clean(path.stem) or "?"
+
+
+def _outputs(args: argparse.Namespace, inputs: list[Path]) -> None:
+    """Refuse an output (--csv, --report, --feedback) that is an input file."""
+    for option in ("csv", "report", "feedback"):
+        out = getattr(args, option, None)
+        if not out:
+            continue
+        for p in inputs:
+            if p.exists() and same_file(p, out):
+                raise UsageError(f"--{option} {out} is an input file; choose another output", source=str(out))
+    fb = getattr(args, "feedback", None)
+    if fb and Path(fb).exists() and not Path(fb).is_dir():
+        raise UsageError("--feedback needs a folder (it is a file)", source=str(fb))
+
+
 def run_cli(args: argparse.Namespace) -> int:
-    """Check every answers file; print a report (or a class table); exit 0 all right, 1 a wrong answer."""
+    """Check every answers file; print a report (or a class table); exit 0 all right, 1 a wrong or missing answer
+    (or, in a class, an unreadable file), 2 bad input."""
     exercise = load(args.spec, bounds=getattr(args, "bounds", DEFAULT))
     paths, is_class = answer_paths(args.answers)
-    if args.csv:
-        for p in paths + [Path(args.spec)]:
-            if p.exists() and same_file(p, args.csv):
-                raise UsageError(f"--csv {args.csv} is an input file; choose another output", source=args.csv)
+    rubric_file = getattr(args, "rubric", None)
+    _outputs(args, paths + [Path(str(args.spec))] + ([Path(rubric_file)] if rubric_file else []))
     solution = exercise.solve()
-    verdicts: list[Verdict] = []
-    for p in paths:
-        verdicts.append(check(exercise, read_file(p, solution)))
-    if args.format == "json":
-        text = _json(class_json(verdicts) if is_class else to_json(verdicts[0]))
+    rubric = _rubric(args, solution)
+    only, require = _list(getattr(args, "only", None)), _list(getattr(args, "require", None))
+    if only and require:
+        raise UsageError("give --require or --only, not both", field="--only")
+    if only or require:
+        asked = asked_names(solution, only or require, "--only" if only else "--require")
     else:
-        text = class_text(verdicts) if is_class else text_report(verdicts[0])
+        asked = rubric.asked_in(solution)
+    grades: list[Grade] = []
+    for p in paths:
+        try:
+            verdict = check(exercise, read_file(p, solution), asked=asked, only=bool(only))
+        except SymnetError as e:
+            if not is_class:
+                raise
+            where = ": ".join(x for x in (e.field, " ".join(e.message.split())) if x)
+            grades.append(unreadable(str(p), _unreadable_name(p, exercise.bounds), clean(where, 300), asked, rubric))
+            continue
+        grades.append(grade(verdict, rubric))
+    if args.format == "json":
+        text = _json(class_json(grades, rubric) if is_class else to_json(grades[0].verdict, rubric))
+    else:
+        text = class_text(grades) if is_class else text_report(grades[0].verdict, rubric)
     if args.csv:
-        write_atomic(args.csv, class_csv(verdicts))
+        write_atomic(args.csv, class_csv(grades))
+    if getattr(args, "feedback", None):
+        from .feedback import write_feedback
+
+        write_feedback(args.feedback, grades, solution, rubric)
+    if getattr(args, "report", None):
+        from .classreport import class_report
+
+        write_atomic(args.report, class_report(grades, solution, rubric))
     sys.stdout.write(text)
-    return 0 if all(v.correct for v in verdicts) else 1
+    return 0 if all(g.correct for g in grades) else 1

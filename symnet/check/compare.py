@@ -357,3 +357,50 @@ def matches(given: sp.Expr, places: int | None, value: sp.Expr, bounds: Bounds =
         if rounded is None:
             return UNDECIDED
     return UNDECIDED if same is None else None
+
+
+# ---------------------------------------------------------------- what a value rounds to
+
+
+def rounded_at(value: sp.Expr, places: int) -> tuple[sp.Rational, sp.Rational | None] | None:
+    """`value` rounded to `places` decimals: (the rounding, None), or at an exact tie (the neighbour away from
+    zero, the one towards zero), both right; None when it cannot be told (symbols, not a real number)."""
+    if value.free_symbols:
+        return None
+    scale = sp.Integer(10) ** places
+    if value.is_Rational:
+        scaled = value * scale
+    else:
+        x = number(value, 30 + max(places, 0) + _digits_before_point(number(value, 15) or sp.Float(0)))
+        if x is None:
+            return None
+        scaled = sp.Rational(str(x)) * scale  # (an irrational value is no tie; 30 digits to spare decide the side)
+    low = sp.floor(abs(scaled))
+    sign = -1 if scaled < 0 else 1
+    if abs(scaled) - low == sp.Rational(1, 2):
+        return sign * (low + 1) / scale, sign * low / scale
+    n = sp.floor(abs(scaled) + sp.Rational(1, 2))
+    return sign * n / scale, None
+
+
+def near_miss(given: sp.Rational, places: int, value: sp.Expr) -> bool:
+    """True when a decimal written to `places` places is off its exact value by less than two units in its last
+    place, and the value itself needs more places than that (a rounding slip, not another mistake)."""
+    if places < 1 or value.free_symbols or not given.is_Rational:
+        return False
+    unit = sp.Rational(1, 10) ** places
+    if value.is_Rational:
+        if (value / unit).is_Integer:
+            return False  # the value is exact at these places: a different number is a different answer
+        return abs(value - given) < 2 * unit
+    x = number(value, 30)
+    return x is not None and abs(x - sp.Float(given, 30)) < sp.Float(2 * unit, 30)
+
+
+def decimal_text(x: sp.Rational, places: int) -> str:
+    """A rational that is a whole number of 10^-places, written with exactly `places` decimals: −1.10."""
+    if places <= 0:
+        return str(x)
+    n = int(abs(x) * sp.Integer(10) ** places)
+    whole, frac = divmod(n, 10**places)
+    return f"{'-' if x < 0 else ''}{whole}.{frac:0{places}d}"

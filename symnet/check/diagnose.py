@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from functools import cached_property
 
 import sympy as sp
 
 from ..bounds import Bounds
 from ..engine import solve
-from ..errors import SymnetError
+from ..errors import SymnetError, UsageError
 from ..exercise import Exercise, Value
 from ..ops import Mistake, mistakes
 from ..record import Solution
@@ -27,12 +29,55 @@ def variants() -> tuple[Mistake, ...]:
     return mistakes()
 
 
-def check(exercise: Exercise, answers: Mapping[str, object] | Answers) -> Verdict:
-    """The verdict on a student's answers (a mapping of quantity names to values, or read `Answers`)."""
+# Steps a student is not asked for unless the instructor says so: the exercise's givens, a worksheet's given Ŷ,
+# and the intermediate ∂A/∂Z (the ReLU mask), which ∂L/∂Z already shows.
+NOT_ASKED = ("given", "approx", "derivative")
+
+
+def askable(solution: Solution) -> list[str]:
+    """The quantities a student is asked for by default, in the order of the computation."""
+    return [s.name for s in solution.steps if s.epoch == 1 and s.kind not in NOT_ASKED
+            and solution.step(s.name) is s]
+
+
+def asked_names(solution: Solution, asked: Iterable[str] | None, field: str = "--require") -> tuple[str, ...]:
+    """The quantities asked, in the order of the computation: `asked` (checked: each a quantity of the exercise
+    and computed, not given), or by default every `askable` one."""
+    if asked is None:
+        return tuple(askable(solution))
+    names = list(solution)
+    given = {s.name for s in solution.steps if s.kind in ("given", "approx")}
+    wanted = []
+    for n in asked:
+        if n not in names:
+            hint = [m for m in names if m.lower() == str(n).lower()] or difflib.get_close_matches(str(n), names, n=1,
+                                                                                              cutoff=0.6)
+            meant = f"did you mean {hint[0]!r}? " if hint else ""
+            raise UsageError(f"unknown quantity {str(n)!r} ({meant}quantities of this exercise: {', '.join(names)})",
+                             field=field)
+        if n in given:
+            raise UsageError(f"{n} is given by the exercise, not computed: it cannot be asked", field=field)
+        wanted.append(n)
+    return tuple(n for n in names if n in wanted)
+
+
+def check(exercise: Exercise, answers: Mapping[str, object] | Answers, *, asked: Iterable[str] | None = None,
+          only: bool = False) -> Verdict:
+    """The verdict on a student's answers (a mapping of quantity names to values, or read `Answers`).
+
+    `asked` names the quantities asked (default: every computed one, `askable`); those not answered are the
+    verdict's `missing`, and make it not correct. With `only`, answers to other quantities are left out, as if
+    not written (they are neither checked nor used to recompute later steps)."""
     solution = solve(exercise)
     if not isinstance(answers, Answers):
         answers = from_data(answers, solution)
-    return _Judge(solution, answers).verdict()
+    names = asked_names(solution, asked)
+    if only:
+        answers = replace(answers, items=tuple(a for a in answers.items if a.name in names))
+    verdict = _Judge(solution, answers).verdict()
+    answered = {q.name for q in verdict.quantities}
+    return replace(verdict, missing=tuple(n for n in names if n not in answered), asked=names,
+                   student_id=answers.student_id)
 
 
 def _matrix(v: Value) -> M:

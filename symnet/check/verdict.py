@@ -14,6 +14,8 @@ SIGN_FLIPPED = "sign_flipped"
 BIAS_COLUMN = "bias_column"  # ∂L/∂[W | b] given for ∂L/∂W
 BIAS_NOT_SUMMED = "bias_not_summed"  # ∂L/∂b given per sample, as ∂L/∂Z
 UNDECIDED = "undecided"  # not shown equal or different within the bounds: neither right nor a known mistake
+ROUNDING_ERROR = "rounding_error"  # a decimal near the value that is not its rounding at the digits written
+PARAMETERS_WITHOUT_BIAS = "parameters_without_bias"  # the weights counted, the biases left out
 
 
 @dataclass(frozen=True)
@@ -73,11 +75,14 @@ class Verdict:
     student: str
     title: str
     quantities: tuple[QuantityVerdict, ...]
+    missing: tuple[str, ...] = ()  # quantities asked and not answered, in the order of the computation
+    asked: tuple[str, ...] = ()  # the quantities asked (every computed quantity unless told otherwise)
+    student_id: str = ""  # the answers file's `id`, when it has one
 
     @property
     def correct(self) -> bool:
-        """True when every answer is right (exactly or rounded)."""
-        return all(q.correct for q in self.quantities)
+        """True when every answer is right (exactly or rounded) and no quantity asked is missing."""
+        return not self.missing and all(q.correct for q in self.quantities)
 
     @property
     def right(self) -> int:
