@@ -59,7 +59,7 @@ SYMBOLIC = {
 
 def test_symbolic_answers_compare_as_expressions():
     ex = from_data(SYMBOLIC)
-    assert ex.check({"Z1": "x1*w1 + c + w2*x2"}).correct
+    assert ex.check({"Z1": "x1*w1 + c + w2*x2"})["Z1"].correct  # (A1, not answered, is missing)
     v = ex.check({"Z1": "w1*x1 + w2*x2"})
     assert v["Z1"].entries[0].diagnosis == "missing_bias"
     with pytest.raises(AnswersError, match="unknown symbol 'w3'"):

@@ -61,7 +61,7 @@ def test_refused_with_one_located_line(cli, tmp_path, case):
 
 def _judge(cli, tmp_path, cid: str, *args: str):
     name, content = next((n, c) for i, n, c in JUDGED if i == cid)
-    r = cli("check", "backprop", _put(tmp_path, name, content), *args)
+    r = cli("check", "backprop", _put(tmp_path, name, content), "--require", "answered", *args)
     assert r.err == "" and r.code in (0, 1)
     return r
 

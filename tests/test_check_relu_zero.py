@@ -88,7 +88,7 @@ def test_the_gradient_is_wrong_where_z_is_zero_and_the_rest_is_carried(cli, spec
 
 
 def test_text_report_line_and_feedback(cli, spec):
-    r = cli("check", spec(), ANSWERS / "relu-derivative-at-zero.toml")
+    r = cli("check", spec(), ANSWERS / "relu-derivative-at-zero.toml", "--require", "answered")
     assert r.code == 1
     lines = r.out.splitlines()
     at = lines.index("dL/dZ1  2/3  wrong")

@@ -13,7 +13,7 @@ from ..files import same_file, write_atomic
 from ..record import Solution
 from ..spec import load, read_data
 from .answers import read_file
-from .diagnose import asked_names, check
+from .diagnose import ANSWERED, asked_names, check
 from .grading import DEFAULT_RUBRIC, Grade, Rubric, RubricError, grade, rubric_from_table, unreadable
 from .printable import clean
 from .report import class_csv, class_json, class_text, text_report, to_json
@@ -116,7 +116,9 @@ def run_cli(args: argparse.Namespace) -> int:
     only, require = _list(getattr(args, "only", None)), _list(getattr(args, "require", None))
     if only and require:
         raise UsageError("give --require or --only, not both", field="--only")
-    if only or require:
+    if (only or require) == [ANSWERED]:
+        asked = ANSWERED
+    elif only or require:
         asked = asked_names(solution, only or require, "--only" if only else "--require")
     else:
         asked = rubric.asked_in(solution)
@@ -128,15 +130,16 @@ def run_cli(args: argparse.Namespace) -> int:
             if not is_class:
                 raise
             where = ": ".join(x for x in (e.field, " ".join(e.message.split())) if x)
-            grades.append(unreadable(str(p), _unreadable_name(p, exercise.bounds), clean(where, 300), asked, rubric))
+            grades.append(unreadable(str(p), _unreadable_name(p, exercise.bounds), clean(where, 300),
+                                     () if asked == ANSWERED else asked, rubric))
             continue
         grades.append(grade(verdict, rubric))
     if args.format == "json":
         text = _json(class_json(grades, rubric) if is_class else to_json(grades[0].verdict, rubric))
     else:
-        text = class_text(grades) if is_class else text_report(grades[0].verdict, rubric)
+        text = class_text(grades, order=list(solution)) if is_class else text_report(grades[0].verdict, rubric)
     if args.csv:
-        write_atomic(args.csv, class_csv(grades))
+        write_atomic(args.csv, class_csv(grades, list(solution)))
     if getattr(args, "feedback", None):
         from .feedback import write_feedback
 

@@ -16,9 +16,9 @@ from ..exercise import Exercise, Value
 from ..ops import Mistake, mistakes
 from ..record import Solution
 from .answers import Answer, Answers, from_data
-from .compare import EXACT, RIGHT, matches
-from .verdict import (BIAS_COLUMN, BIAS_NOT_SUMMED, CARRIED, ROUNDED, SIGN_FLIPPED, TRANSPOSED, UNDECIDED,
-                      EntryVerdict, QuantityVerdict, Verdict)
+from .compare import EXACT, RIGHT, matches, near_miss
+from .verdict import (BIAS_COLUMN, BIAS_NOT_SUMMED, CARRIED, PARAMETERS_WITHOUT_BIAS, ROUNDED, ROUNDING_ERROR,
+                      SIGN_FLIPPED, TRANSPOSED, UNDECIDED, EntryVerdict, QuantityVerdict, Verdict)
 
 M = sp.ImmutableMatrix
 
@@ -61,17 +61,23 @@ def asked_names(solution: Solution, asked: Iterable[str] | None, field: str = "-
     return tuple(n for n in names if n in wanted)
 
 
-def check(exercise: Exercise, answers: Mapping[str, object] | Answers, *, asked: Iterable[str] | None = None,
-          only: bool = False) -> Verdict:
+ANSWERED = "answered"  # asked = ANSWERED: whatever each file answers is what was asked (nothing is missing)
+
+
+def check(exercise: Exercise, answers: Mapping[str, object] | Answers, *,
+          asked: Iterable[str] | str | None = None, only: bool = False) -> Verdict:
     """The verdict on a student's answers (a mapping of quantity names to values, or read `Answers`).
 
-    `asked` names the quantities asked (default: every computed one, `askable`); those not answered are the
-    verdict's `missing`, and make it not correct. With `only`, answers to other quantities are left out, as if
-    not written (they are neither checked nor used to recompute later steps)."""
+    `asked` names the quantities asked (default: every computed one, `askable`; "answered": those the answers
+    hold); those not answered are the verdict's `missing`, and make it not correct. With `only`, answers to
+    other quantities are left out, as if not written (neither checked nor used to recompute later steps)."""
     solution = solve(exercise)
     if not isinstance(answers, Answers):
         answers = from_data(answers, solution)
-    names = asked_names(solution, asked)
+    if asked == ANSWERED:
+        names = tuple(n for n in solution if n in {a.name for a in answers.items})
+    else:
+        names = asked_names(solution, [asked] if isinstance(asked, str) else asked)
     if only:
         answers = replace(answers, items=tuple(a for a in answers.items if a.name in names))
     verdict = _Judge(solution, answers).verdict()
@@ -141,6 +147,8 @@ class _Judge:
         self.status: dict[str, str] = {}  # name → "exact" | "rounded" | "wrong" (the student's own mistake) | "carried"
         self.given = self._given()
         self.kinds = {st.name: st.kind for st in solution.steps if st.epoch == 1}
+        self._explained: dict[tuple[str, str, int], bool] = {}
+        self._without: dict[str, Solution | None] = {}
 
     # ------------------------------------------------------------ the student's values and the re-runs
 
@@ -188,12 +196,29 @@ class _Judge:
         scratch = [(m.code, self._variant(m, {})) for m in applicable]
         return [(c, s) for c, s in mine if s is not None], [(c, s) for c, s in scratch if s is not None]
 
-    def alternatives(self, name: str) -> list[tuple[str, Solution]]:
-        """(code, solution) for the mistakes that may explain `name`: first those made in this very step on
-        the student's own inputs, then those made from scratch that agree with every answer written upstream."""
+    def alternatives(self, name: str) -> list[tuple[str, Solution, Solution]]:
+        """(code, solution, reference) for the mistakes that may explain `name`: first those made in this very step
+        on the student's own inputs (the reference: the step done right from them), then those made from scratch
+        that agree with every answer written upstream (the reference: the answer key)."""
         mine, scratch = self._variants
-        return ([(c, s) for c, s in mine if self._local(s, name)]
-                + [(c, s) for c, s in scratch if self._consistent(s, name)])
+        ref = self.recomputed or self.solution
+        return ([(c, s, ref) for c, s in mine if self._local(s, name)]
+                + [(c, s, self.solution) for c, s in scratch if self._consistent(s, name)])
+
+    def _explains(self, a: Answer, code: str, sol: Solution, ref: Solution) -> bool:
+        """True when a mistake explains this answer wherever it makes a difference: at every entry where the
+        mistaken value differs from the right one (from the same inputs), the student wrote the mistaken value.
+        A layer-wide mistake is not named for one entry that happens to equal it."""
+        key = (a.name, code, id(sol))
+        if key not in self._explained:
+            v, r = _matrix(sol[a.name]), _matrix(ref[a.name]) if a.name in ref else None
+            ok = r is not None and v.shape == r.shape == a.value.shape
+            if ok:
+                cells = [(i, j) for i in range(v.rows) for j in range(v.cols)
+                         if self._match(v[i, j], None, r[i, j]) is None]
+                ok = bool(cells) and all(self._match(a.value[c], a.places(*c), v[c]) in RIGHT for c in cells)
+            self._explained[key] = ok
+        return self._explained[key]
 
     def _inputs(self, name: str) -> set[str]:
         """The quantities a step reads, looking through derivative steps (∂A/∂Z) to what they read."""
@@ -271,30 +296,62 @@ class _Judge:
         """Every known mistake that gives this wrong entry, most specific first."""
         g, places = a.value[i, j], a.places(i, j)
         out = [TRANSPOSED] if transposed else []
-        for code, sol in self.alternatives(a.name):
+        for code, sol, ref in self.alternatives(a.name):
             v = _matrix(sol[a.name])[i, j] if a.name in sol else None
             if (v is not None and code not in out and self._match(v, None, expected) is None
-                    and self._match(g, places, v) in RIGHT):
+                    and self._match(g, places, v) in RIGHT and self._explains(a, code, sol, ref)):
                 out.append(code)
         if expected != 0 and self._match(g, places, -expected) in RIGHT:
             out.append(SIGN_FLIPPED)
+        if a.name == "parameters" and g == sum(l.W.rows * l.W.cols for l in self.solution.exercise.layers) != expected:
+            out.append(PARAMETERS_WITHOUT_BIAS)
+        if not out and places is not None and near_miss(g, places, expected):
+            out.append(ROUNDING_ERROR)  # (last: a known mistake that gives these digits explains more)
         return out
 
     def _carried(self, a: Answer, i: int, j: int, expected: sp.Expr) -> str | None:
-        """The first wrong step this entry follows from, ROUNDED if it follows from rounded answers only, else None."""
+        """The nearest wrong step this entry follows from, ROUNDED if it follows from rounded answers only, else
+        None. Nearest: of the student's own mistakes upstream, the closest in the computation whose mistake
+        changes this entry (put right, from the student's other answers, the entry is recomputed otherwise)."""
         sol = self.recomputed
         if sol is None or a.name not in sol:
             return None
         v = _matrix(sol[a.name])[i, j]
         if self._match(v, None, expected) is not None or self._match(a.value[i, j], a.places(i, j), v) not in RIGHT:
             return None
-        upstream = self._upstream(a.name)
-        wrong = [n for n in self.order if n in upstream and self.status.get(n) == "wrong"]
+        wrong = [n for n in self._upstream_by_distance(a.name) if self.status.get(n) == "wrong"]
+        for n in wrong:
+            fixed = self._put_right(n)
+            if fixed is not None and a.name in fixed and self._match(_matrix(fixed[a.name])[i, j], None, v) is None:
+                return n
         if wrong:
             return wrong[0]
-        if any(self.status.get(n) == "rounded" for n in upstream):
+        if any(self.status.get(n) == "rounded" for n in self._upstream(a.name)):
             return ROUNDED
         return None
+
+    def _put_right(self, name: str) -> Solution | None:
+        """Every step recomputed from the student's answers but `name`'s, which is computed right from them."""
+        if name not in self._without:
+            rest = {k: v for k, v in self.given.items() if k != name}
+            self._without[name] = self._solve(given=rest) if name in self.given else None
+        return self._without[name]
+
+    def _upstream_by_distance(self, name: str) -> list[str]:
+        """The quantities `name` is computed from, nearest first (steps away; then the later in the computation)."""
+        position = {n: k for k, n in enumerate(self.order)}
+        seen, frontier, out = {name}, [name], []
+        while frontier:
+            nxt = []
+            for n in frontier:
+                for d in self.deps.get(n, ()):
+                    if d not in seen:
+                        seen.add(d)
+                        nxt.append(d)
+            nxt.sort(key=lambda n: -position.get(n, -1))
+            out += nxt
+            frontier = nxt
+        return out
 
     def _upstream(self, name: str) -> set[str]:
         seen: set[str] = set()

@@ -242,7 +242,7 @@ def quantity_score(q: QuantityVerdict | None, maximum: Fraction, rubric: Rubric)
 def grade(verdict: Verdict, rubric: Rubric = DEFAULT_RUBRIC) -> Grade:
     """The gradebook line of a verdict: points per quantity asked (`verdict.asked`) and in all."""
     got = {q.name: q for q in verdict.quantities}
-    asked = verdict.asked or tuple(got)
+    asked = verdict.asked
     scores = []
     for n in asked:
         s = quantity_score(got.get(n), rubric.worth(n), rubric)

@@ -251,16 +251,12 @@ def quantity_sentences(q: QuantityVerdict, grouped: Sequence[str] = ()) -> list[
 def text_report(v: Verdict, rubric: Rubric = DEFAULT_RUBRIC) -> str:
     """Per quantity: right or wrong, each wrong entry (expected vs given), the feedback; the quantities not
     answered; then the score and a summary line."""
-    names = [q.name for q in v.quantities] + list(v.missing)
-    width = max(map(len, names), default=1)
+    width = max((len(q.name) for q in v.quantities), default=1)
     lines = [f"{clean(v.title) or 'Check'} — {v.student}", ""]
     grouped, note = row_notes(v)
     g = grade(v, rubric)
-    points = {s.name: s for s in g.scores}
     for q in v.quantities:
-        s = points.get(q.name)
-        earned = f"  [{number(s.points)} of {number(s.maximum)} pt{'s' * (s.maximum != 1)}]" if s else ""
-        lines.append(f"{q.name:<{width}}  {q.right}/{q.total}  {_label(q)}{earned}")
+        lines.append(f"{q.name:<{width}}  {q.right}/{q.total}  {_label(q)}")
         for e in q.entries:
             if e.correct:
                 continue
@@ -270,8 +266,8 @@ def text_report(v: Verdict, rubric: Rubric = DEFAULT_RUBRIC) -> str:
             where = "" if q.total == 1 else f"({e.row}, {e.col}) "
             lines.append(f"  {where}expected {shown(e.expected)}{_approx(e.expected, e)}, given {_given(e)}{why}")
         lines += [f"  → {s}" for s in quantity_sentences(q, grouped)]
-    for n in v.missing:
-        lines.append(f"{n:<{width}}  not answered")
+    if v.missing:
+        lines += ["", "Not answered: " + ", ".join(v.missing) + "."]
     if note:
         lines += ["", f"Note: {note}"]
     lines += ["", score_line(g), summary_line(v)]
@@ -321,23 +317,34 @@ def common_mistakes(grades: Sequence[Grade | Verdict]) -> list[tuple[str, int]]:
     return sorted(count.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
-def _cell(g: Grade, k: int) -> str:
-    if g.verdict is None:
+def columns(grades: Sequence[Grade], order: Sequence[str] = ()) -> list[tuple[str, Any]]:
+    """(quantity, maximum) of every quantity asked of anyone, in the order of the computation (`order`, else as
+    the students' scores list them: in the order of the computation too)."""
+    seen: dict[str, Any] = {}
+    for g in grades:
+        for s in g.scores:
+            seen.setdefault(s.name, s.maximum)
+    rank = {n: k for k, n in enumerate(order)}
+    return sorted(seen.items(), key=lambda kv: rank.get(kv[0], len(rank)))
+
+
+def _cell(g: Grade, name: str) -> str:
+    s = next((s for s in g.scores if s.name == name), None)
+    if g.verdict is None or s is None:
         return ""
-    s = g.scores[k]
     return "-" if s.state == "missing" else number(s.points)
 
 
-def class_rows(grades: Sequence[Grade]) -> list[list[str]]:
+def class_rows(grades: Sequence[Grade], order: Sequence[str] = ()) -> list[list[str]]:
     """The class table as text cells: a header, one row per student (points per quantity asked, `-` not
     answered), points, maximum and percent."""
-    asked = [s.name for s in grades[0].scores] if grades else []
+    asked = [n for n, _ in columns(grades, order)]
     rows = [["student"] + asked + ["points", "of", "%"]]
     for g in grades:
         if g.verdict is None:
             rows.append([g.student] + [""] * len(asked) + ["", number(g.maximum), "unreadable"])
         else:
-            rows.append([g.student] + [_cell(g, k) for k in range(len(asked))]
+            rows.append([g.student] + [_cell(g, n) for n in asked]
                         + [number(g.points), number(g.maximum), number(g.percent, 1)])
     return rows
 
@@ -358,11 +365,11 @@ def _label_of(name: str, width: int) -> str:
     return name if len(name) <= width else name[: width - 1] + "…"
 
 
-def class_table(grades: Sequence[Grade], width: int | None = None) -> list[str]:
+def class_table(grades: Sequence[Grade], width: int | None = None, order: Sequence[str] = ()) -> list[str]:
     """The class table in lines of at most `width` characters: students as rows when it fits, else transposed
     (quantities as rows, students as columns), in as many blocks of students as the width needs."""
     width = width or terminal_width()
-    rows = class_rows(grades)
+    rows = class_rows(grades, order)
     lines = _aligned(rows)
     if max(map(len, lines)) <= width:
         return lines
@@ -389,10 +396,10 @@ def class_table(grades: Sequence[Grade], width: int | None = None) -> list[str]:
     return out
 
 
-def class_text(grades: Sequence[Grade], width: int | None = None) -> str:
+def class_text(grades: Sequence[Grade], width: int | None = None, order: Sequence[str] = ()) -> str:
     """The class table, each student's mistakes and missing answers, the unreadable files, the most common
     mistakes with their feedback."""
-    lines = class_table(grades, width)
+    lines = class_table(grades, width, order)
     right = sum(g.correct for g in grades)
     lines += ["", f"{right} of {len(grades)} students all right."]
     notes = []
@@ -421,30 +428,33 @@ def safe_cell(cell: str) -> str:
     return "'" + cell if cell.lstrip()[:1] in ("=", "+", "-", "@") else cell
 
 
-def csv_rows(grades: Sequence[Grade]) -> list[list[str]]:
+def csv_rows(grades: Sequence[Grade], order: Sequence[str] = ()) -> list[list[str]]:
     """The gradebook: one row per student. file, id, student, points, maximum, percent, the points of each
     quantity asked (`Z1 (of 1)`; blank: not answered), the mistakes (codes with their quantities), the
     quantities not answered, and the status (`graded`, or `unreadable: …`)."""
-    asked = [(s.name, s.maximum) for s in grades[0].scores] if grades else []
+    asked = columns(grades, order)
     rows = [["file", "id", "student", "points", "maximum", "percent"]
-            + [f"{n} (of {number(m)})" for n, m in asked] + ["mistakes", "not answered", "status"]]
+            + [f"{n} (of {number(m)})" for n, m in asked] + ["mistakes", "mistakes in", "not answered", "status"]]
     for g in grades:
         if g.verdict is None:
             rows.append([shown_path(g.source), g.student_id, g.student, "", number(g.maximum), ""]
-                        + [""] * len(asked) + ["", "", f"unreadable: {g.unreadable}"])
+                        + [""] * len(asked) + ["", "", "", f"unreadable: {g.unreadable}"])
             continue
-        mistakes = "; ".join(f"{c or 'unexplained'} ({q})" for q, c in g.verdict.mistakes)
+        by_code: dict[str, list[str]] = {}
+        for q, c in g.verdict.mistakes:
+            by_code.setdefault(c or "unexplained", []).append(q)
         rows.append([shown_path(g.source), g.student_id, g.student, number(g.points), number(g.maximum),
                      number(g.percent, 1)]
-                    + ["" if s.state == "missing" else number(s.points) for s in g.scores]
-                    + [mistakes, " ".join(g.verdict.missing), "graded"])
+                    + [_cell(g, n).replace("-", "") for n, _ in asked]
+                    + [" ".join(by_code), "; ".join(f"{c}: {' '.join(qs)}" for c, qs in by_code.items()),
+                       " ".join(g.verdict.missing), "graded"])
     return rows
 
 
-def class_csv(grades: Sequence[Grade]) -> str:
+def class_csv(grades: Sequence[Grade], order: Sequence[str] = ()) -> str:
     """The gradebook as CSV (RFC 4180, UTF-8), every cell safe for a spreadsheet."""
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\r\n")
-    for row in csv_rows(grades):
+    for row in csv_rows(grades, order):
         w.writerow([safe_cell(c) for c in row])
     return out.getvalue()
