@@ -312,7 +312,8 @@ class _Judge:
     def _carried(self, a: Answer, i: int, j: int, expected: sp.Expr) -> str | None:
         """The nearest wrong step this entry follows from, ROUNDED if it follows from rounded answers only, else
         None. Nearest: of the student's own mistakes upstream, the closest in the computation whose mistake
-        changes this entry (put right, from the student's other answers, the entry is recomputed otherwise)."""
+        changes this entry (that step and all after it done right from the student's answers before it, the entry
+        comes out otherwise)."""
         sol = self.recomputed
         if sol is None or a.name not in sol:
             return None
@@ -331,9 +332,10 @@ class _Judge:
         return None
 
     def _put_right(self, name: str) -> Solution | None:
-        """Every step recomputed from the student's answers but `name`'s, which is computed right from them."""
+        """Every step recomputed from the student's answers upstream of `name`: `name` and all that follows from it
+        computed right (so that the effect of `name`'s own mistake is what changes)."""
         if name not in self._without:
-            rest = {k: v for k, v in self.given.items() if k != name}
+            rest = {k: v for k, v in self.given.items() if k != name and name not in self._upstream(k)}
             self._without[name] = self._solve(given=rest) if name in self.given else None
         return self._without[name]
 

@@ -27,7 +27,8 @@ FEEDBACK = {
     ROUNDED: "Right: the exact value rounds to what you wrote.",
     CARRIED: "Wrong only because {source} was wrong: recomputed from your {source}, this step is right.",
     **{m.code: m.sentence for m in mistakes()},
-    "transposed": "Rows and columns are swapped: this is the transpose (∂L/∂W = ∂L/∂Z·Aᵀ has the shape of W).",
+    "transposed": "Rows and columns are swapped: this is the transpose of the answer (a quantity has the shape of "
+                  "what it replaces or differentiates: ∂L/∂W that of W, Z that of W·A).",
     "sign_flipped": "The sign is flipped: check the order of a subtraction (Ŷ − Y, not Y − Ŷ).",
     "bias_column": "This is ∂L/∂[W | b]: ∂L/∂W has the shape of W, and the last column is ∂L/∂b.",
     "bias_not_summed": "∂L/∂b is one column: add up ∂L/∂Z's columns over the batch.",
