@@ -285,29 +285,7 @@ def test_bad_spec_exits_2(cli):
 # ---------------------------------------------------------------- a class
 
 
-def test_class_folder_table_and_csv(cli, tmp_path):
-    out = tmp_path / "class.csv"
-    r = cli("check", "backprop", ANSWERS / "class", "--csv", out)
-    assert r.code == 1 and r.err == ""
-    lines = r.out.splitlines()
-    assert lines[0].split()[:4] == ["student", "Z1", "A1", "Z2"]
-    rows = {l.split()[0]: l.split() for l in lines if l.split() and l.split()[0] in ("Ada", "Ben", "Cleo", "Dana", "(all)")}
-    assert set(rows) == {"Ada", "Ben", "Cleo", "Dana", "(all)"}
-    assert rows["Ada"][-2:] == ["104", "104"] and rows["Ben"][-2:] == ["69", "104"]
-    assert "1 of 4 students all right." in r.out
-    common = r.out.split("Most common mistakes:\n")[1].splitlines()
-    assert common[0].startswith("  unmasked_gradient (2 students): ")
-    import csv
-
-    table = list(csv.reader(out.read_text().splitlines()))
-    assert table[0][:3] == ["student", "Z1 (of 4)", "A1 (of 4)"]
-    assert [row[0] for row in table[1:]] == ["Ada", "Ben", "Cleo", "Dana", "(all)"]
-    ben = dict(zip(table[0], table[2]))
-    assert (ben["dL/dZ1 (of 4)"], ben["W1' (of 12)"], ben["right"], ben["of"]) == ("3", "0", "69", "104")
-    assert ben["mistakes"].startswith("unmasked_gradient in dL/dZ1; wrong_update_direction in W1'")
-    cleo = dict(zip(table[0], table[3]))
-    assert cleo["L (of 1)"] == ""  # not answered
-    assert table[-1][-1].startswith("unmasked_gradient: 2")
+# (the class table, the gradebook CSV and a broken file in a class: tests/test_grading.py)
 
 
 def test_class_of_files_all_right_exits_0_and_json(cli, tmp_path):
@@ -328,14 +306,6 @@ def test_class_json_names_common_mistakes(cli):
 
 def test_empty_folder_exits_2(cli, tmp_path):
     one_error(cli("check", "backprop", tmp_path), str(tmp_path), "no .toml or .json")
-
-
-def test_one_bad_file_in_a_class_exits_2_and_writes_no_csv(cli, tmp_path):
-    (tmp_path / "a.toml").write_text((ANSWERS / "backprop-correct.toml").read_text())
-    (tmp_path / "b.toml").write_text("Z9 = 1\n")
-    out = tmp_path / "out.csv"
-    one_error(cli("check", "backprop", tmp_path, "--csv", out), "b.toml", "Z9")
-    assert not out.exists()
 
 
 def test_csv_over_an_input_is_refused(cli, tmp_path):
@@ -384,7 +354,7 @@ def test_csv_for_one_file(cli, tmp_path):
     r = cli("check", "backprop", ANSWERS / "backprop-student.toml", "--csv", out)
     assert r.code == 1 and r.out.startswith("Backpropagation by hand — Ben")
     rows = out.read_text().splitlines()
-    assert rows[1].startswith("Ben,4,4,") and rows[-1].startswith("(all),")
+    assert len(rows) == 2 and rows[1].startswith(f"{ANSWERS / 'backprop-student.toml'},,Ben,")
 
 
 def test_bounds_from_the_command_line_apply_to_answers(cli, tmp_path):
