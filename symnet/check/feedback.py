@@ -147,15 +147,19 @@ def feedback_data(g: Grade, solution: Solution, answers: dict[str, Any], rubric:
                    "asked": s is not None, "yours": _cells(q, answers.get(n), key) if q else None, "key": _key(key),
                    "groups": _groups(q, grouped) if q else [], "sources": [], "shape": None}
         if q is not None:
-            sources = list(dict.fromkeys(e.carried_from for e in q.entries if e.diagnosis == CARRIED and e.carried_from))
-            section["sources"] = sources
+            sources: dict[str, list[str]] = {}
+            for e in q.entries:
+                if e.diagnosis == CARRIED and e.carried_from:
+                    sources.setdefault(e.carried_from, []).append(f"({e.row}, {e.col})")
+            section["sources"] = list(sources.items()) if len(sources) > 1 else [(n, []) for n in sources]
             if not q.shape_ok:
                 section["shape"] = ("×".join(map(str, q.shape_given)) or "a number",
                                     "×".join(map(str, q.shape_expected)) or "a number")
         section["wide"] = max(len(section["key"][0]), len((section["yours"] or [[0]])[0])) > 5
         doc["sections"].append(section)
     for section in doc["sections"]:
-        section["sources"] = [{"name": n, "parts": name_parts(n), "index": index.get(n)} for n in section["sources"]]
+        section["sources"] = [{"name": n, "parts": name_parts(n), "index": index.get(n), "where": ", ".join(at)}
+                              for n, at in section["sources"]]
     by_code: dict[str, list[str]] = {}
     for name, code in v.mistakes:
         by_code.setdefault(code or "unexplained", []).append(name)
