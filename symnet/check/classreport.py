@@ -4,6 +4,7 @@ the score distribution, the most common mistakes, the entries most students got 
 from __future__ import annotations
 
 import statistics
+from pathlib import Path
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -49,7 +50,7 @@ def _wrong_entries(grades: Sequence[Grade], order: Sequence[str], limit: int = 1
                 keys.setdefault((q.name, 0, 0), None)
     rank = {n: k for k, n in enumerate(order)}
     graded = sum(g.verdict is not None for g in grades) or 1
-    rows = sorted(keys, key=lambda w: (-own[w], -carried[w], rank.get(w[0], 0), w[1], w[2]))
+    rows = sorted(keys, key=lambda w: (-own[w], rank.get(w[0], 0), w[1], w[2]))
     out = []
     for w in rows[:limit]:
         if own[w] == 0:
@@ -86,15 +87,15 @@ def class_report(grades: Sequence[Grade], solution: Solution, rubric: Rubric) ->
     students = []
     for g in grades:
         if g.verdict is None:
-            students.append({"name": g.student, "id": g.student_id, "file": shown_path(g.source), "points": "",
+            students.append({"name": g.student, "id": g.student_id, "file": clean(Path(g.source).name), "points": "",
                              "maximum": number(g.maximum), "percent": None, "mistakes": "",
-                             "missing": "", "unreadable": clean(g.unreadable or "", 300)})
+                             "missing": [], "unreadable": clean(g.unreadable or "", 2000)})
             continue
-        students.append({"name": g.student, "id": g.student_id, "file": shown_path(g.source),
+        students.append({"name": g.student, "id": g.student_id, "file": clean(Path(g.source).name),
                          "points": number(g.points), "maximum": number(g.maximum),
                          "percent": float(g.percent) if g.percent is not None else None,
                          "percent_text": number(g.percent, 1), "mistakes": "; ".join(grouped_mistakes(g.verdict)),
-                         "missing": ", ".join(g.verdict.missing), "unreadable": None})
+                         "missing": list(g.verdict.missing), "unreadable": None})
     doc = {
         "title": clean(solution.exercise.title) or clean(solution.exercise.source),
         "count": len(grades), "graded": len(graded), "unreadable": len(grades) - len(graded),
@@ -102,6 +103,7 @@ def class_report(grades: Sequence[Grade], solution: Solution, rubric: Rubric) ->
         "mean": f"{statistics.mean(percents):.1f}" if percents else "–",
         "median": f"{statistics.median(percents):.1f}" if percents else "–",
         "maximum": number(grades[0].maximum) if grades else "0",
+        "asked": max((len(g.scores) for g in grades), default=0),
         "follow_through": rubric.follow_through, "rubric": clean(rubric.source) or "default: 1 point per quantity",
         "bins": _distribution(grades),
         "mistakes": [{"code": c, "students": n, "width": 300 * n / most, "sentence": FEEDBACK.get(c, "")}

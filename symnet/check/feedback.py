@@ -23,7 +23,7 @@ from ..render.pdf import PACKAGES, compile_pdf
 from .compare import decimal_places
 from .grading import Grade, Rubric, number
 from .printable import clean, file_stem, shown_path
-from .report import FEEDBACK, entry_note, quantity_sentences, row_notes, sentence, shown
+from .report import FEEDBACK, TRANSPOSED, approx, entry_note, quantity_sentences, row_notes, sentence, shown
 from .verdict import CARRIED, ROUNDED, ROUNDING_ERROR, UNDECIDED, QuantityVerdict
 
 _NAME = re.compile(r"^(?P<base>[A-Za-z]+?)(?P<index>\d*)(?P<prime>'?)$")
@@ -75,7 +75,7 @@ def _cells(q: QuantityVerdict | None, answer, key: sp.ImmutableMatrix) -> list[l
             text = answer.texts[i][j]
             dec = _decimal(text) if text is not None and decimal_places(text) is not None else None
             row.append({"value": answer.value[i, j], "dec": dec,
-                        "mark": marks.get((i, j), "") if q is not None and q.shape_ok else "wrong"})
+                        "mark": marks.get((i, j), "")})  # (a wrong shape is told in words: its numbers are not graded)
         rows.append(row)
     return rows
 
@@ -106,7 +106,7 @@ def _groups(q: QuantityVerdict, grouped: Sequence[str]) -> list[dict[str, Any]]:
                 head = f"({e.row}, {e.col}): " if q.total > 1 else ""
                 given = e.written.strip() if e.written else shown(e.given)
                 note = f"; the exact value {entry_note(e)}" if code == ROUNDING_ERROR and entry_note(e) else ""
-                details.append(f"{head}you wrote {given}, the key is {shown(e.expected)}{note}.")
+                details.append(f"{head}you wrote {given}, the key is {shown(e.expected)}{approx(e.expected, e)}{note}.")
             where = ""
         text = (sentence(code, q, q.carried_from) if code is not None
                 else "No known mistake explains " + ("these entries" if len(entries) > 1 else "this entry")
@@ -157,6 +157,10 @@ def feedback_data(g: Grade, solution: Solution, answers: dict[str, Any], rubric:
                                     "×".join(map(str, q.shape_expected)) or "a number")
         section["wide"] = max(len(section["key"][0]), len((section["yours"] or [[0]])[0])) > 5
         doc["sections"].append(section)
+    # the quantities not answered last, each with its key
+    doc["sections"].sort(key=lambda sec: sec["state"] == "missing")
+    for k, sec in enumerate(doc["sections"], 1):
+        index[sec["name"]] = sec["index"] = k
     for section in doc["sections"]:
         section["sources"] = [{"name": n, "parts": name_parts(n), "index": index.get(n), "where": ", ".join(at)}
                               for n, at in section["sources"]]
@@ -168,6 +172,8 @@ def feedback_data(g: Grade, solution: Solution, answers: dict[str, Any], rubric:
                 "No known mistake explains these entries: recompute them from the answers above them.")
         if code == ROUNDING_ERROR:
             text += " What each value rounds to is under its quantity."
+        if code == TRANSPOSED and doc["note"] and set(qs) <= set(grouped):
+            text, doc["note"] = doc["note"], None  # all rows for columns: one note, here
         doc["mistakes"].append({"code": code, "sentence": text, "names": qs,
                                 "links": [{"name": n, "parts": name_parts(n), "index": index.get(n)} for n in qs]})
     doc["penalties"] = [{"code": c, "points": number(p)} for c, p in rubric.penalty.items()]

@@ -210,7 +210,8 @@ def _shape(shape: tuple[int, ...]) -> str:
     return "a scalar" if not shape else "×".join(map(str, shape))
 
 
-def _approx(x: sp.Expr, e: EntryVerdict) -> str:
+def approx(x: sp.Expr, e: EntryVerdict) -> str:
+    """` ≈ 0.49546` beside an exact value that is not a rational (to two more places than the answer's), else ''."""
     if x.is_Rational or x.free_symbols:
         return ""
     places = max(4, len(_given(e).split(".")[-1]) + 2) if "." in _given(e) else 4
@@ -265,7 +266,7 @@ def text_report(v: Verdict, rubric: Rubric = DEFAULT_RUBRIC) -> str:
             source = " from " + e.carried_from if e.carried_from else ""
             why = f"  [{e.diagnosis}{source}{': ' + detail if detail else ''}]" if e.diagnosis else ""
             where = "" if q.total == 1 else f"({e.row}, {e.col}) "
-            lines.append(f"  {where}expected {shown(e.expected)}{_approx(e.expected, e)}, given {_given(e)}{why}")
+            lines.append(f"  {where}expected {shown(e.expected)}{approx(e.expected, e)}, given {_given(e)}{why}")
         lines += [f"  → {s}" for s in quantity_sentences(q, grouped)]
     if v.missing:
         lines += ["", "Not answered: " + ", ".join(v.missing) + "."]
