@@ -184,7 +184,7 @@ def _key_answers(solution: symnet.Solution) -> dict:
 
     out = {}
     for name, v in solution.items():
-        if name in ("parameters", "Yhat"):
+        if name == "Yhat":
             continue
         out[name] = [[entry(x) for x in v.row(i)] for i in range(v.rows)] if isinstance(v, sp.MatrixBase) else entry(v)
     return out

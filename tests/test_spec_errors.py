@@ -13,7 +13,7 @@ CASES = [
     ("typo.toml", 'X = [1, 2]\n[[layers]]\nW = [[1, 2]]\nactivaton = "relu"\n',
      "layers[1]: unknown key 'activaton' (did you mean 'activation'? allowed: type, W, b, bias, activation, alpha, exp_base, temperature, sample, skip)"),
     ("top.toml", 'titel = "x"\n' + NET,
-     "unknown key 'titel' (did you mean 'title'? allowed: title, description, kind, X, layers, loss, train, count_parameters)"),
+     "unknown key 'titel' (did you mean 'title'? allowed: title, description, kind, X, layers, loss, train, count_parameters, grading)"),
     ("losskey.toml", LOSS + 'reduce = "sum"\n',
      "loss: unknown key 'reduce' (did you mean 'reduction'? allowed: kind, Y, reduction, predictions)"),
     ("shape.toml", 'X = [1, 2]\n[[layers]]\nW = [[1, 2], [3, 4]]\n[[layers]]\nW = [[1, 2, 3]]\n',
