@@ -284,3 +284,12 @@ def test_the_old_class_folder(cli, tmp_path):
     assert "1 of 4 students all right." in r.out
     common = r.out.split("Most common mistakes:\n")[1].splitlines()
     assert common[0].startswith("  unmasked_gradient (2 students): ")
+
+
+def test_points_may_ask_an_intermediate_quantity_in_its_place(cli, tmp_path):
+    rubric = tmp_path / "r.toml"
+    rubric.write_text('[grading]\neach = 0\npoints = { "dA1/dZ1" = 2, Z1 = 1 }\n')
+    f = tmp_path / "a.toml"
+    f.write_text('"dA1/dZ1" = [0, 1, 1, 1]\nZ1 = [-1, 3, 5, 3]\n')  # the ReLU mask of Z1 = [-1, 3, 5, 3]
+    s = score(cli, f, "--rubric", rubric)
+    assert s == {"points": 3, "maximum": 3, "percent": 100, "quantities": {"Z1": 1, "dA1/dZ1": 2}}

@@ -113,3 +113,21 @@ def test_class_report_opens_in_chromium_without_errors(cli, some, tmp_path):
             "nodes => nodes.map(n => n.textContent)")
         assert bars[:2] == ["sign_flipped", "2"]
         browser.close()
+
+
+@pytest.mark.parametrize("spec, answers", [
+    ("matmul", "C = [[3, 1], [9, -1], [4, 0]]\n"),  # the transpose of A·B (SEEDS.md)
+    ("hidden-layer", "parameters = 20\nZ1 = [[-1, 3, 5, 3]]\n"),
+    ("SYMBOLIC", 'Z1 = "w1*x1 + w2*x2"\n'),  # the bias c left out
+])
+def test_feedback_for_other_exercises(cli, tmp_path, spec, answers):
+    require_tool("pdflatex")
+    if spec == "SYMBOLIC":
+        spec = tmp_path / "s.toml"
+        spec.write_text('X = ["x1", "x2"]\n[[layers]]\nW = { symbol = "w", shape = [1, 2] }\nb = ["c"]\n')
+    (tmp_path / "a.toml").write_text(answers)
+    out = tmp_path / "fb"
+    assert cli("check", spec, tmp_path / "a.toml", "--feedback", out).code == 1
+    md = (out / "a.md").read_text(encoding="utf-8")
+    assert (out / "a.pdf").read_bytes().startswith(b"%PDF")
+    assert katex_errors(maths_blocks(md)) == []

@@ -59,8 +59,8 @@ class Rubric:
         """The quantities this rubric asks, in the order of the computation."""
         if self.asked is not None:
             return self.asked
-        return tuple(n for n in asked_names(solution, None) + tuple(self.points) if self.worth(n) > 0
-                     and n in solution)
+        names = set(asked_names(solution, None)) | set(self.points)
+        return tuple(n for n in solution if n in names and self.worth(n) > 0)
 
 
 DEFAULT_RUBRIC = Rubric()
