@@ -38,7 +38,7 @@ def test_weights_not_transposed_from_scratch(cli, tmp_path):
     ex = symnet.load("backprop")  # no square W beyond the first layer: the mistake cannot be made there
     from symnet.check.diagnose import _applicable
 
-    assert "weights_not_transposed" not in [c for c, _ in _applicable(ex)]
+    assert "weights_not_transposed" not in [m.code for m in _applicable(ex)]
 
 
 def test_a_row_for_a_column_is_told_in_the_quantity_s_terms(cli):

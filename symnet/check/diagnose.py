@@ -17,7 +17,7 @@ from ..ops import Mistake, mistakes
 from ..record import Solution
 from .answers import Answer, Answers, from_data
 from .compare import EXACT, RIGHT, matches, near_miss
-from .verdict import (BIAS_COLUMN, BIAS_NOT_SUMMED, CARRIED, PARAMETERS_WITHOUT_BIAS, ROUNDED, ROUNDING_ERROR,
+from .verdict import (BIAS_COLUMN, BIAS_NOT_SUMMED, CARRIED, ROUNDED, ROUNDING_ERROR,
                       SIGN_FLIPPED, TRANSPOSED, UNDECIDED, EntryVerdict, QuantityVerdict, Verdict)
 
 M = sp.ImmutableMatrix
@@ -303,8 +303,6 @@ class _Judge:
                 out.append(code)
         if expected != 0 and self._match(g, places, -expected) in RIGHT:
             out.append(SIGN_FLIPPED)
-        if a.name == "parameters" and g == sum(l.W.rows * l.W.cols for l in self.solution.exercise.layers) != expected:
-            out.append(PARAMETERS_WITHOUT_BIAS)
         if not out and places is not None and near_miss(g, places, expected):
             out.append(ROUNDING_ERROR)  # (last: a known mistake that gives these digits explains more)
         return out
@@ -321,12 +319,12 @@ class _Judge:
         if self._match(v, None, expected) is not None or self._match(a.value[i, j], a.places(i, j), v) not in RIGHT:
             return None
         wrong = [n for n in self._upstream_by_distance(a.name) if self.status.get(n) == "wrong"]
-        for n in wrong:
+        for n in wrong[:-1]:  # (the last, or only, candidate needs no test: it is the cause when no nearer one is)
             fixed = self._put_right(n)
             if fixed is not None and a.name in fixed and self._match(_matrix(fixed[a.name])[i, j], None, v) is None:
                 return n
         if wrong:
-            return wrong[0]
+            return wrong[-1]
         if any(self.status.get(n) == "rounded" for n in self._upstream(a.name)):
             return ROUNDED
         return None

@@ -19,18 +19,22 @@ from fractions import Fraction
 from ..errors import SymnetError
 from ..expr import FloatText
 from ..record import Solution
-from .diagnose import VARIANTS, asked_names
+from .diagnose import asked_names, variants
 from .printable import clean
-from .verdict import (BIAS_COLUMN, BIAS_NOT_SUMMED, CARRIED, PARAMETERS_WITHOUT_BIAS, ROUNDED, ROUNDING_ERROR,
+from .verdict import (BIAS_COLUMN, BIAS_NOT_SUMMED, CARRIED, ROUNDED, ROUNDING_ERROR,
                       SIGN_FLIPPED, TRANSPOSED, UNDECIDED, QuantityVerdict, Verdict)
 
 KEYS = ("asked", "points", "each", "partial_credit", "follow_through", "penalty", "out_of")
-WEIGHTS_NOT_TRANSPOSED = "weights_not_transposed"
 UNEXPLAINED = "unexplained"
-# Every kind of mistake a penalty may name (a carried error is follow_through's business, not a penalty's).
-CODES = tuple(dict.fromkeys([c for c, _ in VARIANTS] + [WEIGHTS_NOT_TRANSPOSED, TRANSPOSED, SIGN_FLIPPED, BIAS_COLUMN,
-                                                        BIAS_NOT_SUMMED, PARAMETERS_WITHOUT_BIAS, ROUNDING_ERROR,
-                                                        ROUNDED, UNDECIDED, UNEXPLAINED]))
+
+
+def codes() -> tuple[str, ...]:
+    """Every kind of mistake a penalty may name: the ops' declared mistakes, the checker's comparisons of whole
+    answers, rounding, undecided and unexplained entries (a carried error is follow_through's business)."""
+    return tuple(dict.fromkeys([m.code for m in variants()] + [TRANSPOSED, SIGN_FLIPPED, BIAS_COLUMN, BIAS_NOT_SUMMED,
+                                                                ROUNDING_ERROR, ROUNDED, UNDECIDED, UNEXPLAINED]))
+
+
 _NUMBER = re.compile(r"^\s*(\d{1,12})(?:\.(\d{1,6}))?(?:/(\d{1,12}))?\s*$")
 
 
@@ -156,11 +160,11 @@ def rubric_from_table(table: object, solution: Solution, source: str) -> Rubric:
             raise RubricError(f"expected a table of mistake = points, got {_kind(raw)}", source=source,
                               field="grading.penalty")
         for key, value in raw.items():
-            if key not in CODES:
+            if key not in codes():
                 extra = " (follow_through = false makes carried errors cost)" if key == CARRIED else ""
-                hint = difflib.get_close_matches(str(key), CODES, n=1, cutoff=0.6)
+                hint = difflib.get_close_matches(str(key), codes(), n=1, cutoff=0.6)
                 meant = f"did you mean {hint[0]!r}? " if hint else ""
-                raise RubricError(f"unknown mistake {clean(key, 40)!r}{extra} ({meant}mistakes: {', '.join(CODES)})",
+                raise RubricError(f"unknown mistake {clean(key, 40)!r}{extra} ({meant}mistakes: {', '.join(codes())})",
                                   source=source, field="grading.penalty")
             penalty[key] = _number(value, f"grading.penalty.{key}", source)
     out_of = _number(table["out_of"], "grading.out_of", source, positive=True) if "out_of" in table else None

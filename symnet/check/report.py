@@ -18,7 +18,7 @@ from ..ops import mistakes
 from .compare import decimal_text, rounded_at
 from .grading import DEFAULT_RUBRIC, Grade, Rubric, grade, number
 from .printable import clean, shown_path
-from .verdict import (CARRIED, PARAMETERS_WITHOUT_BIAS, ROUNDED, ROUNDING_ERROR, TRANSPOSED, EntryVerdict,
+from .verdict import (CARRIED, ROUNDED, ROUNDING_ERROR, TRANSPOSED, EntryVerdict,
                       QuantityVerdict, Verdict)
 
 # One plain sentence per diagnosis code: the ops' own mistakes (each declared with its sentence), and the checker's
@@ -34,9 +34,6 @@ FEEDBACK = {
     "bias_not_summed": "∂L/∂b is one column: add up ∂L/∂Z's columns over the batch.",
     ROUNDING_ERROR: "A rounding error: the exact value does not round to what you wrote at the digits you wrote; "
                     "round it once, from the exact value (or from more digits than you keep).",
-    PARAMETERS_WITHOUT_BIAS: "Only the weights were counted: every neuron also has a bias, neurons·(inputs + 1) "
-                             "per layer.",
-    "weights_not_transposed": "The backward pass needs the transpose: ∂L/∂A = Wᵀ·∂L/∂Z, not W·∂L/∂Z.",
     "undecided": "Not decided: this entry could not be compared exactly with the answer within the checker's bounds; "
                  "write it more simply, as a fraction, a decimal or a shorter expression.",
 }

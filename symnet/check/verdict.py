@@ -15,7 +15,6 @@ BIAS_COLUMN = "bias_column"  # ∂L/∂[W | b] given for ∂L/∂W
 BIAS_NOT_SUMMED = "bias_not_summed"  # ∂L/∂b given per sample, as ∂L/∂Z
 UNDECIDED = "undecided"  # not shown equal or different within the bounds: neither right nor a known mistake
 ROUNDING_ERROR = "rounding_error"  # a decimal near the value that is not its rounding at the digits written
-PARAMETERS_WITHOUT_BIAS = "parameters_without_bias"  # the weights counted, the biases left out
 
 
 @dataclass(frozen=True)

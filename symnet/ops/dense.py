@@ -71,6 +71,13 @@ def _has_bias(ex: Any) -> bool:
     return any(getattr(l, "has_bias", False) and any(v != 0 for v in l.b) for l in ex.layers)
 
 
+def _square_above_first(ex: Any) -> bool:
+    """True when W can be used for Wᵀ in a backward pass: a trained exercise with a dense layer above the first whose
+    W is square and not symmetric (for a symmetric W the mistake changes nothing)."""
+    return ex.loss is not None and any(getattr(l, "type", "") == "dense" and l.W.is_square and l.W != l.W.T
+                                       for l in ex.layers[1:])
+
+
 class Dense(Op):
     """Zk = Wk·A(k−1) + bk, Ak = f(Zk): the AI by Hand layer, [W | b] on the left of [A ; 1]."""
 
@@ -85,7 +92,11 @@ class Dense(Op):
         Key("skip", "a quantity name (X, A2, …)", "a residual connection: Zk = Wk·A(k−1) + bk + that quantity, added "
             "before the activation; its gradient flows into both paths and is summed where they meet"),
     )
-    mistakes = (Mistake("missing_bias", 10, "The bias is missing: Z = W·A + b adds b to every column.", _has_bias),)
+    mistakes = (
+        Mistake("missing_bias", 10, "The bias is missing: Z = W·A + b adds b to every column.", _has_bias),
+        Mistake("weights_not_transposed", 55, "The backward pass needs the transpose: ∂L/∂A = Wᵀ·∂L/∂Z, not W·∂L/∂Z.",
+                _square_above_first),
+    )
 
     def parse(self, table: Mapping, read: "Reader") -> Layer:
         return _parse_layer(read)
@@ -148,7 +159,9 @@ class Dense(Op):
         if prev in need:
             W = params["W"]
             name = run.grad_name(prev, f"W{k}")
-            dA = run.record("grad_a", name, xp.matmul(xp.transpose(W), dZ), **{f"W{k}": W, f"dL/dZ{k}": dZ})  # (m×n)·(n×N)
+            flipped = run.broken("weights_not_transposed") and layer.W.is_square  # the mistake: W·∂L/∂Z
+            dA = run.record("grad_a", name, xp.matmul(W if flipped else xp.transpose(W), dZ),
+                            **{f"W{k}": W, f"dL/dZ{k}": dZ})  # (m×n)·(n×N)
             parts.append((prev, name, dA))
         if layer.skip is not None and layer.skip in need:
             parts.append((layer.skip, f"dL/dZ{k}", dZ))  # the skip passes ∂L/∂Z on unchanged
