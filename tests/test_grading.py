@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-import shutil
 from pathlib import Path
 
 import pytest

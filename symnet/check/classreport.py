@@ -4,16 +4,17 @@ the score distribution, the most common mistakes, the entries most students got 
 from __future__ import annotations
 
 import statistics
-from pathlib import Path
 from collections import Counter
 from collections.abc import Sequence
+from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 from ..bounds import long_numbers
 from ..record import Solution
 from ..render.env import environment
 from .grading import Grade, Rubric, number
-from .printable import clean, shown_path
+from .printable import clean
 from .report import FEEDBACK, common_mistakes, grouped_mistakes, shown
 from .verdict import CARRIED
 
@@ -70,7 +71,7 @@ def _quantities(grades: Sequence[Grade], order: Sequence[str]) -> list[dict[str,
     for n in names:
         scores = [s for g in grades if g.verdict is not None for s in g.scores if s.name == n]
         top = sum(s.maximum for s in scores)
-        share = 100 * sum(s.points for s in scores) / top if top else 0
+        share = 100 * sum((s.points for s in scores), Fraction(0)) / top if top else Fraction(0)
         out.append({"name": n, "share": float(share), "missing": sum(s.state == "missing" for s in scores),
                     "label": number(share, 0)})
     return out
@@ -84,7 +85,7 @@ def class_report(grades: Sequence[Grade], solution: Solution, rubric: Rubric) ->
     percents = [float(g.percent) for g in graded if g.percent is not None]
     common = common_mistakes(grades)
     most = max([n for _, n in common] + [1])
-    students = []
+    students: list[dict[str, Any]] = []
     for g in grades:
         if g.verdict is None:
             students.append({"name": g.student, "id": g.student_id, "file": clean(Path(g.source).name), "points": "",

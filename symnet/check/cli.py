@@ -70,8 +70,9 @@ def _rubric(args: argparse.Namespace, solution: Solution) -> Rubric:
         data = read_data(rubric_file, "rubric", bounds)
         extra = [k for k in data if k != "grading"]
         if extra or "grading" not in data:
-            raise RubricError(f"a rubric file holds one [grading] table{f', not {clean(extra[0], 40)!r}' if extra else ''}",
-                              source=rubric_file, field=extra[0] if extra else "grading")
+            other = f", not {clean(extra[0], 40)!r}" if extra else ""
+            raise RubricError(f"a rubric file holds one [grading] table{other}", source=rubric_file,
+                              field=extra[0] if extra else "grading")
         return rubric_from_table(data["grading"], solution, rubric_file)
     spec = Path(str(args.spec))
     if spec.suffix.lower() in SUFFIXES and spec.is_file():
@@ -116,6 +117,7 @@ def run_cli(args: argparse.Namespace) -> int:
     only, require = _list(getattr(args, "only", None)), _list(getattr(args, "require", None))
     if only and require:
         raise UsageError("give --require or --only, not both", field="--only")
+    asked: tuple[str, ...] | str
     if (only or require) == [ANSWERED]:
         asked = ANSWERED
     elif only or require:
@@ -131,13 +133,14 @@ def run_cli(args: argparse.Namespace) -> int:
                 raise
             where = ": ".join(x for x in (e.field, " ".join(e.message.split())) if x)
             grades.append(unreadable(str(p), _unreadable_name(p, exercise.bounds), clean(where, 300),
-                                     () if asked == ANSWERED else asked, rubric))
+                                     asked if isinstance(asked, tuple) else (), rubric))
             continue
         grades.append(grade(verdict, rubric))
+    single = grades[0].verdict
     if args.format == "json":
-        text = _json(class_json(grades, rubric) if is_class else to_json(grades[0].verdict, rubric))
+        text = _json(class_json(grades, rubric) if is_class or single is None else to_json(single, rubric))
     else:
-        text = class_text(grades, order=list(solution)) if is_class else text_report(grades[0].verdict, rubric)
+        text = class_text(grades, order=list(solution)) if is_class or single is None else text_report(single, rubric)
     if args.csv:
         write_atomic(args.csv, class_csv(grades, list(solution)))
     if getattr(args, "feedback", None):

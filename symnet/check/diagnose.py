@@ -17,8 +17,19 @@ from ..ops import Mistake, mistakes
 from ..record import Solution
 from .answers import Answer, Answers, from_data
 from .compare import EXACT, RIGHT, matches, near_miss
-from .verdict import (BIAS_COLUMN, BIAS_NOT_SUMMED, CARRIED, ROUNDED, ROUNDING_ERROR,
-                      SIGN_FLIPPED, TRANSPOSED, UNDECIDED, EntryVerdict, QuantityVerdict, Verdict)
+from .verdict import (
+    BIAS_COLUMN,
+    BIAS_NOT_SUMMED,
+    CARRIED,
+    ROUNDED,
+    ROUNDING_ERROR,
+    SIGN_FLIPPED,
+    TRANSPOSED,
+    UNDECIDED,
+    EntryVerdict,
+    QuantityVerdict,
+    Verdict,
+)
 
 M = sp.ImmutableMatrix
 

@@ -91,8 +91,8 @@ def _groups(q: QuantityVerdict, grouped: Sequence[str]) -> list[dict[str, Any]]:
     if not q.shape_ok:
         if q.name in grouped:
             return []
-        text = quantity_sentences(q, grouped)
-        return [{"code": q.diagnosis or "", "where": "", "text": " ".join(text), "details": []}]
+        said = quantity_sentences(q, grouped)
+        return [{"code": q.diagnosis or "", "where": "", "text": " ".join(said), "details": []}]
     by_code: dict[str | None, list] = {}
     for e in q.entries:
         if not e.correct and e.diagnosis != CARRIED:
@@ -108,7 +108,7 @@ def _groups(q: QuantityVerdict, grouped: Sequence[str]) -> list[dict[str, Any]]:
                 note = f"; the exact value {entry_note(e)}" if code == ROUNDING_ERROR and entry_note(e) else ""
                 details.append(f"{head}you wrote {given}, the key is {shown(e.expected)}{approx(e.expected, e)}{note}.")
             where = ""
-        text = (sentence(code, q, q.carried_from) if code is not None
+        text = (sentence(code, q, q.carried_from) or "" if code is not None
                 else "No known mistake explains " + ("these entries" if len(entries) > 1 else "this entry")
                 + ": recompute from the answers above.")
         out.append({"code": code or "unexplained", "where": where, "text": text, "details": details})
@@ -123,7 +123,8 @@ def feedback_data(g: Grade, solution: Solution, answers: dict[str, Any], rubric:
     doc: dict[str, Any] = {"title": clean(solution.exercise.title) or "Check", "student": g.student,
                            "id": g.student_id, "file": shown_path(g.source), "unreadable": g.unreadable,
                            "follow_through": rubric.follow_through, "points": number(g.points),
-                           "maximum": number(g.maximum), "percent": number(g.percent, 1) if g.percent is not None else "",
+                           "maximum": number(g.maximum),
+                           "percent": number(g.percent, 1) if g.percent is not None else "",
                            "sections": [], "right": [], "mistakes": [], "note": None, "penalties": [],
                            "rubric": rubric.source}
     if v is None:
@@ -135,7 +136,7 @@ def feedback_data(g: Grade, solution: Solution, answers: dict[str, Any], rubric:
     index = {}
     for n in names:
         q, s = got.get(n), scores.get(n)
-        state = s.state if s else ("right" if q.correct else "wrong")
+        state = s.state if s else ("right" if q is not None and q.correct else "wrong")
         if state == "right" and q is not None and not any(e.correct is False for e in q.entries):
             doc["right"].append({"name": n, "parts": name_parts(n), "rounded": q.diagnosis == ROUNDED,
                                  "points": number(s.points) if s else "", "maximum": number(s.maximum) if s else ""})
@@ -155,7 +156,8 @@ def feedback_data(g: Grade, solution: Solution, answers: dict[str, Any], rubric:
             if not q.shape_ok:
                 section["shape"] = ("×".join(map(str, q.shape_given)) or "a number",
                                     "×".join(map(str, q.shape_expected)) or "a number")
-        section["wide"] = max(len(section["key"][0]), len((section["yours"] or [[0]])[0])) > 5
+        key_cells, yours = _key(key), _cells(q, answers.get(n), key) if q else None
+        section["wide"] = max(len(key_cells[0]), len(yours[0]) if yours else 0) > 5
         doc["sections"].append(section)
     # the quantities not answered last, each with its key
     doc["sections"].sort(key=lambda sec: sec["state"] == "missing")
@@ -168,7 +170,7 @@ def feedback_data(g: Grade, solution: Solution, answers: dict[str, Any], rubric:
     for name, code in v.mistakes:
         by_code.setdefault(code or "unexplained", []).append(name)
     for code, qs in by_code.items():
-        text = (sentence(code, got[qs[0]]) if code in FEEDBACK else
+        text = (sentence(code, got[qs[0]]) or "" if code in FEEDBACK else
                 "No known mistake explains these entries: recompute them from the answers above them.")
         if code == ROUNDING_ERROR:
             text += " What each value rounds to is under its quantity."

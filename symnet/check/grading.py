@@ -17,12 +17,21 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from ..errors import SymnetError
-from ..expr import FloatText
 from ..record import Solution
 from .diagnose import asked_names, variants
 from .printable import clean
-from .verdict import (BIAS_COLUMN, BIAS_NOT_SUMMED, CARRIED, ROUNDED, ROUNDING_ERROR,
-                      SIGN_FLIPPED, TRANSPOSED, UNDECIDED, QuantityVerdict, Verdict)
+from .verdict import (
+    BIAS_COLUMN,
+    BIAS_NOT_SUMMED,
+    CARRIED,
+    ROUNDED,
+    ROUNDING_ERROR,
+    SIGN_FLIPPED,
+    TRANSPOSED,
+    UNDECIDED,
+    QuantityVerdict,
+    Verdict,
+)
 
 KEYS = ("asked", "points", "each", "partial_credit", "follow_through", "penalty", "out_of")
 UNEXPLAINED = "unexplained"
@@ -72,9 +81,9 @@ DEFAULT_RUBRIC = Rubric()
 
 def _number(value: object, where: str, source: str, positive: bool = False) -> Fraction:
     """Points: a whole number, a decimal, or a fraction string, at least 0 (more than 0 when `positive`)."""
-    text = str(value) if isinstance(value, (FloatText, str)) else None
-    if isinstance(value, bool) or not (isinstance(value, int) or text is not None):
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise RubricError(f"expected a number of points, got {_kind(value)}", source=source, field=where)
+    text = str(value)
     if isinstance(value, int):
         if value < 0 or value > 10**12:
             raise RubricError(f"expected points from 0 to 10^12, got {value}", source=source, field=where)
@@ -109,7 +118,8 @@ def _names(table: Mapping, where: str, source: str, solution: Solution) -> None:
     given = {s.name for s in solution.steps if s.kind in ("given", "approx")}
     for key in table:
         if key not in names:
-            hint = [n for n in names if n.lower() == str(key).lower()] or difflib.get_close_matches(str(key), names, 1, 0.6)
+            hint = ([n for n in names if n.lower() == str(key).lower()]
+                    or difflib.get_close_matches(str(key), names, 1, 0.6))
             meant = f"did you mean {hint[0]!r}? " if hint else ""
             raise RubricError(f"unknown quantity {clean(key, 40)!r} ({meant}quantities of this exercise: "
                               f"{', '.join(names)})", source=source, field=where)
@@ -215,12 +225,12 @@ def quantity_score(q: QuantityVerdict | None, maximum: Fraction, rubric: Rubric)
     if q is None:
         return QuantityScore("", Fraction(0), maximum, "missing")
     if not q.shape_ok:
-        if q.diagnosis in rubric.penalty:
+        if q.diagnosis is not None and q.diagnosis in rubric.penalty:
             return QuantityScore(q.name, max(Fraction(0), maximum - rubric.penalty[q.diagnosis]), maximum, "shape")
         return QuantityScore(q.name, Fraction(0), maximum, "shape")
     bad, carried, penalised = 0, 0, []
     for e in q.entries:
-        code = e.diagnosis if e.correct or e.diagnosis else UNEXPLAINED
+        code = e.diagnosis or (ROUNDED if e.correct else UNEXPLAINED)
         if e.correct:
             if code == ROUNDED and ROUNDED in rubric.penalty:
                 penalised.append(ROUNDED)

@@ -18,8 +18,7 @@ from ..ops import mistakes
 from .compare import decimal_text, rounded_at
 from .grading import DEFAULT_RUBRIC, Grade, Rubric, grade, number
 from .printable import clean, shown_path
-from .verdict import (CARRIED, ROUNDED, ROUNDING_ERROR, TRANSPOSED, EntryVerdict,
-                      QuantityVerdict, Verdict)
+from .verdict import CARRIED, ROUNDED, ROUNDING_ERROR, TRANSPOSED, EntryVerdict, QuantityVerdict, Verdict
 
 # One plain sentence per diagnosis code: the ops' own mistakes (each declared with its sentence), and the checker's
 # comparisons of whole answers; {source} is the first wrong step of a carried error.
@@ -238,7 +237,7 @@ def quantity_sentences(q: QuantityVerdict, grouped: Sequence[str] = ()) -> list[
     """The feedback sentences of one quantity (its mistakes', a shape hint, or 'recompute')."""
     if q.name in grouped:
         return []
-    sentences = [sentence(c, q, q.carried_from or _first_source(q)) for c in q.codes]
+    sentences = [t for c in q.codes if (t := sentence(c, q, q.carried_from or _first_source(q)))]
     if not q.shape_ok and not q.diagnosis:
         sentences.append(f"Write it as a {_shape(q.shape_expected)} matrix." if q.shape_expected
                          else "Write it as a single number.")

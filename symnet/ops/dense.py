@@ -94,8 +94,8 @@ class Dense(Op):
     )
     mistakes = (
         Mistake("missing_bias", 10, "The bias is missing: Z = W·A + b adds b to every column.", _has_bias),
-        Mistake("weights_not_transposed", 55, "The backward pass needs the transpose: ∂L/∂A = Wᵀ·∂L/∂Z, not W·∂L/∂Z.",
-                _square_above_first),
+        Mistake("weights_not_transposed", 55,
+                "The backward pass needs the transpose: ∂L/∂A = Wᵀ·∂L/∂Z, not W·∂L/∂Z.", _square_above_first),
     )
 
     def parse(self, table: Mapping, read: "Reader") -> Layer:
