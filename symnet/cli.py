@@ -35,8 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
         _bound_option(c)
         return c
 
-    document("solve", "the worked solution (answer key)", ("markdown", "latex", "pdf", "json", "text"))
-    document("worksheet", "the same document with every answer left blank", ("markdown", "latex", "pdf"))
+    document("solve", "the worked solution (answer key)", ("markdown", "latex", "pdf", "json", "text", "html"))
+    document("worksheet", "the same document with every answer left blank", ("markdown", "latex", "pdf", "html"))
 
     c = sub.add_parser("check", help="verdicts on a hand calculation", description="verdicts on a hand calculation")
     c.add_argument("spec", metavar="SPEC", help="the exercise: a spec file or a built-in name")

@@ -12,18 +12,28 @@ from .env import environment
 from .layout import PAPER, SCREEN
 from .pdf import compile_pdf
 
-FORMATS = {"markdown": "solution.md.j2", "latex": "solution.tex.j2"}
+FORMATS = {"markdown": "solution.md.j2", "latex": "solution.tex.j2", "html": "solution.html.j2"}
 
 __all__ = ["FORMATS", "Document", "RenderError", "build", "render", "render_jupyter", "render_pdf"]
 
 
-@long_numbers()
-def render(solution: Solution, fmt: str, worksheet: bool = False, decimals: int | None = None) -> str:
-    """The worked solution (or, with worksheet=True, the same document with results blank) as Markdown or LaTeX."""
-    if fmt not in FORMATS:
-        raise RenderError(f"unknown document format {fmt!r} (choose {', '.join(FORMATS)})")
+def check_decimals(decimals: int | None) -> None:
+    """Refuse a number of decimals outside 0…30."""
     if decimals is not None and not 0 <= decimals <= 30:
         raise RenderError("--decimals must be between 0 and 30", field="--decimals")
+
+
+@long_numbers()
+def render(solution: Solution, fmt: str, worksheet: bool = False, decimals: int | None = None) -> str:
+    """The worked solution (or, with worksheet=True, the same document with results blank) as Markdown, LaTeX or
+    a standalone HTML page."""
+    if fmt not in FORMATS:
+        raise RenderError(f"unknown document format {fmt!r} (choose {', '.join(FORMATS)})")
+    if fmt == "html":
+        from .html import render_page
+
+        return render_page(solution, worksheet=worksheet, decimals=decimals)
+    check_decimals(decimals)
     doc = build(solution, worksheet=worksheet, decimals=decimals)
     page = PAPER if fmt == "latex" else SCREEN
     text = environment().get_template(FORMATS[fmt]).render(doc=doc, fmt=fmt, decimals=decimals, page=page)

@@ -36,6 +36,7 @@ _TEX_ESCAPES = {
 _MD_PUNCTUATION = set("\\`*_#|$~^")  # with < > & [ ] below, all inline markup and maths
 # Brackets as entities, not \[ \]: MkDocs' arithmatex and KaTeX's auto-render read \[ ... \] as display maths.
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "[": "&#91;", "]": "&#93;"}
+_HTML_TEXT = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}
 
 
 def templates_dir() -> Path:
@@ -120,10 +121,25 @@ def escape_markdown(text: str) -> str:
     return line
 
 
+def escape_html(text: str) -> str:
+    """User text made inert for HTML: <, >, & and quotes as entities, control characters as spaces. (Maths
+    typesetters read text, not markup: the HTML templates keep prose out of their reach by structure.)"""
+    out = []
+    for ch in text:
+        if ch < " " or ch == "\x7f":
+            out.append(" ")
+        elif ch in _HTML_TEXT:
+            out.append(_HTML_TEXT[ch])
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 @pass_context
 def escape(context: jinja2.runtime.Context, text: str) -> str:
     """Escape user text for the format being rendered (`fmt` in the context)."""
-    return escape_latex(text) if context["fmt"] == "latex" else escape_markdown(text)
+    fmt = context["fmt"]
+    return escape_latex(text) if fmt == "latex" else escape_html(text) if fmt == "html" else escape_markdown(text)
 
 
 # KaTeX stops after 1000 macro expansions in one block (its maxExpand); these are the macros the templates use.
