@@ -12,6 +12,14 @@ from .spec import builtin_names, load
 
 __version__ = "0.1.0"
 
+
+def load_ipython_extension(ipython: object) -> None:
+    """`%load_ext symnet` in IPython or Jupyter: the `%%symnet` and `%symnet` magics (symnet.jupyter)."""
+    from .jupyter import load_ipython_extension as load
+
+    load(ipython)
+
+
 __all__ = [
     "AnswersError", "BoundError", "EntryError", "Exercise", "Layer", "Loss", "RenderError", "Solution",
     "SpecError", "Step", "SymnetError", "Train", "builtin_names", "load", "__version__",

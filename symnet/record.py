@@ -163,6 +163,11 @@ class Solution(Mapping[str, Value]):
 
         return render(self, "markdown")
 
+    def _repr_html_(self) -> str:
+        from .jupyter import solution_html
+
+        return solution_html(self)
+
     def _repr_latex_(self) -> str:
         from .render import render_jupyter
 

@@ -31,11 +31,22 @@ class Math:
     close: str
     wrap: str  # the class of the element around the whole fragment
     shift: int  # heading levels added (a page with a title of its own starts the exercise at <h2>)
+    portable: bool = False  # written for MathJax 2 too (nbconvert's default), which lacks what KaTeX and MathJax 3 have
+
+    def tex(self, body: str) -> str:
+        """A display's TeX as this typesetter reads it: for MathJax 2, \\textcolor and \\cancel required (`\\require`,
+        which MathJax 3 and 4 also know) and an empty answer box drawn in maths (its \\fbox is text mode there)."""
+        if not self.portable:
+            return body
+        body = body.replace("\\fbox{\\phantom{00}}", "\\boxed{\\phantom{00}}")
+        need = "".join(f"\\require{{{p}}}" for p, used in (("color", "\\textcolor"), ("cancel", "\\cancel")) if used in body)
+        return need + body
 
 
 KATEX = Math("symnet-math", "", "", "symnet", 0)  # the standalone page: each element rendered by katex.render
 ARITHMATEX = Math("arithmatex", "\\[", "\\]", "symnet", 1)  # MkDocs: pymdownx.arithmatex's generic output
-MATHJAX = Math("symnet-math tex2jax_process mathjax_process", "$$", "$$", "symnet tex2jax_ignore mathjax_ignore", 1)
+MATHJAX = Math("symnet-math tex2jax_process mathjax_process", "$$", "$$", "symnet tex2jax_ignore mathjax_ignore", 1,
+               portable=True)  # a notebook, and nbconvert's HTML
 STYLES = {"katex": KATEX, "arithmatex": ARITHMATEX, "mathjax": MATHJAX}
 
 
@@ -75,13 +86,14 @@ def copy_katex(dest: str | Path) -> list[str]:
 
 @long_numbers()
 def render_fragment(solution: Solution, worksheet: bool = False, decimals: int | None = None,
-                    math: Math = MATHJAX, paper: bool = False) -> str:
+                    math: Math = MATHJAX, paper: bool = False, **layout: str) -> str:
     """The worked solution (or worksheet) as an HTML fragment whose displays are wrapped for `math`'s typesetter;
-    laid out for the screen (a wide display scrolls) unless `paper` (the PDF's breaks and scaling)."""
+    laid out for the screen (a wide display scrolls) unless `paper` (the PDF's breaks and scaling). `layout`: the
+    document builder's further options (detail, scaffold), passed through."""
     from . import check_decimals
 
     check_decimals(decimals)
-    doc = build(solution, worksheet=worksheet, decimals=decimals)
+    doc = build(solution, worksheet=worksheet, decimals=decimals, **layout)
     return _tidy(environment().get_template("fragment.html.j2").render(
         doc=doc, fmt="html", decimals=decimals, page=PAPER if paper else SCREEN, math=math))
 
