@@ -1,0 +1,141 @@
+"""Built pages opened in headless Chromium (Debian's, driven by Playwright): what a reader would see of their maths."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from .conftest import IN_CI, ROOT
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SHOTS = os.environ.get("SYMNET_SHOTS")  # a folder: each opened page is also saved there as a screenshot
+
+# The rendered form of a maths block, per typesetter, and the marks of a maths error.
+RENDERED = ".katex, mjx-container, .MathJax_CHTML, .MathJax_Display, .MJXc-display"
+ERRORS = ".katex-error, merror, mjx-merror, .mjx-merror, .MathJax_Error, .MathJax_Preview[style*='red']"
+
+# Resolves once the page's typesetter is done: MathJax 3/4 (startup.promise), MathJax 2 (its queue), KaTeX (at once).
+SETTLED = """() => new Promise(done => {
+  const mj = window.MathJax;
+  if (mj && mj.startup && mj.startup.promise) { mj.startup.promise.then(() => done(true)); return; }
+  if (mj && mj.Hub && mj.Hub.Queue) { mj.Hub.Register.StartupHook("End", () => mj.Hub.Queue(() => done(true))); return; }
+  done(true);
+})"""
+
+# The page's visible text, without what legitimately holds TeX: KaTeX's hidden MathML annotation, code, scripts.
+VISIBLE_TEXT = """() => {
+  const copy = document.body.cloneNode(true);
+  copy.querySelectorAll(".katex-mathml, annotation, mjx-assistive-mml, script, style, pre, code, .MathJax_Preview")
+      .forEach(e => e.remove());
+  return copy.textContent;
+}"""
+
+# Per maths block: whether a rendered form is inside it, and whether its rendering shows a raw backslash command.
+BLOCKS = """([blocks, rendered]) => Array.from(document.querySelectorAll(blocks)).map(el => {
+  const copy = el.cloneNode(true);
+  copy.querySelectorAll(".katex-mathml, annotation, mjx-assistive-mml, script").forEach(e => e.remove());
+  return {rendered: !!el.querySelector(rendered), raw: /\\\\[A-Za-z]+/.test(copy.textContent)};
+})"""
+
+
+@dataclass
+class Report:
+    """What one page showed: its maths blocks (rendered or not), maths errors, leaks, console errors, fetches."""
+
+    url: str
+    blocks: int = 0
+    unrendered: int = 0
+    raw_commands: int = 0
+    errors: int = 0
+    leaks: list[str] = field(default_factory=list)
+    console: list[str] = field(default_factory=list)
+    fetched: list[str] = field(default_factory=list)
+    text: str = ""
+
+    def assert_clean(self, at_least: int = 1) -> None:
+        """Every maths block rendered, none in error, no raw TeX in the text, no console error, nothing fetched."""
+        assert self.blocks >= at_least, f"{self.url}: {self.blocks} maths blocks"
+        assert self.unrendered == 0, f"{self.url}: {self.unrendered} of {self.blocks} maths blocks not rendered"
+        assert self.raw_commands == 0, f"{self.url}: {self.raw_commands} blocks show a raw \\command"
+        assert self.errors == 0, f"{self.url}: {self.errors} maths errors"
+        assert not self.leaks, f"{self.url}: raw TeX in the page text: {self.leaks}"
+        assert not self.console, f"{self.url}: console errors: {self.console}"
+        assert not self.fetched, f"{self.url}: fetched from outside: {self.fetched}"
+
+
+def chromium() -> str:
+    """Debian's Chromium: skipped where absent, a failure in CI (.ci/run installs it)."""
+    path = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+    if path is None:
+        message = "chromium is not installed (.ci/run: apt-get install chromium)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def open_pages(pages: list[Path], blocks: str, shots: str | None = None, width: int = 1000) -> list[Report]:
+    """Open each page (a file) in one headless Chromium; `blocks` selects its maths blocks; screenshots saved as
+    `shots`-<stem>.png under $SYMNET_SHOTS when set."""
+    from playwright.sync_api import sync_playwright
+
+    executable = chromium()
+    reports = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            for path in pages:
+                reports.append(_open(browser, path, blocks, shots, width))
+        finally:
+            browser.close()
+    return reports
+
+
+def _open(browser, path: Path, blocks: str, shots: str | None, width: int) -> Report:
+    page = browser.new_page(viewport={"width": width, "height": 1300})
+    report = Report(path.as_uri())
+    page.on("console", lambda m: report.console.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: report.console.append(str(e)))
+    page.on("request", lambda r: report.fetched.append(r.url) if not r.url.startswith(("file:", "data:", "blob:"))
+            else None)
+    page.goto(report.url, wait_until="load")
+    page.wait_for_function(SETTLED, timeout=60_000)
+    found = page.evaluate(BLOCKS, [blocks, RENDERED])
+    report.blocks = len(found)
+    report.unrendered = sum(not b["rendered"] for b in found)
+    report.raw_commands = sum(b["raw"] for b in found)
+    report.errors = page.evaluate(f"document.querySelectorAll({ERRORS!r}).length")
+    report.text = page.evaluate(VISIBLE_TEXT)
+    report.leaks = [leak for leak in ("$$", "\\begin", "\\frac", "\\left") if leak in report.text]
+    if SHOTS and shots:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / f"{shots}-{path.stem}.png"))
+    page.close()
+    return report
+
+
+def node_module(name: str) -> Path:
+    """A package of node_modules (npm's katex, mathjax, mathjax2: .ci/run installs them)."""
+    path = ROOT / "node_modules" / name
+    if not path.is_dir():
+        message = f"npm package {name} is not installed (.ci/run: npm install)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def require_module(name: str) -> None:
+    """A Python package of the test extra (mkdocs, sphinx, nbclient, playwright…): a failure in CI when missing."""
+    import importlib.util
+
+    if importlib.util.find_spec(name) is None:
+        message = f"Python package {name} is not installed (pip install '.[test]')"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
