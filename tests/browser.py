@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import http.server
 import os
 import shutil
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,30 +84,52 @@ def chromium() -> str:
     return path
 
 
-def open_pages(pages: list[Path], blocks: str, shots: str | None = None, width: int = 1000) -> list[Report]:
-    """Open each page (a file) in one headless Chromium; `blocks` selects its maths blocks; screenshots saved as
-    `shots`-<stem>.png under $SYMNET_SHOTS when set."""
+@contextlib.contextmanager
+def served(root: Path) -> Iterator[str]:
+    """A static HTTP server of `root` on 127.0.0.1 (a free port), for as long as the block runs: its base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def open_pages(pages: list[Path], blocks: str, shots: str | None = None, width: int = 1000,
+               root: Path | None = None) -> list[Report]:
+    """Open each page (a file) in one headless Chromium, served over HTTP from `root` when given (a site's search
+    needs an origin), else as a file; `blocks` selects its maths blocks; screenshots saved as `shots`-<stem>.png
+    under $SYMNET_SHOTS when set."""
     from playwright.sync_api import sync_playwright
 
     executable = chromium()
     reports = []
-    with sync_playwright() as p:
+    with contextlib.ExitStack() as stack:
+        base = stack.enter_context(served(root)) if root else None
+        p = stack.enter_context(sync_playwright())
         browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            for path in pages:
-                reports.append(_open(browser, path, blocks, shots, width))
-        finally:
-            browser.close()
+        stack.callback(browser.close)
+        for path in pages:
+            url = base + path.relative_to(root).as_posix() if base and root else path.as_uri()
+            reports.append(_open(browser, url, path, blocks, shots, width, base))
     return reports
 
 
-def _open(browser, path: Path, blocks: str, shots: str | None, width: int) -> Report:
+def _open(browser, url: str, path: Path, blocks: str, shots: str | None, width: int, base: str | None) -> Report:
     page = browser.new_page(viewport={"width": width, "height": 1300})
-    report = Report(path.as_uri())
+    report = Report(url)
+    local = ("file:", "data:", "blob:") + ((base,) if base else ())
     page.on("console", lambda m: report.console.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: report.console.append(str(e)))
-    page.on("request", lambda r: report.fetched.append(r.url) if not r.url.startswith(("file:", "data:", "blob:"))
-            else None)
+    page.on("request", lambda r: report.fetched.append(r.url) if not r.url.startswith(local) else None)
     page.goto(report.url, wait_until="load")
     page.wait_for_function(SETTLED, timeout=60_000)
     found = page.evaluate(BLOCKS, [blocks, RENDERED])
@@ -114,7 +141,8 @@ def _open(browser, path: Path, blocks: str, shots: str | None, width: int) -> Re
     report.leaks = [leak for leak in ("$$", "\\begin", "\\frac", "\\left") if leak in report.text]
     if SHOTS and shots:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / f"{shots}-{path.stem}.png"))
+        stem = path.parent.name if path.stem == "index" and path.parent != root else path.stem
+        page.screenshot(path=str(Path(SHOTS) / f"{shots}-{stem}.png"))
     page.close()
     return report
 
