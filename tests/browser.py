@@ -9,6 +9,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
+from typing import Any
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,13 +25,9 @@ SHOTS = os.environ.get("SYMNET_SHOTS")  # a folder: each opened page is also sav
 RENDERED = ".katex, mjx-container, .MathJax_CHTML, .MathJax_Display, .MJXc-display"
 ERRORS = ".katex-error, merror, mjx-merror, .mjx-merror, .MathJax_Error, .MathJax_Preview[style*='red']"
 
-# Resolves once the page's typesetter is done: MathJax 3/4 (startup.promise), MathJax 2 (its queue), KaTeX (at once).
-SETTLED = """() => new Promise(done => {
-  const mj = window.MathJax;
-  if (mj && mj.startup && mj.startup.promise) { mj.startup.promise.then(() => done(true)); return; }
-  if (mj && mj.Hub && mj.Hub.Queue) { mj.Hub.Register.StartupHook("End", () => mj.Hub.Queue(() => done(true))); return; }
-  done(true);
-})"""
+# True once every maths block holds its rendered form (the typesetters run after the page's load event).
+SETTLED = """([blocks, rendered]) => Array.from(document.querySelectorAll(blocks)).every(el => el.querySelector(rendered))
+  && !(window.MathJax && MathJax.Hub && MathJax.Hub.queue && MathJax.Hub.queue.pending)"""
 
 # The page's visible text, without what legitimately holds TeX: KaTeX's hidden MathML annotation, code, scripts.
 VISIBLE_TEXT = """() => {
@@ -99,6 +96,13 @@ def served(root: Path) -> Iterator[str]:
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def do_GET(self) -> None:
+        if self.path == "/favicon.ico" and not Path(self.translate_path(self.path)).exists():
+            self.send_response(204)  # the browser asks for one by itself; a site without one is not broken
+            self.end_headers()
+            return
+        super().do_GET()
+
     def log_message(self, format: str, *args: object) -> None:
         pass
 
@@ -123,15 +127,22 @@ def open_pages(pages: list[Path], blocks: str, shots: str | None = None, width: 
     return reports
 
 
-def _open(browser, url: str, path: Path, blocks: str, shots: str | None, width: int, base: str | None) -> Report:
+def _open(browser: Any, url: str, path: Path, blocks: str, shots: str | None, width: int, base: str | None) -> Report:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     page = browser.new_page(viewport={"width": width, "height": 1300})
     report = Report(url)
     local = ("file:", "data:", "blob:") + ((base,) if base else ())
     page.on("console", lambda m: report.console.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: report.console.append(str(e)))
+    page.on("response", lambda r: report.console.append(f"{r.status}: {r.url}") if r.status >= 400 else None)
     page.on("request", lambda r: report.fetched.append(r.url) if not r.url.startswith(local) else None)
     page.goto(report.url, wait_until="load")
-    page.wait_for_function(SETTLED, timeout=60_000)
+    try:
+        page.wait_for_function(SETTLED, arg=[blocks, RENDERED], timeout=30_000, polling=100)
+    except PlaywrightTimeout:  # counted below as blocks not rendered
+        pass
+    page.wait_for_timeout(200)  # a typesetter's last error marks
     found = page.evaluate(BLOCKS, [blocks, RENDERED])
     report.blocks = len(found)
     report.unrendered = sum(not b["rendered"] for b in found)
