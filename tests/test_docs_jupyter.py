@@ -87,7 +87,7 @@ def test_nbconvert_latex_keeps_the_layout_and_compiles(notebook, tmp_path):
     assert done.returncode == 0, done.stdout[-3000:]
     text = subprocess.run([require_tool("pdftotext"), "notebook.pdf", "-"], cwd=tmp_path, capture_output=True,
                           text=True).stdout
-    assert "Backpropagation by hand" in text and "Worksheet: fill in every box." in text and "alert(1)" in text
+    assert "Backpropagation by hand" in text and "every result is yours to work out" in text and "alert(1)" in text
 
 
 def test_solution_repr_html_is_the_key():
