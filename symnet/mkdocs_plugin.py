@@ -19,6 +19,7 @@ from .errors import SymnetError
 from .fence import NAME, make_formatter, superfence
 
 ASSETS = "assets/symnet"
+REFERENCE = "<!-- symnet: spec reference -->"  # a line of a page that becomes the reference of every op's keys
 # A symnet fence's opening line (also inside block quotes and lists): the words after `symnet` are its options.
 _OPENING = re.compile(r"^(?P<lead>(?:[ \t]*>)*[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*symnet(?P<words>(?:[ \t]+[^\s`]+)*)[ \t]*$")
 _ANY_FENCE = re.compile(r"^(?:[ \t]*>)*[ \t]*(?P<fence>`{3,}|~{3,})(?P<info>.*?)[ \t]*$")
@@ -34,6 +35,7 @@ document.addEventListener("DOMContentLoaded", function () {
 });
 """
 CSS = """\
+.symnet { border-left: 3px solid #d8dde6; padding-left: 1em; margin: 1em 0; }
 .symnet .arithmatex { overflow-x: auto; overflow-y: hidden; margin: .6em 0; }
 .symnet .katex-display { margin: 0; }
 .symnet-approx { border-left: 3px solid #999; padding: .2em .7em; }
@@ -73,8 +75,13 @@ class SymnetPlugin(BasePlugin[SymnetConfig]):
         return config
 
     def on_page_markdown(self, markdown: str, /, *, page: Page, config: MkDocsConfig, files: Any) -> str:
-        """Note the page, and give each symnet fence's opening line its line number and quoted options."""
+        """Note the page, give each symnet fence's opening line its line number and quoted options, and write the spec
+        reference where a page asks for it."""
         self.page = page.file.src_uri
+        if REFERENCE in markdown:
+            from .reference import markdown as reference
+
+            markdown = markdown.replace(REFERENCE, reference())
         lines = markdown.split("\n")
         inside = ""  # the fence being read: a symnet fence shown as an example inside another one stays as written
         for number, line in enumerate(lines, 1):

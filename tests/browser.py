@@ -123,11 +123,12 @@ def open_pages(pages: list[Path], blocks: str, shots: str | None = None, width: 
         stack.callback(browser.close)
         for path in pages:
             url = base + path.relative_to(root).as_posix() if base and root else path.as_uri()
-            reports.append(_open(browser, url, path, blocks, shots, width, base))
+            reports.append(_open(browser, url, path, blocks, shots, width, base, root))
     return reports
 
 
-def _open(browser: Any, url: str, path: Path, blocks: str, shots: str | None, width: int, base: str | None) -> Report:
+def _open(browser: Any, url: str, path: Path, blocks: str, shots: str | None, width: int, base: str | None,
+          root: Path | None) -> Report:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     page = browser.new_page(viewport={"width": width, "height": 1300})

@@ -44,7 +44,7 @@ class Math:
 
 
 KATEX = Math("symnet-math", "", "", "symnet", 0)  # the standalone page: each element rendered by katex.render
-ARITHMATEX = Math("arithmatex", "\\[", "\\]", "symnet", 1)  # MkDocs: pymdownx.arithmatex's generic output
+ARITHMATEX = Math("arithmatex", "\\[", "\\]", "symnet", 2)  # MkDocs: arithmatex's generic output, under a page's ##
 MATHJAX = Math("symnet-math tex2jax_process mathjax_process", "$$", "$$", "symnet tex2jax_ignore mathjax_ignore", 1,
                portable=True)  # a notebook, and nbconvert's HTML
 STYLES = {"katex": KATEX, "arithmatex": ARITHMATEX, "mathjax": MATHJAX}
