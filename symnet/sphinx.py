@@ -89,7 +89,8 @@ def to_nodes(html: str, docname: str) -> list[nodes.Node]:
         if kind == "math":
             out.append(nodes.math_block(text, text, nowrap=False, number=None, label=None, docname=docname))
         elif kind.startswith("h"):
-            out.append(nodes.rubric(text, text, heading_level=int(kind[1]), classes=[f"symnet-{kind}"]))
+            level = min(6, int(kind[1]) + 1)  # under the page's own title
+            out.append(nodes.rubric(text, text, classes=[f"symnet-h{level}"], **{"heading-level": level}))
         elif kind == "note":
             out.append(nodes.note("", nodes.paragraph(text, text)))
         elif kind == "foot":

@@ -22,7 +22,7 @@ plugins:
   - symnet
 """
 INLINE = f'''\
-title = {NASTY!r}
+title = '{NASTY}'
 X = [1, 2]
 
 [[layers]]
@@ -35,13 +35,13 @@ kind = "squared_error"
 Y = [1, 0]
 '''
 PAGES = {
-    "index.md": f"""\
+    "index.md": """\
 # Fences
 
 An author's own display, through the same arithmatex and KaTeX:
 
 $$
-\\frac{{\\partial L}}{{\\partial W}} = \\delta\\, a^{{\\mathsf{{T}}}}
+\\frac{\\partial L}{\\partial W} = \\delta\\, a^{\\mathsf{T}}
 $$
 
 ```symnet

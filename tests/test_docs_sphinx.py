@@ -59,7 +59,7 @@ def mathjax_conf() -> str:
     """MathJax 4 (Sphinx's default) and its fonts from npm's packages, served beside the site (linked into _static
     after the build, as a site would host its copy): nothing fetched."""
     node_module("mathjax")
-    return ('extensions = ["myst_parser", "symnet.sphinx"]\nmathjax_path = "mathjax/tex-mml-chtml.js"\n'
+    return ('project = "symnet in Sphinx"\nextensions = ["myst_parser", "symnet.sphinx"]\nmathjax_path = "mathjax/tex-mml-chtml.js"\n'
             'mathjax4_config = {"loader": {"paths": {"fonts": "[mathjax]/../@mathjax"}}}\n')
 
 
@@ -72,7 +72,7 @@ def host_mathjax(out: Path) -> None:
 def katex_conf(src: Path) -> str:
     """sphinxcontrib-katex with its own script, and its stylesheet and fonts (by default from a CDN) from symnet's copy."""
     copy_katex(src / "_static" / "katex")
-    return ('extensions = ["myst_parser", "symnet.sphinx", "sphinxcontrib.katex"]\n'
+    return ('project = "symnet in Sphinx"\nextensions = ["myst_parser", "symnet.sphinx", "sphinxcontrib.katex"]\n'
             'html_static_path = ["_static"]\nkatex_css_path = "katex/katex.min.css"\n')
 
 
