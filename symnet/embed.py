@@ -108,4 +108,4 @@ def render_block(body: str, options: Options, source: str, math: str = "mathjax"
 
     extra = renderer_options(options, source)
     return render_fragment(solve(body, source), worksheet=options.worksheet, decimals=options.decimals,
-                           math=STYLES[math], **extra)
+                           math=STYLES[math], layout=extra)

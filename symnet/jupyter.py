@@ -15,15 +15,16 @@ class Derivation:
     """A rendered solution or worksheet as a notebook shows it: HTML with MathJax maths (JupyterLab, Notebook,
     nbconvert's HTML), LaTeX with the document's layout (nbconvert's LaTeX and PDF), and Markdown."""
 
-    def __init__(self, solution: Solution, options: Options = Options(), source: str = "<cell>") -> None:
+    def __init__(self, solution: Solution, options: Options | None = None, source: str = "<cell>") -> None:
         self.solution = solution
-        self.options = options
+        self.options = options = options or Options()
         self.layout = renderer_options(options, source)
 
     def _repr_html_(self) -> str:
         from .render.html import MATHJAX, render_fragment
 
-        return render_fragment(self.solution, self.options.worksheet, self.options.decimals, MATHJAX, **self.layout)
+        return render_fragment(self.solution, self.options.worksheet, self.options.decimals, MATHJAX,
+                               layout=self.layout)
 
     def _repr_latex_(self) -> str:
         return latex_fragment(self.solution, self.options.worksheet, self.options.decimals, **self.layout)

@@ -21,7 +21,8 @@ from .fence import NAME, make_formatter, superfence
 ASSETS = "assets/symnet"
 REFERENCE = "<!-- symnet: spec reference -->"  # a line of a page that becomes the reference of every op's keys
 # A symnet fence's opening line (also inside block quotes and lists): the words after `symnet` are its options.
-_OPENING = re.compile(r"^(?P<lead>(?:[ \t]*>)*[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*symnet(?P<words>(?:[ \t]+[^\s`]+)*)[ \t]*$")
+_OPENING = re.compile(r"^(?P<lead>(?:[ \t]*>)*[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*symnet"
+                      r"(?P<words>(?:[ \t]+[^\s`]+)*)[ \t]*$")
 _ANY_FENCE = re.compile(r"^(?:[ \t]*>)*[ \t]*(?P<fence>`{3,}|~{3,})(?P<info>.*?)[ \t]*$")
 # Every arithmatex display on the page (the fences' and the author's own $$ blocks), rendered by KaTeX.
 RENDER_JS = """\
@@ -66,7 +67,8 @@ class SymnetPlugin(BasePlugin[SymnetConfig]):
             if ext and ext not in config.markdown_extensions:
                 config.markdown_extensions.append(ext)
         fences = config.mdx_configs.setdefault("pymdownx.superfences", {}).setdefault("custom_fences", [])
-        fences[:] = [f for f in fences if f.get("name") != NAME] + [superfence(make_formatter(self._source, BuildFailure))]
+        ours = superfence(make_formatter(self._source, BuildFailure))
+        fences[:] = [f for f in fences if f.get("name") != NAME] + [ours]
         if self.config.arithmatex:
             config.mdx_configs.setdefault("pymdownx.arithmatex", {}).setdefault("generic", True)
         if self.config.katex:
@@ -87,7 +89,8 @@ class SymnetPlugin(BasePlugin[SymnetConfig]):
         for number, line in enumerate(lines, 1):
             fence = _ANY_FENCE.match(line)
             if inside:
-                if fence and fence["fence"][0] == inside[0] and len(fence["fence"]) >= len(inside) and not fence["info"]:
+                if (fence and not fence["info"] and fence["fence"][0] == inside[0]
+                        and len(fence["fence"]) >= len(inside)):
                     inside = ""
                 continue
             m = _OPENING.match(line)

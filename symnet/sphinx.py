@@ -11,7 +11,7 @@ from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.util.docutils import SphinxDirective
 
-from .embed import parse_options, parse_words, solve, renderer_options
+from .embed import parse_options, parse_words, renderer_options, solve
 from .errors import SymnetError
 
 
@@ -35,7 +35,7 @@ class SymnetDirective(SphinxDirective):
             options = parse_options({**({"worksheet": None} if words.worksheet else {}), **_values(words), **given},
                                     source)
             html = render_fragment(solve("\n".join(self.content), source), worksheet=options.worksheet,
-                                   decimals=options.decimals, math=KATEX, **renderer_options(options, source))
+                                   decimals=options.decimals, math=KATEX, layout=renderer_options(options, source))
         except SymnetError as e:
             raise self.error(f"symnet: error: {e.located(source)}") from None
         box = nodes.container(classes=["symnet"])

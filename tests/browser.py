@@ -9,9 +9,9 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
-from typing import Any
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 

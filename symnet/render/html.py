@@ -6,6 +6,7 @@ import base64
 import functools
 import re
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +40,8 @@ class Math:
         if not self.portable:
             return body
         body = body.replace("\\fbox{\\phantom{00}}", "\\boxed{\\phantom{00}}")
-        need = "".join(f"\\require{{{p}}}" for p, used in (("color", "\\textcolor"), ("cancel", "\\cancel")) if used in body)
+        packages = (("color", "\\textcolor"), ("cancel", "\\cancel"))
+        need = "".join(f"\\require{{{p}}}" for p, used in packages if used in body)
         return need + body
 
 
@@ -86,14 +88,14 @@ def copy_katex(dest: str | Path) -> list[str]:
 
 @long_numbers()
 def render_fragment(solution: Solution, worksheet: bool = False, decimals: int | None = None,
-                    math: Math = MATHJAX, paper: bool = False, **layout: str) -> str:
+                    math: Math = MATHJAX, paper: bool = False, layout: Mapping[str, str] | None = None) -> str:
     """The worked solution (or worksheet) as an HTML fragment whose displays are wrapped for `math`'s typesetter;
     laid out for the screen (a wide display scrolls) unless `paper` (the PDF's breaks and scaling). `layout`: the
     document builder's further options (detail, scaffold), passed through."""
     from . import check_decimals
 
     check_decimals(decimals)
-    doc = build(solution, worksheet=worksheet, decimals=decimals, **layout)
+    doc = build(solution, worksheet=worksheet, decimals=decimals, **(layout or {}))
     return _tidy(environment().get_template("fragment.html.j2").render(
         doc=doc, fmt="html", decimals=decimals, page=PAPER if paper else SCREEN, math=math))
 
