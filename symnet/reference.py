@@ -17,6 +17,8 @@ SPEC_KEYS = {
     "layers": ("array of tables [[layers]]", "the layers, in order; each table's type picks its op (default dense)"),
     "loss": ("table [loss]", "the loss, below"),
     "train": ("table [train]", "gradient descent, below"),
+    "grading": ("table [grading]", "how symnet check gives points: asked, each, points, partial_credit, "
+                "follow_through, penalty, out_of (Checking and grading)"),
 }
 
 
