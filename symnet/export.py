@@ -7,10 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 import sympy as sp
+from flint import fmpq, fmpq_mat
 
+from .algebra.flint import Mask
 from .bounds import long_numbers
 from .exercise import Value
-from .record import Solution
+from .record import Solution, Step
 from .sympy_private import rational_rows
 
 
@@ -29,20 +31,48 @@ def value_json(v: Value) -> Any:
     return value_str(v)
 
 
-def quantities_json(values: dict[str, Value]) -> dict[str, Any]:
+def raw_json(raw: Any) -> Any:
+    """A value as the fast algebra holds it, when that is rationals (an fmpq_mat, a mask of them, an fmpq), written
+    as `value_json` writes its SymPy value (str(fmpq) is sstr's "-7/3"), with no SymPy number made; else None."""
+    if isinstance(raw, Mask):
+        raw = raw.build()
+    if isinstance(raw, fmpq_mat):
+        e, c = [str(x) for x in raw.entries()], raw.ncols()
+        return [e[i:i + c] for i in range(0, len(e), c)]
+    if isinstance(raw, fmpq):
+        return str(raw)
+    return None
+
+
+def step_json(s: Step) -> Any:
+    """One step's value as `value_json` writes it: from the fast algebra's rationals when it holds them."""
+    out = raw_json(s.raw)
+    return value_json(s.value) if out is None else out
+
+
+def firsts(solution: Solution, epoch: int = 1) -> dict[str, Step]:
+    """The first step of each quantity name in one gradient-descent step (the ones `Solution` maps names to)."""
+    out: dict[str, Step] = {}
+    for s in solution.steps:
+        if s.epoch == epoch:
+            out.setdefault(s.name, s)
+    return out
+
+
+def quantities_json(steps: dict[str, Step]) -> dict[str, Any]:
     """The contract's quantity map: names to rows of strings (or a string)."""
-    return {name: value_json(v) for name, v in values.items() if name != "parameters"}
+    return {name: step_json(s) for name, s in steps.items() if name != "parameters"}
 
 
 @long_numbers()
 def to_json(solution: Solution) -> dict[str, Any]:
     """The contract's `solve --format json` document (with `parameters` and, for several steps, `steps`)."""
     ex = solution.exercise
-    out: dict[str, Any] = {"title": ex.title, "kind": ex.kind, "quantities": quantities_json(dict(solution))}
+    out: dict[str, Any] = {"title": ex.title, "kind": ex.kind, "quantities": quantities_json(firsts(solution))}
     if ex.kind == "network":
         out["parameters"] = ex.parameters
     if solution.epochs > 1:
-        out["steps"] = [quantities_json(solution.epoch(k)) for k in range(1, solution.epochs + 1)]
+        out["steps"] = [quantities_json(firsts(solution, k)) for k in range(1, solution.epochs + 1)]
     if solution.bits:
         out["bits"] = list(solution.bits)  # per gradient-descent step, the largest updated weight's size
     return out
@@ -79,8 +109,20 @@ def _decimal(v: sp.Expr, d: int) -> str:
 def _grid(v: Value, show: Callable[[sp.Expr], str] = value_str) -> list[str]:
     if not isinstance(v, sp.MatrixBase):
         return [show(v)]
-    cells = [[show(x) for x in v.row(i)] for i in range(v.rows)]
-    widths = [max(len(r[j]) for r in cells) for j in range(v.cols)]
+    return _aligned([[show(x) for x in v.row(i)] for i in range(v.rows)])
+
+
+def _step_grid(s: Step) -> list[str]:
+    """A step's value as `_grid` writes it: from the fast algebra's rationals when it holds them."""
+    cells = raw_json(s.raw)
+    if cells is None:
+        return _grid(s.value)
+    return [cells] if isinstance(cells, str) else _aligned(cells)
+
+
+def _aligned(cells: list[list[str]]) -> list[str]:
+    """Rows of cells, each column right-aligned, in brackets."""
+    widths = [max(len(r[j]) for r in cells) for j in range(len(cells[0]))]
     return ["[ " + "  ".join(c.rjust(w) for c, w in zip(r, widths)) + " ]" for r in cells]
 
 
@@ -95,7 +137,7 @@ def to_text(solution: Solution) -> str:
             epoch = s.epoch
             lines += [f"--- gradient-descent step {epoch} ---", ""]
         label = "Yhat ≈ (the given, rounded predictions)" if s.kind == "approx" else f"{s.name} ="
-        body = _grid(s.value)
+        body = _step_grid(s) if s.kind != "round" else []
         if s.kind == "round":
             d = int(s.operand("decimals"))
             label = f"{s.name} (the exact {s.operands[0][0]} rounded to {d} decimals, an approximation) ="

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import difflib
+import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field as dataclass_field
 
 import sympy as sp
+from flint import fmpq, fmpq_mat
 
 from .bounds import DEFAULT, Bounds
 from .errors import BoundError, SpecError, SymnetError
 from .expr import FloatText, check_name, parse_entry, symbol
+from .sympy_private import from_flint
 
 
 def keys(table: object, allowed: tuple[str, ...], field: str | None, required: tuple[str, ...] = ()) -> Mapping:
@@ -71,6 +74,15 @@ def scalar(value: object, field: str, bounds: Bounds = DEFAULT) -> sp.Expr:
 
 def matrix(value: object, field: str, bounds: Bounds = DEFAULT, shape: tuple[int, int] | None = None) -> sp.ImmutableMatrix:
     """A matrix entry: a list of rows, a flat list (a column), one scalar (1×1), or {symbol, shape}."""
+    plain = plain_matrix(value, bounds)
+    if plain is not None:  # plain numbers, read straight into flint (no SymPy number made until one is read)
+        return from_flint(plain)
+    return grammar_matrix(value, field, bounds, shape)
+
+
+def grammar_matrix(value: object, field: str, bounds: Bounds = DEFAULT,
+                   shape: tuple[int, int] | None = None) -> sp.ImmutableMatrix:
+    """`matrix` with every entry read by the grammar (and every refusal made here)."""
     if isinstance(value, Mapping):
         return symbol_matrix(value, field, bounds, shape)
     if not isinstance(value, list):
@@ -96,6 +108,106 @@ def matrix(value: object, field: str, bounds: Bounds = DEFAULT, shape: tuple[int
             raise SpecError(f"row {i} has {len(row)} entries, row 1 has {width}", field=field)
         rows.append([scalar(v, f"{field}[{i}][{j}]", bounds) for j, v in enumerate(row, 1)])
     return sp.ImmutableMatrix(rows)
+
+
+# ---------------------------------------------------------------- plain numbers, read without the grammar
+#
+# An integer, a decimal (a TOML or JSON float's text) or a string "p", "p/q" or "1.5": read here straight into an
+# fmpq, with exactly the checks the grammar makes of it (expr.parse_entry, parse_number). Anything else, and
+# anything a check would refuse, gives None: the grammar reads it, and refuses it with its own message.
+
+_FLOAT = re.compile(r"([+-]?)([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?")  # a float's text, its _ taken out
+_TEXT = re.compile(r"([+-]?)([0-9]+\.?[0-9]*|\.[0-9]+)(?:/([0-9]+))?")  # "-3", "3/5", "0.25", "1.5/2"
+_POWERS: dict[int, int] = {}
+
+
+def _limit(digits: int) -> int:
+    """10**digits, the least integer of digits + 1 digits (made once per bound)."""
+    p = _POWERS.get(digits)
+    if p is None:
+        p = _POWERS[digits] = 10**digits
+    return p
+
+
+def _literal(whole: str, frac: str | None, exp: str | None, bounds: Bounds) -> fmpq | None:
+    """A decimal literal's exact value, if `expr.parse_number` reads it without refusing it (else None)."""
+    if not (whole or frac):
+        return None
+    frac = frac or ""
+    digits = (whole + frac).lstrip("0")
+    if len(digits) > bounds.digits:
+        return None
+    e = int(exp) if exp and len(exp) <= 8 else (0 if not exp else 10**9)
+    if abs(e) > bounds.decimal_exponent:
+        return None
+    e -= len(frac)
+    if -e > bounds.digits + bounds.decimal_exponent:
+        return None
+    n = int(digits or "0")
+    return fmpq(n * 10**e) if e >= 0 else fmpq(n, 10**-e)
+
+
+def plain_entry(value: object, bounds: Bounds = DEFAULT) -> fmpq | None:
+    """A plain number of a spec as the exact fmpq the grammar reads it as; None for anything else (an expression,
+    a symbol, a value the grammar refuses): `expr.parse_entry` gives that one its value or its error."""
+    t = type(value)
+    if t is int:
+        return fmpq(value) if -_limit(bounds.digits) < value < _limit(bounds.digits) else None  # type: ignore[operator]
+    if t is FloatText:
+        m = _FLOAT.fullmatch(value.replace("_", ""))  # type: ignore[union-attr]
+        if m is None:
+            return None  # nan, inf (refused by the grammar)
+        q = _literal(m[2], m[3], m[4], bounds)
+        return None if q is None else (-q if m[1] == "-" else q)
+    if t is not str or len(value) > bounds.entry_length:  # type: ignore[arg-type]
+        return None
+    m = _TEXT.fullmatch(value)  # type: ignore[arg-type]
+    if m is None or (m[1] and bounds.nesting < 1):  # a sign is one level of nesting
+        return None
+    whole, _, frac = m[2].partition(".")
+    q = _literal(whole, frac if "." in m[2] else None, None, bounds)
+    if q is None:
+        return None
+    if m[3] is not None:
+        d = _literal(m[3], None, None, bounds)
+        if d is None or d == 0:
+            return None  # (division by zero)
+        q = q / d
+    if max(abs(q.p).bit_length(), q.q.bit_length()) > bounds.result_bits:
+        return None
+    return -q if m[1] == "-" else q
+
+
+def plain_matrix(value: object, bounds: Bounds = DEFAULT) -> fmpq_mat | None:
+    """A matrix entry of plain numbers (a list of rows, a flat list, one number), of a shape `grammar_matrix`
+    accepts, as an fmpq_mat; None when anything in it is not a plain number or its shape is refused."""
+    if not isinstance(value, list):
+        q = plain_entry(value, bounds)
+        return None if q is None else fmpq_mat(1, 1, [q])
+    if not value or len(value) > bounds.rows:
+        return None
+    if isinstance(value[0], list):
+        width = len(value[0])
+        if width == 0 or width > bounds.cols or any(type(r) is not list or len(r) != width for r in value):
+            return None
+        flat = [x for r in value for x in r]
+        shape = (len(value), width)
+    else:
+        flat, shape = value, (len(value), 1)
+    seen: dict[tuple[type, object], fmpq | None] = {}  # a matrix repeats its few numbers
+    out = []
+    for x in flat:
+        key = (type(x), x)
+        try:
+            q = seen[key]
+        except KeyError:
+            q = seen[key] = plain_entry(x, bounds)
+        except TypeError:  # an unhashable entry (a list, a table): not a plain number
+            return None
+        if q is None:
+            return None
+        out.append(q)
+    return fmpq_mat(*shape, out)
 
 
 def symbol_matrix(value: Mapping, field: str, bounds: Bounds, shape: tuple[int, int] | None) -> sp.ImmutableMatrix:

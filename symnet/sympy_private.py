@@ -5,16 +5,59 @@ from __future__ import annotations
 from typing import Any
 
 import sympy as sp
-from flint import fmpq, fmpq_mat, fmpz_mat
+from flint import fmpq, fmpq_mat, fmpz, fmpz_mat
+from sympy import Basic, Integer, Tuple
+from sympy.matrices.immutable import ImmutableDenseMatrix
 from sympy.polys.domains import QQ, ZZ
 from sympy.polys.matrices import DomainMatrix
+from sympy.polys.matrices.sdm import SDM
 from sympy.printing.latex import LatexPrinter
+
+
+class QQMatrix(ImmutableDenseMatrix):
+    """An ImmutableMatrix of rationals made from an `fmpq_mat` (`from_flint`): it holds its DomainMatrix over ZZ or
+    QQ, as SymPy's own matrix of rationals does, but makes a SymPy Rational of an entry only when that entry is read,
+    and its args (every entry: hashing, `xreplace`, `srepr`) only when they are first asked for. Equal to, and hashed
+    as, the ImmutableMatrix of the same entries; SymPy's operations on it give matrices of its kind.
+
+    Private: `ImmutableDenseMatrix._fromrep` (overridden, so that no Tuple of entries is made), the `_args` slot of
+    `Basic` (a property here), `_rows`, `_cols`, `_rep`, `_mhash`, `_hashable_content`."""
+
+    @property  # type: ignore[override]
+    def _args(self) -> tuple[Basic, ...]:
+        made = self.__dict__.get("_made")
+        if made is None:
+            r, c = self._rep.shape
+            made = self.__dict__["_made"] = (Integer(r), Integer(c),
+                                             Tuple(*self._rep.to_sympy().to_list_flat(), sympify=False))
+        return made
+
+    @_args.setter
+    def _args(self, v: tuple[Basic, ...]) -> None:
+        if v:  # (Basic.__new__ sets no args: they are made when read)
+            self.__dict__["_made"] = v
+
+    def __hash__(self) -> int:
+        h = self._mhash
+        if h is None:  # as ImmutableDenseMatrix hashes, under its name: equal matrices hash alike
+            h = self._mhash = hash(("ImmutableDenseMatrix",) + self._hashable_content())
+        return h
+
+    @classmethod
+    def _fromrep(cls, rep: DomainMatrix) -> "QQMatrix":
+        obj = Basic.__new__(cls)
+        obj._rows, obj._cols = rep.shape
+        obj._rep = rep
+        return obj
 
 
 def flint_rep(m: sp.MatrixBase) -> fmpq_mat | None:
     """The `fmpq_mat` a matrix of rationals already holds (SymPy on flint ground types keeps one), else None.
 
     Private: `MatrixBase._rep` (a DomainMatrix) and `DFM.rep` (the flint matrix of its dense form)."""
+    held = m.__dict__.get("_flint") if isinstance(m, QQMatrix) else None
+    if held is not None:  # made by `from_flint`: the very matrix it was made from
+        return held
     rep = getattr(m, "_rep", None)
     if isinstance(rep, DomainMatrix) and rep.domain in (ZZ, QQ):
         dense = getattr(rep.to_dense().rep, "rep", None)
@@ -26,12 +69,29 @@ def flint_rep(m: sp.MatrixBase) -> fmpq_mat | None:
 
 
 def from_flint(m: fmpq_mat) -> sp.ImmutableMatrix:
-    """An `fmpq_mat` as an ImmutableMatrix over QQ, its entries made SymPy rationals only when read.
+    """An `fmpq_mat` as an ImmutableMatrix of rationals (a `QQMatrix`: no SymPy Rational is made until an entry is
+    read), over ZZ when every entry is whole and QQ otherwise, sparse, as SymPy builds one; `flint_rep` gives m back.
 
-    Private: `ImmutableMatrix._fromrep` (a matrix from a DomainMatrix, without a Rational per entry)."""
-    shape = (m.nrows(), m.ncols())
-    flat = m.entries() if QQ.dtype is fmpq else [QQ(int(x.p), int(x.q)) for x in m.entries()]
-    return sp.ImmutableMatrix._fromrep(DomainMatrix.from_list_flat(flat, shape, QQ).to_sparse())
+    Private: `SDM` (the sparse form of a DomainMatrix: {row: {column: nonzero entry}}) and `QQMatrix._fromrep`."""
+    r, c = m.nrows(), m.ncols()
+    n, d = m.numer_denom()
+    if d == 1:  # whole: over ZZ
+        domain = ZZ
+        flat = n.entries() if ZZ.dtype is fmpz else [ZZ(int(x)) for x in n.entries()]
+    else:
+        domain = QQ
+        flat = m.entries() if QQ.dtype is fmpq else [QQ(int(x.p), int(x.q)) for x in m.entries()]
+    rows: dict[int, dict[int, Any]] = {}
+    for k, x in enumerate(flat):
+        if x:
+            i = k // c
+            row = rows.get(i)
+            if row is None:
+                row = rows[i] = {}
+            row[k - i * c] = x
+    out = QQMatrix._fromrep(DomainMatrix.from_rep(SDM(rows, (r, c), domain)))
+    out.__dict__["_flint"] = m
+    return out
 
 
 def rational_rows(m: sp.MatrixBase) -> list[list[Any]] | None:
