@@ -148,7 +148,18 @@ def from_data(data: Mapping, source: str = "<dict>", bounds: Bounds = DEFAULT) -
 
 def refuse_huge_ints(data: object, bounds: Bounds = DEFAULT) -> None:
     """Refuse any integer of more than `bounds.digits` digits anywhere in the data (walked without recursion)."""
-    stack: list[tuple[str, object]] = [("", data)]
+    limit, values = 10**bounds.digits, [data]
+    while values:  # first without the fields' names (a spec of 10,000 numbers has none too large)
+        value = values.pop()
+        if isinstance(value, (list, tuple)):
+            values.extend(value)
+        elif isinstance(value, Mapping):
+            values.extend(value.values())
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) >= limit:
+            break
+    else:
+        return
+    stack: list[tuple[str, object]] = [("", data)]  # one is: found again with its field
     while stack:
         field, value = stack.pop()
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**bounds.digits:

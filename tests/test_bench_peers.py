@@ -78,11 +78,38 @@ def test_the_benchmark_imports_and_judges_its_targets(capsys):
             "softmax": (3.0, 2.9, 9), "softmax_all": (6.0, 5.8, 9), "raw_same": (2.0, 1.8, 9),
             "softmax_sympy": (5000.0, 5000.0, 1), "symbolic": ({"rule_ms": 1, "diff_ms": 2, "rule_ops": 3, "diff_ops": 4,
                                                                 "rule_cse": 5, "diff_cse": 6}, True),
-            "start_markdown": 1.2, "start_json": 1.1, "agree": True}
+            "cmd_mlp": (1.15, 1.18), "cmd_floor": (0.9, 0.95), "cmd_markdown": (1.1, 1.15),
+            "cmd_keys": ("backprop", 0.4, 0.5, 7), "cmd_class_set": 21.0, "agree": True}
     run.targets(fake)
     lines = capsys.readouterr().out.splitlines()
-    assert sum(line.startswith("  [met]") for line in lines) == 8 and not any("MISSED" in line for line in lines)
-    run.targets({**fake, "symnet": (1.4, 2.0, 9), "agree": False})
+    assert sum(line.startswith("  [met]") for line in lines) == 11 and not any("MISSED" in line for line in lines)
+    run.targets({**fake, "symnet": (1.4, 2.0, 9), "agree": False, "cmd_mlp": (2.3, 2.4), "cmd_floor": (2.1, 2.2),
+                 "cmd_markdown": (1.25, 1.3), "cmd_keys": ("conv", 1.2, 1.3, 9), "cmd_class_set": 31.0})
     out = capsys.readouterr().out
     assert "[MISSED] rational pass ≥ 20× faster than sympy.Matrix: 15×" in out
     assert "[MISSED] exact results agree across backends" in out
+    assert ("[MISSED] solve MLP.toml --format json (32-64-64-64-10, batch 16) within 1.2× of its raw-flint script: "
+            "2.30× [2.40×]; import sympy alone is 2.10× [2.20×] the script") in out
+    assert "[MISSED] solve backprop --format markdown within 1.2× of import sympy: 1.25× [1.30×]" in out
+    assert "[MISSED] no built-in's key over 1 s: the slowest of 9, conv, 1.20 s [1.30 s]" in out
+    assert "[MISSED] a class set of 500 students under 30 s with --jobs 2: 31.0 s" in out
+
+
+def test_the_mlp_spec_of_the_benchmark_is_read_by_its_raw_script_as_by_symnet(tmp_path, monkeypatch):
+    """bench/raw_mlp.py, the reference of `solve MLP.toml --format json`, writes symnet's JSON byte for byte."""
+    import contextlib
+    import io
+
+    import raw_mlp
+    import run
+    from symnet.export import dumps, to_json
+
+    path = tmp_path / "mlp.toml"
+    run.mlp_spec(path)
+    text = path.read_text()
+    assert 'X = [[-2, 2, 0, "9/5", 1, "7/5", 2, -1, -0.3,' in text  # integers, decimals and fractions
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "argv", ["raw_mlp.py", str(path)])
+    with contextlib.redirect_stdout(out):
+        raw_mlp.main()
+    assert out.getvalue() == dumps(to_json(spec.load(str(path)).solve()))
