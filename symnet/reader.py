@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -118,15 +119,12 @@ def grammar_matrix(value: object, field: str, bounds: Bounds = DEFAULT,
 
 _FLOAT = re.compile(r"([+-]?)([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?")  # a float's text, its _ taken out
 _TEXT = re.compile(r"([+-]?)([0-9]+\.?[0-9]*|\.[0-9]+)(?:/([0-9]+))?")  # "-3", "3/5", "0.25", "1.5/2"
-_POWERS: dict[int, int] = {}
 
 
+@functools.cache
 def _limit(digits: int) -> int:
     """10**digits, the least integer of digits + 1 digits (made once per bound)."""
-    p = _POWERS.get(digits)
-    if p is None:
-        p = _POWERS[digits] = 10**digits
-    return p
+    return 10**digits
 
 
 def _literal(whole: str, frac: str | None, exp: str | None, bounds: Bounds) -> fmpq | None:
@@ -150,22 +148,22 @@ def _literal(whole: str, frac: str | None, exp: str | None, bounds: Bounds) -> f
 def plain_entry(value: object, bounds: Bounds = DEFAULT) -> fmpq | None:
     """A plain number of a spec as the exact fmpq the grammar reads it as; None for anything else (an expression,
     a symbol, a value the grammar refuses): `expr.parse_entry` gives that one its value or its error."""
-    t = type(value)
-    if t is int:
-        return fmpq(value) if -_limit(bounds.digits) < value < _limit(bounds.digits) else None  # type: ignore[operator]
-    if t is FloatText:
-        m = _FLOAT.fullmatch(value.replace("_", ""))  # type: ignore[union-attr]
+    if type(value) is int:  # (not a bool)
+        limit = _limit(bounds.digits)
+        return fmpq(value) if -limit < value < limit else None
+    if type(value) is FloatText:
+        m = _FLOAT.fullmatch(value.replace("_", ""))
         if m is None:
             return None  # nan, inf (refused by the grammar)
         q = _literal(m[2], m[3], m[4], bounds)
         return None if q is None else (-q if m[1] == "-" else q)
-    if t is not str or len(value) > bounds.entry_length:  # type: ignore[arg-type]
+    if type(value) is not str or len(value) > bounds.entry_length:
         return None
-    m = _TEXT.fullmatch(value)  # type: ignore[arg-type]
+    m = _TEXT.fullmatch(value)
     if m is None or (m[1] and bounds.nesting < 1):  # a sign is one level of nesting
         return None
     whole, _, frac = m[2].partition(".")
-    q = _literal(whole, frac if "." in m[2] else None, None, bounds)
+    q = _literal(whole, frac, None, bounds)
     if q is None:
         return None
     if m[3] is not None:

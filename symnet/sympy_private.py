@@ -23,6 +23,8 @@ class QQMatrix(ImmutableDenseMatrix):
     Private: `ImmutableDenseMatrix._fromrep` (overridden, so that no Tuple of entries is made), the `_args` slot of
     `Basic` (a property here), `_rows`, `_cols`, `_rep`, `_mhash`, `_hashable_content`."""
 
+    _mhash: int | None  # (Basic's slot: the hash, once made)
+
     @property  # type: ignore[override]
     def _args(self) -> tuple[Basic, ...]:
         made = self.__dict__.get("_made")
@@ -75,6 +77,7 @@ def from_flint(m: fmpq_mat) -> sp.ImmutableMatrix:
     Private: `SDM` (the sparse form of a DomainMatrix: {row: {column: nonzero entry}}) and `QQMatrix._fromrep`."""
     r, c = m.nrows(), m.ncols()
     n, d = m.numer_denom()
+    flat: list[Any]
     if d == 1:  # whole: over ZZ
         domain = ZZ
         flat = n.entries() if ZZ.dtype is fmpz else [ZZ(int(x)) for x in n.entries()]
