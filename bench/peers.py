@@ -66,7 +66,8 @@ def raw_flint(Ws: list, bs: list, X: fmpq_mat, Y: fmpq_mat) -> list:
     dA = (A - Y) / N
     grads = []
     for k in range(last, -1, -1):
-        dZ = dA if k == last else fmpq_mat(dA.nrows(), N, [g if z > 0 else 0 for g, z in zip(dA.entries(), Zs[k].entries())])
+        dZ = dA if k == last else fmpq_mat(dA.nrows(), N,
+                                           [g if z > 0 else 0 for g, z in zip(dA.entries(), Zs[k].entries())])
         grads.append((dZ * As[k].transpose(), dZ * ones_col))
         if k:
             dA = Ws[k].transpose() * dZ
@@ -97,7 +98,8 @@ def raw_flint_variant(Ws: list, bs: list, X: fmpq_mat, Y: fmpq_mat, hidden: str,
             A = Z
         Zs.append(Z)
         As.append(A)
-    dA = (A - Y) * fmpq(2, n * N) if loss == "mse" else (A - Y) / N  # squared error; cross-entropy: (Ŷ − Y)/N, Y one-hot
+    # squared error; cross-entropy: (Ŷ − Y)/N, Y one-hot
+    dA = (A - Y) * fmpq(2, n * N) if loss == "mse" else (A - Y) / N
     grads = []
     for k in range(last, -1, -1):
         if k < last:
@@ -158,7 +160,10 @@ def domain_matrix(Ws: list, bs: list, X: DomainMatrix, Y: DomainMatrix) -> list:
     last = len(Ws) - 1
     for k, (W, b) in enumerate(zip(Ws, bs)):
         Z = W * A + b * ones_row
-        A = DomainMatrix.from_list_flat([z if z > 0 else zero for z in Z.to_list_flat()], Z.shape, QQ).to_dense() if k < last else Z
+        if k < last:
+            A = DomainMatrix.from_list_flat([z if z > 0 else zero for z in Z.to_list_flat()], Z.shape, QQ).to_dense()
+        else:
+            A = Z
         Zs.append(Z)
         As.append(A)
     dA = (A - Y) * QQ(1, N)
@@ -167,8 +172,8 @@ def domain_matrix(Ws: list, bs: list, X: DomainMatrix, Y: DomainMatrix) -> list:
         if k == last:
             dZ = dA
         else:
-            dZ = DomainMatrix.from_list_flat([g if z > 0 else zero for g, z in zip(dA.to_list_flat(), Zs[k].to_list_flat())],
-                                             dA.shape, QQ).to_dense()
+            kept = [g if z > 0 else zero for g, z in zip(dA.to_list_flat(), Zs[k].to_list_flat())]
+            dZ = DomainMatrix.from_list_flat(kept, dA.shape, QQ).to_dense()
         grads.append((dZ * As[k].transpose(), dZ * ones_col))
         if k:
             dA = Ws[k].transpose() * dZ

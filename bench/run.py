@@ -20,21 +20,29 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import sympy as sp  # noqa: E402
-from sympy.core.cache import clear_cache  # noqa: E402
 from flint import fmpq_mat  # noqa: E402
+from peers import (  # noqa: E402
+    BATCH,
+    WIDTHS,
+    domain_matrix,
+    network,
+    numpy_pass,
+    raw_flint,
+    raw_flint_variant,
+    sympy_forward_loss,
+    sympy_matrix,
+    sympy_matrix_variant,
+    sympy_softmax,
+    torch_pass,
+)
+from sympy.core.cache import clear_cache  # noqa: E402
 from sympy.polys.domains import QQ  # noqa: E402
 
 from symnet import engine, spec  # noqa: E402
 from symnet.algebra.rationals import max_bits, to_flint  # noqa: E402
-from peers import (  # noqa: E402
-    BATCH, WIDTHS, domain_matrix, network, numpy_pass, raw_flint, raw_flint_variant, sympy_forward_loss, sympy_matrix,
-    sympy_matrix_variant, sympy_softmax, torch_pass,
-)
 from symnet.bounds import DEFAULT  # noqa: E402
 from symnet.export import value_str  # noqa: E402
 from symnet.expr import parse_entry  # noqa: E402
-
-
 
 # ---------------------------------------------------------------- timing
 
@@ -117,8 +125,9 @@ def machine() -> str:
     load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
     import flint
 
-    parts = [f"{os.cpu_count()} cores ({len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else '?'} usable)",
-             model, f"Python {platform.python_version()}", f"SymPy {sp.__version__}", f"python-flint {flint.__version__}"]
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "?"
+    parts = [f"{os.cpu_count()} cores ({usable} usable)", model, f"Python {platform.python_version()}",
+             f"SymPy {sp.__version__}", f"python-flint {flint.__version__}"]
     for name in ("numpy", "torch"):
         mod = optional(name)
         if mod:
@@ -138,7 +147,8 @@ def rational_section(repeat: int, budget: float, results: dict) -> None:
     t_torch = None
     if torch is not None:
         torch.set_num_threads(1)
-        tW = [torch.tensor([floats(W)[i * W.ncols():(i + 1) * W.ncols()] for i in range(W.nrows())], dtype=torch.float64) for W in Ws]
+        tW = [torch.tensor([floats(W)[i * W.ncols():(i + 1) * W.ncols()] for i in range(W.nrows())],
+                           dtype=torch.float64) for W in Ws]
         tb = [torch.tensor([[float(x)] for x in b.entries()], dtype=torch.float64) for b in bs]
         tX = torch.tensor([[float(X[i, j]) for j in range(X.ncols())] for i in range(X.nrows())], dtype=torch.float64)
         tY = torch.tensor([[float(Y[i, j]) for j in range(Y.ncols())] for i in range(Y.nrows())], dtype=torch.float64)
@@ -164,7 +174,7 @@ def rational_section(repeat: int, budget: float, results: dict) -> None:
     def read_all():
         sol = fresh()
         for s in sol.steps:
-            s.value, s.operands
+            _ = s.value, s.operands
         return sol
 
     print(row("symnet solve + every value read as SymPy", timed(read_all, max(3, repeat // 10), budget), ref, tref,
@@ -181,7 +191,8 @@ def rational_section(repeat: int, budget: float, results: dict) -> None:
         nW = [np.array(floats(W)).reshape(W.nrows(), W.ncols()) for W in Ws]
         nb = [np.array(floats(b)).reshape(-1, 1) for b in bs]
         nX, nY = np.array(floats(X)).reshape(X.nrows(), X.ncols()), np.array(floats(Y)).reshape(Y.nrows(), Y.ncols())
-        print(row("numpy float64 (inexact)", timed(lambda: numpy_pass(np, nW, nb, nX, nY), repeat * 4, budget), ref, tref))
+        t_np = timed(lambda: numpy_pass(np, nW, nb, nX, nY), repeat * 4, budget)
+        print(row("numpy float64 (inexact)", t_np, ref, tref))
     if t_torch:
         print(row("torch float64 autograd (inexact, 1 thread)", t_torch, ref, tref))
     # agreement
@@ -201,7 +212,8 @@ def rational_section(repeat: int, budget: float, results: dict) -> None:
         line += f"; max |numpy − exact| {err:.1e}"
     if t_torch:
         g_t = torch_pass(torch, tW, tb, tX, tY)
-        err = max(abs(float(a) - b) for k in range(L) for a, b in zip(g_raw[k][0].entries(), g_t[k][0].ravel().tolist()))
+        err = max(abs(float(a) - b) for k in range(L)
+                  for a, b in zip(g_raw[k][0].entries(), g_t[k][0].ravel().tolist()))
         line += f"; max |torch − exact| {err:.1e}"
     results["agree"] = exact and exact_dm and exact_sp
     print(line)
@@ -216,7 +228,8 @@ VARIANTS = [  # (hidden, output, loss, whole): the other all-rational cases the 
 ]
 def variants_section(repeat: int, budget: float, results: dict) -> None:
     print(f"\n== the other rational cases, same widths {WIDTHS} and batch {BATCH}: each against its pass by hand ==")
-    print(f"  {'hidden, output, loss':<34} {'raw flint':>10} {'symnet':>10} {'ratio':>7} {'sympy.Matrix':>13} {'× symnet':>9}"
+    print(f"  {'hidden, output, loss':<34} {'raw flint':>10} {'symnet':>10} {'ratio':>7} {'sympy.Matrix':>13} "
+          f"{'× symnet':>9}"
           f" {'max bits':>9}   (min ms of runs)")
     worst, versus = 0.0, []
     for hidden, out, loss, whole in VARIANTS:
@@ -277,14 +290,16 @@ def softmax_section(repeat: int, budget: float, results: dict, slow: bool) -> No
     torch = optional("torch")
     if torch is not None:
         Ws, bs, X, Y = flint_inputs(ex)
-        tW = [torch.tensor([[float(W[i, j]) for j in range(W.ncols())] for i in range(W.nrows())], dtype=torch.float64) for W in Ws]
+        tW = [torch.tensor([[float(W[i, j]) for j in range(W.ncols())] for i in range(W.nrows())], dtype=torch.float64)
+              for W in Ws]
         tb = [torch.tensor([[float(x)] for x in b.entries()], dtype=torch.float64) for b in bs]
         tX = torch.tensor([[float(X[i, j]) for j in range(X.ncols())] for i in range(X.nrows())], dtype=torch.float64)
         tY = torch.tensor([[float(Y[i, j]) for j in range(Y.ncols())] for i in range(Y.nrows())], dtype=torch.float64)
         g = torch_pass(torch, tW, tb, tX, tY, softmax=True)
         L = len(Ws)
         err = max(abs(a - b) for k in range(1, L + 1)
-                  for ra, rb in zip(factored_floats(sol.step(f"dL/dW{k}").raw), g[L - k][0].tolist()) for a, b in zip(ra, rb))
+                  for ra, rb in zip(factored_floats(sol.step(f"dL/dW{k}").raw), g[L - k][0].tolist())
+                  for a, b in zip(ra, rb))
         print(f"  agreement: max |torch float64 − symnet exact (evaluated)| over every dW entry {err:.1e}")
         results["softmax_err"] = err
     # exactness at the boundary: the JSON string reads back, through symnet's own grammar, as the exact value
@@ -381,7 +396,8 @@ def cse_ops(exprs: list) -> int:
 
 def scaling_section(repeat: int, budget: float) -> None:
     print("\n== scaling of the exact pass (squared error): symnet vs raw flint ==")
-    print(f"  {'widths':<26} {'batch':>5} {'raw flint ms':>13} {'symnet ms':>10} {'ratio':>7} {'max bits':>9}   (min of runs)")
+    print(f"  {'widths':<26} {'batch':>5} {'raw flint ms':>13} {'symnet ms':>10} {'ratio':>7} {'max bits':>9}"
+          "   (min of runs)")
     cases = [([w, w, w, w, 10], 8) for w in (16, 32, 64, 128, 256)] + [([16, 32, 32, 32, 10], n) for n in (1, 32, 128)]
     for widths, batch in cases:
         ex = spec.from_data(network(widths, batch, seed=2), "<bench>", replace(DEFAULT, rows=512, cols=512))
@@ -466,8 +482,9 @@ def commands_section(results: dict, turns: int, class_set: bool) -> None:
         size = mlp.stat().st_size
         names = spec.builtin_names()
         solve = ["-m", "symnet", "solve"]
-        commands = {"raw": [str(ROOT / "bench" / "raw_mlp.py"), str(mlp)], "mlp": solve + [str(mlp), "--format", "json"],
-                    "sympy": ["-c", "import sympy"], "sympy_exit": ["-c", "import os, sympy; os._exit(0)"],
+        commands = {"raw": [str(ROOT / "bench" / "raw_mlp.py"), str(mlp)],
+                    "mlp": solve + [str(mlp), "--format", "json"], "sympy": ["-c", "import sympy"],
+                    "sympy_exit": ["-c", "import os, sympy; os._exit(0)"],
                     "json": solve + ["backprop", "--format", "json"]}
         commands.update({f"key {n}": solve + [n, "--format", "markdown"] for n in names})
         try:
@@ -498,7 +515,7 @@ def commands_section(results: dict, turns: int, class_set: bool) -> None:
     line("  the same without teardown (os._exit, as symnet exits)", "sympy_exit", "sympy")
     results["cmd_markdown"] = line("symnet solve backprop --format markdown", "key backprop", "sympy")
     line("symnet solve backprop --format json", "json", "sympy")
-    print(f"  every built-in's key, symnet solve NAME --format markdown (× import sympy; seconds: median, fastest)")
+    print("  every built-in's key, symnet solve NAME --format markdown (× import sympy; seconds: median, fastest)")
     for n in names:
         k = f"key {n}"
         line(f"  {n}", k, "sympy", f"{med[k]:.2f} s, {low[k]:.2f} s")
@@ -579,7 +596,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--repeat", type=int, default=100, help="runs per timing (default 100; medians and minima reported)")
     p.add_argument("--budget", type=float, default=3.0, help="seconds at most per timing (default 3)")
-    p.add_argument("--quick", action="store_true", help="skip the slow symbolic-exp sympy.Matrix run and the whole commands")
+    p.add_argument("--quick", action="store_true",
+                   help="skip the slow symbolic-exp sympy.Matrix run and the whole commands")
     p.add_argument("--turns", type=int, default=9, help="turns of the whole commands (default 9)")
     p.add_argument("--no-class-set", action="store_true", help="skip the class set of 500 students")
     args = p.parse_args()

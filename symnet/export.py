@@ -81,7 +81,8 @@ def to_json(solution: Solution) -> dict[str, Any]:
 def dumps(doc: dict[str, Any]) -> str:
     """JSON text with one quantity a line, readable in a terminal and a diff."""
     def block(d: dict[str, Any], indent: str) -> str:
-        items = [f"{indent} {json.dumps(k, ensure_ascii=False)}: {json.dumps(v, ensure_ascii=False)}" for k, v in d.items()]
+        items = [f"{indent} {json.dumps(k, ensure_ascii=False)}: {json.dumps(v, ensure_ascii=False)}"
+                 for k, v in d.items()]
         return "{\n" + ",\n".join(items) + f"\n{indent}}}"
 
     parts = []

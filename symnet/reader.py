@@ -7,7 +7,8 @@ import functools
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field as dataclass_field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 import sympy as sp
 from flint import fmpq, fmpq_mat
@@ -73,7 +74,8 @@ def scalar(value: object, field: str, bounds: Bounds = DEFAULT) -> sp.Expr:
         raise e.located(field=field) from None
 
 
-def matrix(value: object, field: str, bounds: Bounds = DEFAULT, shape: tuple[int, int] | None = None) -> sp.ImmutableMatrix:
+def matrix(value: object, field: str, bounds: Bounds = DEFAULT,
+           shape: tuple[int, int] | None = None) -> sp.ImmutableMatrix:
     """A matrix entry: a list of rows, a flat list (a column), one scalar (1×1), or {symbol, shape}."""
     plain = plain_matrix(value, bounds)
     if plain is not None:  # plain numbers, read straight into flint (no SymPy number made until one is read)

@@ -25,7 +25,7 @@ class QQMatrix(ImmutableDenseMatrix):
 
     _mhash: int | None  # (Basic's slot: the hash, once made)
 
-    @property  # type: ignore[override]
+    @property
     def _args(self) -> tuple[Basic, ...]:
         made = self.__dict__.get("_made")
         if made is None:

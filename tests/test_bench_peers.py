@@ -102,6 +102,7 @@ def test_the_mlp_spec_of_the_benchmark_is_read_by_its_raw_script_as_by_symnet(tm
 
     import raw_mlp
     import run
+
     from symnet.export import dumps, to_json
 
     path = tmp_path / "mlp.toml"

@@ -13,6 +13,7 @@ from sympy.polys.domains import QQ, ZZ
 from symnet import sympy_private as private
 from symnet.sympy_private import QQMatrix, flint_rep, from_flint, ordered_terms, print_term, rational_rows
 
+
 def test_flint_rep_is_the_matrix_of_rationals_sympy_holds():
     m = sp.ImmutableMatrix([[1, sp.Rational(-3, 4)], [0, 5]])
     held = private.flint_rep(m)
