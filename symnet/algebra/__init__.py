@@ -22,6 +22,9 @@ The operations (matrices are the algebra's own values; `c` a scalar; every produ
   xlogy(y, p), ydivp(y, p)           y·log p and y/p, 0 where y = 0
   round(a, places), bits(a)          rounding halves away from zero; the bits of the largest numerator/denominator
   deferred(f, *args, nodes)          f(algebra, *args), left for SymPy to make when read if it is not rational here
+  sqrt(a)                            √x entry by entry, exact (flint: only where x is a rational's square)
+  sqrt_rounded(a, places)            √x where x is a rational's square, else rounded to `places` decimals
+  diag(a)                            the square matrix with the column a on its diagonal
 """
 
 from __future__ import annotations
