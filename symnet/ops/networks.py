@@ -28,7 +28,7 @@ def resnet(rng: Any, options: Any) -> Any:
         return None
     A1 = _activate(first[2], "relu")
     relu_ok = _z_ok("relu", hidden=True)
-    second = _layer(rng, A1, m, g, True, lambda Z: relu_ok(_plus(Z, X)) and _plus(Z, X) != Z)
+    second = _layer(rng, A1, m, g, True, lambda Z: relu_ok(_plus(Z, X)))  # its ReLU acts on Z + X
     if second is None:
         return None
     A2 = _activate(_plus(second[2], X), "relu")
