@@ -15,12 +15,29 @@ import sympy as sp
 from flint import fmpq, fmpq_mat
 
 from ..bounds import Bounds
+from ..sympy_private import from_flint
 from . import Fallback, factored
 from .factored import Atoms, Factored
-from .rationals import (ONE, ZERO, Scaled, Signs, by_sign, columns, diagonal, from_columns, linear, max_bits, ones,
-                        power, product, rational, same_shape, to_flint, to_fmpq, whole_power)
+from .rationals import (
+    ONE,
+    ZERO,
+    Scaled,
+    Signs,
+    by_sign,
+    columns,
+    diagonal,
+    linear,
+    max_bits,
+    ones,
+    power,
+    product,
+    rational,
+    same_shape,
+    to_flint,
+    to_fmpq,
+    whole_power,
+)
 from .sympy import SYMPY
-from ..sympy_private import from_flint
 
 
 class Lazy:

@@ -66,7 +66,8 @@ def parse(read: "Reader", make: type[Norm]) -> Norm:
     if "round" in table:
         places = read.whole("round", 0)
         if not 0 <= places <= read.bounds.digits:
-            raise SpecError(f"round must be from 0 to {read.bounds.digits} decimals, got {places}", field=read.at("round"))
+            raise SpecError(f"round must be from 0 to {read.bounds.digits} decimals, got {places}",
+                            field=read.at("round"))
         out["round"] = places
     return make(**out)
 
@@ -97,7 +98,7 @@ class BatchNorm(Op):
     params_type: ClassVar[type[Norm]] = Norm
     summary = "batch normalisation: each feature normalised over the batch, then scaled by γ and shifted by β"
     keys = KEYS
-    mistakes = (
+    mistakes: ClassVar[tuple[Mistake, ...]] = (
         Mistake("sample_variance", 1310, "σ² is the population variance: divide the squared deviations by the number "
                 "of values, not by one less.", lambda ex: _norms(ex, lambda l, n, N: (N, n)[1 - l.axis] > 1)),
         Mistake("sigma_squared", 1311, "x̂ divides by σ, the square root of σ² (+ ε), not by σ² itself.",
@@ -208,9 +209,10 @@ class BatchNorm(Op):
         dmu = xp.sub(through_var, xp.divide(total(xp, dXhat, axis), sigma))  # − Σ ∂L/∂x̂ / σ
         dmu = run.record("grad_mu", f"dL/dmu{k}", dmu, **{f"dL/dXhat{k}": dXhat, f"sigma{k}": sigma,
                                                           f"dL/dvar{k}": dvar, prev: A, f"mu{k}": mu})
-        dX = xp.add(xp.add(xp.divide(dXhat, s),  # ∂L/∂x̂ / σ
-                           xp.scale(xp.scalar(2 * c), xp.hadamard(spread(xp, dvar, axis, shape), D))),  # + ∂L/∂σ²·2(x − μ)/m
-                    xp.scale(xp.scalar(c), spread(xp, dmu, axis, shape)))  # + ∂L/∂μ / m
+        direct = xp.divide(dXhat, s)  # ∂L/∂x̂ / σ  (n×N)
+        via_var = xp.scale(xp.scalar(2 * c), xp.hadamard(spread(xp, dvar, axis, shape), D))  # ∂L/∂σ²·2(x − μ)/m
+        via_mu = xp.scale(xp.scalar(c), spread(xp, dmu, axis, shape))  # ∂L/∂μ / m
+        dX = xp.add(xp.add(direct, via_var), via_mu)
         dX = run.record("grad_x", name, dX, **{f"dL/dXhat{k}": dXhat, f"sigma{k}": sigma, f"dL/dvar{k}": dvar,
                                                 prev: A, f"mu{k}": mu, f"dL/dmu{k}": dmu})
         return Backward(grads, ((prev, name, dX),))
@@ -260,9 +262,11 @@ def build(rng: Any, options: Any, layer: bool = False) -> Any:
     gamma = [rng.choice([1, 1, 2, 2, 3]) for _ in range(n)]
     beta = [rng.choice([-1, 0, 0, 1, 2]) for _ in range(n)]
     Y = [[rng.randint(-2, 2) for _ in range(N)] for _ in range(n)]
-    kind, what = ("layer_norm", "each sample over its features") if layer else ("batch_norm", "each feature over the batch")
+    kind, what = (("layer_norm", "each sample over its features") if layer
+                  else ("batch_norm", "each feature over the batch"))
     spec = {"title": "Layer normalisation by hand" if layer else "Batch normalisation by hand",
-            "description": f"normalise {what}, then scale by gamma and shift by beta; the gradient through the statistics",
+            "description": f"normalise {what}, then scale by gamma and shift by beta; the gradient through the "
+                           "statistics",
             "X": X, "layers": [{"type": kind, "gamma": gamma, "beta": beta}],
             "loss": {"kind": "squared_error", "Y": Y, "reduction": "sum"}}
     return spec, ["Approximations: none; every statistic is exact (each σ is whole)."]

@@ -158,7 +158,8 @@ class Dense(Op):
             if fn.uses_exp:
                 run.check_powers(Z, layer.exp_base, k)
             out = xp.add(fn.value(xp, layer, Z), inputs[layer.skip])
-            return {f"Z{k}": Z, f"A{k}": run.record("activation", f"A{k}", out, **{f"Z{k}": Z, layer.skip: inputs[layer.skip]})}
+            out = run.record("activation", f"A{k}", out, **{f"Z{k}": Z, layer.skip: inputs[layer.skip]})
+            return {f"Z{k}": Z, f"A{k}": out}
         return {f"Z{k}": Z, f"A{k}": activations.forward(run, layer, Z, k, f"Z{k}")}
 
     def backward(self, run: "Run", node: Node, params: Mapping[str, Any], saved: Mapping[str, Any], grad: Grad,

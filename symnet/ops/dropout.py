@@ -66,8 +66,9 @@ def _build(rng: Any, options: Any) -> Any:
     b1 = [rng.choice(pool) for _ in range(n)]
     W3 = [[rng.choice(pool) for _ in range(n)] for _ in range(out)]
     Y = [[rng.randint(-g, g) for _ in range(N)] for _ in range(out)]
-    spec = {"title": "Dropout by hand", "description": "a ReLU layer, dropout with p = 1/2 (the kept units scaled by 2), "
-            "then the output layer; the gradient flows through the kept units only",
+    spec = {"title": "Dropout by hand",
+            "description": "a ReLU layer, dropout with p = 1/2 (the kept units scaled by 2), then the output layer; "
+                           "the gradient flows through the kept units only",
             "X": X, "layers": [{"W": W1, "b": b1, "activation": "relu"},
                                {"type": "dropout", "p": FloatText("0.5"), "mask": _masks(rng, n, N)},
                                {"W": W3, "bias": False}],
@@ -138,7 +139,8 @@ class DropoutOp(Op):
         return {f"A{k}": run.record("dropout", f"A{k}", out, **{prev: A, "mask": mask, "scale": s})}
 
     def mask(self, xp: Any, d: Dropout, shape: tuple[int, int]) -> Any:
-        """The mask as the algebra's matrix, one column copied for every sample when given as one."""
+        """The mask as the algebra's matrix, one column copied for every sample when given as one (training only)."""
+        assert d.mask is not None  # (parse requires one in training)
         mask = xp.value(d.mask, keep=True)
         return mask if d.mask.cols == shape[1] else xp.matmul(mask, xp.ones(1, shape[1]))  # (n×1)·(1×N)
 
@@ -152,7 +154,8 @@ class DropoutOp(Op):
         if not d.train:
             s = d.scale if run.broken("dropout_scaled_at_inference") else sp.S.One
             dX = dA if s == 1 else xp.scale(xp.scalar(s), dA)
-            return Backward({}, ((prev, name, run.record("grad_inference", name, dX, **{f"dL/dA{k}": dA, "scale": s})),))
+            dX = run.record("grad_inference", name, dX, **{f"dL/dA{k}": dA, "scale": s})
+            return Backward({}, ((prev, name, dX),))
         mask = self.mask(xp, d, xp.shape(dA))
         s = sp.S.One if run.broken("dropout_unscaled") else d.scale
         dX = xp.scale(xp.scalar(s), xp.hadamard(mask, dA))  # s · (mask ⊙ ∂L/∂A)  (n×N)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import ClassVar
 
-from . import Kind, KindInfo
+from . import Kind, KindInfo, Mistake
 from .batch_norm import BatchNorm, Norm, build
 
 
@@ -25,7 +25,7 @@ class LayerNorm(BatchNorm):
     name = "layer_norm"
     params_type = LayerNormParams
     summary = "layer normalisation: each sample normalised over its features, then scaled by γ and shifted by β"
-    mistakes = ()  # BatchNorm's, declared once, apply to both
+    mistakes: ClassVar[tuple[Mistake, ...]] = ()  # BatchNorm's, declared once, apply to both
     kinds = {"layer-norm": Kind(KindInfo((4, 4), batch=2), partial(build, layer=True))}
 
 

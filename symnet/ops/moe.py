@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
 import sympy as sp
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from ..exercise import Exercise
     from ..record import Solution
 
-M = sp.ImmutableMatrix
+M: TypeAlias = sp.ImmutableMatrix
 EXPERT_KEYS = ("W", "b") + tuple(k.name for k in activations.KEYS if k.name not in ("temperature", "sample"))
 
 
@@ -236,7 +236,8 @@ class MixtureOfExperts(Op):
     )
     mistakes = (
         Mistake("second_best_expert", 1350, "Each token goes to the expert with the largest gate logit (the largest "
-                "probability), not the second largest.", lambda ex: _mixtures(ex, lambda l: l.route is None and l.top_k < l.E)),
+                "probability), not the second largest.",
+                lambda ex: _mixtures(ex, lambda l: l.route is None and l.top_k < l.E)),
         Mistake("gate_weight_forgotten", 1351, "Each expert's output is multiplied by its gate probability before the "
                 "outputs are added.", lambda ex: _mixtures(ex, lambda l: l.weighted)),
         Mistake("gate_weight_twice", 1352, "The gate probability multiplies each expert's output once, not twice.",

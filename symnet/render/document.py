@@ -358,8 +358,8 @@ class _Builder:
             mark = "'" if kind == "update" else "'≈"
             if f"W{k}{mark}" in found:  # a dense layer's [W | b]
                 out.append(section(found, k, e, info))
-            out += [self._param(s, kind, k, e, info) for n, s in found.items() if n not in (f"W{k}{mark}", f"b{k}{mark}")
-                    or f"W{k}{mark}" not in found]
+            dense = (f"W{k}{mark}", f"b{k}{mark}") if f"W{k}{mark}" in found else ()
+            out += [self._param(s, kind, k, e, info) for n, s in found.items() if n not in dense]
         return out
 
     def _param(self, s: Step, kind: str, k: int, e: int, info: Any) -> Section:

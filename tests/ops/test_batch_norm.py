@@ -257,8 +257,8 @@ def test_the_builtin_key_shows_the_sheets_table_and_rounded_statistics():
 
 @pytest.mark.parametrize("kind", ["batch-norm", "layer-norm"])
 def test_generated_statistics_are_exact_and_friendly(kind):
-    from symnet.generate import generate, options
     from symnet.friendly import problems
+    from symnet.generate import generate, options
 
     for seed in range(20):
         g = generate(options(kind, seed=seed))
