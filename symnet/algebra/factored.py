@@ -10,7 +10,6 @@ from flint import fmpq, fmpq_mat, fmpz, fmpz_mat
 from ..sympy_private import from_flint
 from .rationals import ONE, ZERO, columns, max_bits, ones, rational
 
-
 # ---------------------------------------------------------------- softmax with e: atoms and factored gradients
 
 

@@ -7,6 +7,7 @@ these cannot hold raises `Fallback`; one that nothing else consumes (a loss with
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -14,12 +15,29 @@ import sympy as sp
 from flint import fmpq, fmpq_mat
 
 from ..bounds import Bounds
+from ..sympy_private import from_flint
 from . import Fallback, factored
 from .factored import Atoms, Factored
-from .rationals import (ONE, ZERO, Scaled, Signs, by_sign, columns, diagonal, from_columns, linear, max_bits, ones,
-                        power, product, rational, same_shape, to_flint, to_fmpq, whole_power)
+from .rationals import (
+    ONE,
+    ZERO,
+    Scaled,
+    Signs,
+    by_sign,
+    columns,
+    diagonal,
+    linear,
+    max_bits,
+    ones,
+    power,
+    product,
+    rational,
+    same_shape,
+    to_flint,
+    to_fmpq,
+    whole_power,
+)
 from .sympy import SYMPY
-from ..sympy_private import from_flint
 
 
 class Lazy:
@@ -45,6 +63,14 @@ class Mask:
         if self._m is None:
             self._m = fmpq_mat(*self.shape, [ONE if p else self.slope for p in self.signs.pos])
         return self._m
+
+
+def _rational_sqrt(x: fmpq) -> fmpq | None:
+    """√x when x ≥ 0 is the square of a rational (p/q in lowest terms: p and q squares), else None."""
+    if x < 0:
+        raise Fallback("the square root of a negative number")
+    p, q = x.p, x.q
+    return fmpq(p.isqrt(), q.isqrt()) if p.is_square() and q.is_square() else None
 
 
 class _Irrational(Exception):
@@ -398,6 +424,33 @@ class FlintAlgebra:
             return Lazy(lambda: f(SYMPY, *[self.sympy(x) for x in args]), nodes)
 
     # ------------------------------------------------------------ catalogue: normalisation, dropout, mixtures (issue 13)
+
+    def sqrt(self, a: Any) -> fmpq_mat:
+        """√x for each entry: exact where x is the square of a rational, else `Fallback` (SymPy keeps √2)."""
+        m = _mat(a)
+        out = []
+        for x in m.entries():
+            r = _rational_sqrt(x)
+            if r is None:
+                raise Fallback("a square root that is not rational")
+            out.append(r)
+        return same_shape(m, out)
+
+    def sqrt_rounded(self, a: Any, places: int) -> fmpq_mat:
+        """√x where x is the square of a rational, else √x rounded to `places` decimals (halves away from zero)."""
+        m = _mat(a)
+        out = []
+        for x in m.entries():
+            r = _rational_sqrt(x)
+            if r is None:  # ⌊√x·10^d + 1/2⌋ = (t + 1) // 2 with t = ⌊2·√x·10^d⌋ = isqrt(⌊4·p·10^(2d) / q⌋)
+                t = math.isqrt(4 * int(x.p) * 10 ** (2 * places) // int(x.q))
+                r = fmpq((t + 1) // 2, 10**places)
+            out.append(r)
+        return same_shape(m, out)
+
+    def diag(self, a: Any) -> fmpq_mat:
+        """The square matrix with the column a on its diagonal."""
+        return diagonal(_mat(a).entries())
 
     # ------------------------------------------------------------ catalogue: recurrent networks, attention (issue 14)
 

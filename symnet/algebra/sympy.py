@@ -212,6 +212,23 @@ class SympyAlgebra:
 
     # ------------------------------------------------------------ catalogue: normalisation, dropout, mixtures (issue 13)
 
+    def sqrt(self, a: M) -> M:
+        """√x for each entry, exact (√2 stays √2)."""
+        return _entrywise(a, sp.sqrt)
+
+    def sqrt_rounded(self, a: M, places: int) -> M:
+        """√x where x is the square of a rational, else √x rounded to `places` decimals (halves away from zero);
+        symbols stay."""
+        def f(x: sp.Expr) -> sp.Expr:
+            r = sp.sqrt(x)
+            return r if r.is_Rational or r.free_symbols else round_value(r, places)
+
+        return _entrywise(a, f)
+
+    def diag(self, a: M) -> M:
+        """The square matrix with the column a on its diagonal."""
+        return sp.diag(*a).as_immutable()
+
     # ------------------------------------------------------------ catalogue: recurrent networks, attention (issue 14)
 
     # ------------------------------------------------------------ catalogue: convolution, pooling, GAN (issue 15)

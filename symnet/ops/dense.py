@@ -12,6 +12,7 @@ from ..errors import SpecError
 from ..reader import shape_text
 from . import Backward, Grad, Key, Mistake, Node, Op, activations
 from .activations import Activated
+from .networks import KINDS as NETWORK_KINDS
 
 if TYPE_CHECKING:
     from ..engine import Run
@@ -78,6 +79,11 @@ def _square_above_first(ex: Any) -> bool:
                                        for l in ex.layers[1:])
 
 
+def _skips(ex: Any, test: Any) -> bool:
+    """True when a dense layer with a skip passes test(layer)."""
+    return any(getattr(l, "skip", None) is not None and test(l) for l in ex.layers if isinstance(l, Layer))
+
+
 class Dense(Op):
     """Zk = Wk·A(k−1) + bk, Ak = f(Zk): the AI by Hand layer, [W | b] on the left of [A ; 1]."""
 
@@ -92,10 +98,16 @@ class Dense(Op):
         Key("skip", "a quantity name (X, A2, …)", "a residual connection: Zk = Wk·A(k−1) + bk + that quantity, added "
             "before the activation; its gradient flows into both paths and is summed where they meet"),
     )
+    kinds = NETWORK_KINDS  # resnet, autoencoder
     mistakes = (
         Mistake("missing_bias", 10, "The bias is missing: Z = W·A + b adds b to every column.", _has_bias),
         Mistake("weights_not_transposed", 55,
                 "The backward pass needs the transpose: ∂L/∂A = Wᵀ·∂L/∂Z, not W·∂L/∂Z.", _square_above_first),
+        Mistake("residual_after_activation", 1301, "The residual is added before the activation: A = f(W·A + b + "
+                "skip), not f(W·A + b) + skip.", lambda ex: _skips(ex, lambda l: l.activation != "identity")),
+        Mistake("residual_gradient_not_summed", 1302, "A quantity that feeds two paths gets the sum of both paths' "
+                "gradients: the skip passes ∂L/∂Z on to it, added to the gradient through the weights.",
+                lambda ex: ex.loss is not None and _skips(ex, lambda l: True)),
     )
 
     def parse(self, table: Mapping, read: "Reader") -> Layer:
@@ -134,12 +146,20 @@ class Dense(Op):
         prev = node.inputs[0]
         A, W, b = inputs[prev], params["W"], params.get("b")
         Z = xp.linear(W, A, b if b is not None and not run.broken("missing_bias") else None)  # (n×m)·(m×N) + (n×1)·1ᵀ
-        if layer.skip is not None:
+        after = layer.skip is not None and run.broken("residual_after_activation")
+        if layer.skip is not None and not after:
             Z = xp.add(Z, inputs[layer.skip])  # + the skip, before the activation
         operands = {f"W{k}": W, prev: A} | ({f"b{k}": b} if b is not None else {})
-        if layer.skip is not None:
+        if layer.skip is not None and not after:
             operands[layer.skip] = inputs[layer.skip]
         Z = run.record("linear", f"Z{k}", Z, **operands)
+        if after:  # the mistake: f(W·A + b) + skip
+            fn = layer.function
+            if fn.uses_exp:
+                run.check_powers(Z, layer.exp_base, k)
+            out = xp.add(fn.value(xp, layer, Z), inputs[layer.skip])
+            out = run.record("activation", f"A{k}", out, **{f"Z{k}": Z, layer.skip: inputs[layer.skip]})
+            return {f"Z{k}": Z, f"A{k}": out}
         return {f"Z{k}": Z, f"A{k}": activations.forward(run, layer, Z, k, f"Z{k}")}
 
     def backward(self, run: "Run", node: Node, params: Mapping[str, Any], saved: Mapping[str, Any], grad: Grad,
@@ -163,8 +183,11 @@ class Dense(Op):
             dA = run.record("grad_a", name, xp.matmul(W if flipped else xp.transpose(W), dZ),
                             **{f"W{k}": W, f"dL/dZ{k}": dZ})  # (m×n)·(n×N)
             parts.append((prev, name, dA))
-        if layer.skip is not None and layer.skip in need:
-            parts.append((layer.skip, f"dL/dZ{k}", dZ))  # the skip passes ∂L/∂Z on unchanged
+        if layer.skip is not None and layer.skip in need and not run.broken("residual_gradient_not_summed"):
+            if run.broken("residual_after_activation"):  # (the mistake's skip, added after f, gets ∂L/∂A)
+                parts.append((layer.skip, f"dL/dA{k}", grad.value))
+            else:
+                parts.append((layer.skip, f"dL/dZ{k}", dZ))  # the skip passes ∂L/∂Z on unchanged
         return Backward(grads, tuple(parts))
 
     def friendly(self, params: Layer, solution: "Solution", k: int) -> list[str]:

@@ -355,9 +355,24 @@ class _Builder:
         out = []
         for kind, section in (("update", self._update), ("round", self._round)):
             found = {s.name: s for s in _kind(steps, kind)}
-            if found:
+            mark = "'" if kind == "update" else "'≈"
+            if f"W{k}{mark}" in found:  # a dense layer's [W | b]
                 out.append(section(found, k, e, info))
+            dense = (f"W{k}{mark}", f"b{k}{mark}") if f"W{k}{mark}" in found else ()
+            out += [self._param(s, kind, k, e, info) for n, s in found.items() if n not in dense]
         return out
+
+    def _param(self, s: Step, kind: str, k: int, e: int, info: Any) -> Section:
+        """Any other parameter P's update P' = P − η·∂L/∂P (kind update_param) or its rounding (round_param)."""
+        if kind == "update":
+            p = s.name[:-len(f"{k}'")]
+            mats = {"P": self.cells(s.operand(f"{p}{k}"), e == 1), "dP": self.result(s.operand(f"dL/d{p}{k}"), False),
+                    "Pn": self.result(s.value, False), "eta": mat(s.operand("eta"), True)}
+        else:
+            p = s.name[:-len(f"{k}'≈")]
+            mats = {"P": self.result(s.operand(f"{p}{k}'"), False), "Pr": self.result(s.value, False),
+                    "decimals": mat(s.operand("decimals"), True)}
+        return Section(f"{kind}_param", k, e, mats, info=info, step=s)
 
     def _update(self, found: dict[str, Step], k: int, e: int, info: Any) -> Section:
         s, ub = found[f"W{k}'"], found.get(f"b{k}'")

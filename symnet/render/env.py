@@ -25,6 +25,7 @@ UNICODE_TEX = {
     "−": "-", "≤": "\\le", "≥": "\\ge", "≈": "\\approx", "∂": "\\partial", "η": "\\eta", "⊙": "\\odot",
     "ᵀ": "^{\\mathsf{T}}", "→": "\\to", "Σ": "\\Sigma", "Ŷ": "\\hat{Y}", "σ": "\\sigma", "α": "\\alpha",
     "′": "'", "…": "\\ldots", "ŷ": "\\hat{y}", "≠": "\\ne", "⊘": "\\oslash", "δ": "\\delta",
+    "μ": "\\mu", "γ": "\\gamma", "β": "\\beta", "ε": "\\varepsilon", "√": "\\surd",
 }
 
 _TEX_ESCAPES = {

@@ -133,3 +133,12 @@ def test_against_torch_autograd(seed):
         for i in range(got.rows):
             for j in range(got.cols):
                 assert abs(float(got[i, j]) - want[i, j].item()) < 1e-12, (i, j)
+
+
+def test_the_temperature_builtin_by_hand():
+    """z = [4, 2, 0, −2], T = 2, 3 for e: 3^[2, 1, 0, −1] = [9, 3, 1, 1/3], sum 40/3: p = [27, 9, 3, 1]/40; sorted
+    27/40 = 0.675, then 9/40 (cumulative 0.9): r = 0.8 falls in [0.675, 0.9), token 2."""
+    sol = spec.load("temperature").solve()
+    assert sol["A1"] == sp.ImmutableMatrix([sp.Rational(27, 40), sp.Rational(9, 40), sp.Rational(3, 40),
+                                            sp.Rational(1, 40)])
+    assert sol["token1"] == 2 and sol.exercise.approximates

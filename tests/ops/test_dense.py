@@ -123,3 +123,62 @@ def test_bias_false_has_no_bias_anywhere():
             "train": {"learning_rate": "1/2"}}
     sol = engine.solve(spec.from_data(data))
     assert {"dL/db1", "b1'"}.isdisjoint(sol) and sol["Z1"] == sp.ImmutableMatrix([[3]])
+
+
+# ---------------------------------------------------------------- residual mistakes; the resnet and autoencoder built-ins
+
+
+def test_residual_mistakes_are_diagnosed(cli):
+    from .test_batch_norm import diagnoses
+
+    assert diagnoses(cli, "resnet", "resnet-after-activation.toml") == {"Z2": {"residual_after_activation"},
+                                                                         "A2": {"residual_after_activation"}}
+    assert diagnoses(cli, "resnet", "resnet-gradient-not-summed.toml") == {"dL/dX": {"residual_gradient_not_summed"}}
+
+
+def test_the_resnet_builtin_by_hand():
+    """X = [3, 1, 0, 3]; Z1 = [7, 5, −5] → A1 = [7, 5, 0]; Z2 = W2·A1 + b2 + X = [−1, −6, −5, 1] + [3, 1, 0, 3] =
+    [2, −5, −5, 4] → A2 = [2, 0, 0, 4]; Z3 = 2 − 4 = −2, sigmoid with 3: 1/(1 + 9) = 1/10; bce with y = 1 fused:
+    ∂L/∂Z3 = −9/10; ∂L/∂X = W1ᵀ·∂L/∂Z1 + ∂L/∂Z2 = [0, 9/10, 9/10, 0] + [−9/10, 0, 0, 9/10]."""
+    from symnet.render import render
+
+    sol = spec.load("resnet").solve()
+    assert sol["Z2"] == sp.ImmutableMatrix([2, -5, -5, 4]) and sol["A3"] == sp.ImmutableMatrix([[sp.Rational(1, 10)]])
+    assert sol["dL/dX"] == sp.ImmutableMatrix([sp.Rational(-9, 10)] + [sp.Rational(9, 10)] * 3)
+    key = render(sol, "markdown")
+    assert "X feeds 2 paths: its gradient is their sum" in key and "X reaches the loss through W1 and the residual" in key
+    assert r"\frac{\partial L}{\partial X} = W_{1}^{\mathsf{T}} \cdot \frac{\partial L}{\partial Z_{1}} + \frac{\partial L}{\partial Z_{2}}" in key
+
+
+def test_the_autoencoder_builtin_targets_its_input():
+    from symnet.render import render
+
+    sol = spec.load("autoencoder").solve()
+    assert sol.exercise.loss.target == "X" and sol.step("Y").value == sol.exercise.X
+    assert [l.W.shape for l in sol.exercise.layers] == [(3, 4), (2, 3), (3, 2), (4, 3)]
+    assert r"\qquad Y = X = \begin{bmatrix}" in render(sol, "markdown")
+
+
+@pytest.mark.parametrize("kind", ["resnet", "autoencoder"])
+def test_generated_networks_are_friendly(kind):
+    from symnet.friendly import problems
+    from symnet.generate import generate, options
+
+    for seed in range(20):
+        g = generate(options(kind, seed=seed))
+        sol = spec.from_data(g.spec).solve()
+        assert not problems(sol, 3)
+        if kind == "resnet":
+            assert g.spec["layers"][1]["skip"] == "X" and "dL/dX" in sol
+        else:
+            assert g.spec["loss"]["Y"] == "X"
+
+
+@pytest.mark.parametrize("kind, sizes, message", [
+    ("resnet", "4,3,2,1", "--sizes: the residual adds X back, so the third size must equal the first (4), got 2"),
+    ("autoencoder", "4,3,2", "--sizes: an autoencoder gives back its input: the last size must equal the first (4), "
+                             "got 2"),
+])
+def test_generated_network_sizes_are_refused_in_one_line(cli, kind, sizes, message):
+    run = cli("generate", kind, "--sizes", sizes)
+    assert run.code == 2 and run.err == f"symnet: error: {message}\n"
