@@ -69,6 +69,19 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--jobs", type=int, default=1, metavar="J", help="parallel processes for a class set")
 
     sub.add_parser("examples", help="list the built-in exercises", description="list the built-in exercises")
+
+    s = sub.add_parser("serve", help="an interactive worksheet in the browser (needs symnet[serve])",
+                       description="an interactive worksheet in the browser: Explore and Practise, and a JSON API")
+    s.add_argument("spec", metavar="SPEC", nargs="?", help="the exercise to open: a spec file or a built-in name")
+    s.add_argument("--port", type=int, default=8765, help="the port (default 8765; 0: a free one)")
+    s.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1: this machine only)")
+    s.add_argument("--no-browser", action="store_true", help="do not open the page in the browser")
+    s.add_argument("--timeout", type=float, default=60, metavar="SECONDS",
+                   help="stop a request after SECONDS of work (default 60; 0: no limit)")
+    s.add_argument("--memory", type=int, default=2048, metavar="MB",
+                   help="stop a request beyond MB megabytes of memory (default 2048; 0: no limit)")
+    s.add_argument("--workers", type=int, default=2, metavar="N", help="worker processes (default 2)")
+    _bound_option(s)
     return p
 
 
@@ -187,10 +200,17 @@ def _generate(args: argparse.Namespace) -> int:
     return run_cli(args)
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from .serve import run_cli
+
+    return run_cli(args)
+
+
 COMMANDS = {
     "solve": lambda a: _document(a, worksheet=False),
     "worksheet": lambda a: _document(a, worksheet=True),
     "check": _check,
     "generate": _generate,
     "examples": _examples,
+    "serve": _serve,
 }
