@@ -83,11 +83,9 @@ class Worker:
         loop = asyncio.get_running_loop()
         start = loop.time()
         while True:
-            done, _ = await asyncio.wait({read}, timeout=TICK)
-            if done:
-                break
             over = None
-            if budget.seconds is not None and loop.time() - start > budget.seconds:
+            elapsed = loop.time() - start
+            if budget.seconds is not None and elapsed > budget.seconds:
                 over = (f"still running after {budget.seconds:g} s (bound: --timeout); raise it with symnet serve "
                         "--timeout SECONDS, or make the exercise smaller")
             elif budget.megabytes is not None and resident_mb(self.proc.pid) > budget.megabytes:
@@ -97,6 +95,10 @@ class Worker:
                 read.cancel()
                 await _end(self.proc)
                 return error(400, f"symnet: error: {task}: {over}"), True
+            wait = TICK if budget.seconds is None else min(TICK, max(budget.seconds - elapsed, 0) + 0.001)
+            done, _ = await asyncio.wait({read}, timeout=wait)
+            if done:
+                break
         try:
             header, payload = read.result()
         except (ValueError, asyncio.IncompleteReadError, json.JSONDecodeError):
