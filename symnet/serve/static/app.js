@@ -145,7 +145,6 @@
       el.setAttribute("role", "button");
       el.setAttribute("aria-label", "change " + g.name + " row " + g.row + " column " + g.col + ", now " + g.text);
       el.title = "Change " + g.name + " (" + g.row + ", " + g.col + ")";
-      el.addEventListener("click", () => openEditor(g));
       el.addEventListener("keydown", (ev) => {
         if (ev.key === "Enter" || ev.key === " ") {
           ev.preventDefault();
@@ -155,6 +154,7 @@
     });
     const ms = Math.round(performance.now() - started);
     say($("explore-status"), (edit ? "Worked out again" : "Worked out") + " in " + ms + " ms.", "ok");
+    state.givens = givens;
     if (edit) {
       $("editor-input").removeAttribute("aria-invalid");
       say($("editor-message"), "");
@@ -165,6 +165,16 @@
         placeEditor(again);
       }
     }
+  }
+
+  // A click on a given number: KaTeX stacks its matrices' columns in boxes that overlap their neighbours, so the
+  // number is found under the pointer, not from the click's target.
+  function givenAt(ev) {
+    for (const el of document.elementsFromPoint(ev.clientX, ev.clientY)) {
+      const found = el.closest && el.closest("#explore-doc .given");
+      if (found) return state.givens && state.givens.get(found.dataset.symnetRef);
+    }
+    return null;
   }
 
   function setAt(spec, path, value) {
@@ -192,7 +202,7 @@
     const box = $("editor");
     box.style.left = Math.max(4, r.left + window.scrollX - 6) + "px";
     box.style.top = (r.top + window.scrollY - 6) + "px";
-    box.style.minWidth = Math.max(r.width + 12, 64) + "px";
+    box.style.width = Math.min(Math.max(r.width + 60, 96), 220) + "px";
   }
 
   function hideEditor() {
@@ -389,6 +399,7 @@
       if (v) input.classList.add(v.status);
       input.title = v ? v.text : "";
       input.setAttribute("aria-invalid", v && v.status !== "right" && v.status !== "rounded" ? "true" : "false");
+      if (input === document.activeElement) bubble(input);
     });
   }
 
@@ -411,8 +422,8 @@
     box.appendChild(document.createTextNode(v.text));
     box.className = "bubble " + v.status;
     const r = input.getBoundingClientRect();
-    box.style.left = Math.max(4, r.left + window.scrollX) + "px";
-    box.style.top = (r.bottom + window.scrollY + 6) + "px";
+    box.style.left = (r.right + window.scrollX + 10) + "px";  // beside the box: the column below stays in sight
+    box.style.top = (r.top + window.scrollY - 4) + "px";
     box.hidden = false;
   }
 
@@ -454,9 +465,12 @@
       });
     }
     for (const [name, q] of Object.entries(data.partial || {})) {
-      const bad = q.entries.filter((e) => !e.correct).length;
-      item(bad ? "wrong" : "pending", name, q.written + " of " + q.total + " entries written" +
-           (bad ? ", " + bad + " wrong" : ", so far right"));
+      const carried = q.entries.filter((e) => e.diagnosis === "carried_error").length;
+      const bad = q.entries.filter((e) => !e.correct).length - carried;
+      const parts = [bad ? bad + " wrong" : "", carried ? carried + " carried from an earlier answer" : ""]
+        .filter(Boolean);
+      item(bad ? "wrong" : carried ? "carried" : "pending", name, q.written + " of " + q.total + " entries written" +
+           (parts.length ? ": " + parts.join(", ") : ", so far right") + ".");
     }
     aside.appendChild(list);
   }
@@ -554,12 +568,16 @@
       };
       reader.readAsText(file);
     });
+    $("explore-doc").addEventListener("click", (ev) => {
+      const g = givenAt(ev);
+      if (g) openEditor(g);
+    });
     $("editor-input").addEventListener("input", edited);
     $("editor-input").addEventListener("keydown", (ev) => {
       if (ev.key === "Escape" || ev.key === "Enter") hideEditor();
     });
     document.addEventListener("mousedown", (ev) => {
-      if (!$("editor").hidden && !$("editor").contains(ev.target) && !ev.target.closest(".given")) hideEditor();
+      if (!$("editor").hidden && !$("editor").contains(ev.target) && !givenAt(ev)) hideEditor();
     });
     $("student").addEventListener("input", debounce(() => checkNow(), DEBOUNCE));
     $("download-answers").addEventListener("click", downloadAnswers);
