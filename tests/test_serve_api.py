@@ -297,3 +297,35 @@ def test_the_page_and_its_files_are_served_with_a_strict_policy(client):
     fonts = re.findall(r"url\((fonts/[A-Za-z0-9_-]+\.woff2)\)", css)
     assert fonts and all(client.get(f"/katex/{f}").status_code == 200 for f in fonts)
     assert client.get("/katex/../pool.py").status_code == 404
+
+
+# ---------------------------------------------------------------- the command
+
+
+def test_without_the_extra_serve_says_how_to_install_it(cli, monkeypatch):
+    import symnet.serve
+
+    monkeypatch.setattr(symnet.serve, "available", lambda: False)
+    r = cli("serve", "--no-browser")
+    assert (r.code, r.out) == (2, "")
+    assert r.err == ("symnet: error: symnet serve needs the optional extra: python -m pip install 'symnet[serve]' "
+                     "(Starlette and uvicorn)\n")
+
+
+def test_serve_refuses_a_bad_spec_or_port_before_it_starts(cli, tmp_path):
+    r = cli("serve", "nope", "--no-browser")
+    assert r.code == 2 and r.err.startswith("symnet: error: nope: no such file or built-in exercise")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("X = [1, 2]\n")
+    r = cli("serve", bad, "--no-browser")
+    assert (r.code, r.err) == (2, f"symnet: error: {bad}: missing key 'layers'\n")
+    r = cli("serve", "--port", "70000", "--no-browser")
+    assert (r.code, r.err) == (2, "symnet: error: --port: expected a port from 0 to 65535, got 70000\n")
+    import socket
+
+    with socket.socket() as s:  # a port in use
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        port = s.getsockname()[1]
+        r = cli("serve", "--port", port, "--no-browser")
+    assert r.code == 2 and r.err.startswith(f"symnet: error: --port: cannot listen on 127.0.0.1:{port}: ")
