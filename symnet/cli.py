@@ -74,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="an interactive worksheet in the browser: Explore and Practise, and a JSON API")
     s.add_argument("spec", metavar="SPEC", nargs="?", help="the exercise to open: a spec file or a built-in name")
     s.add_argument("--port", type=int, default=8765, help="the port (default 8765; 0: a free one)")
-    s.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1: this machine only)")
+    s.add_argument("--host", default="127.0.0.1",
+                   help="the address to listen on (default 127.0.0.1: this machine only)")
     s.add_argument("--no-browser", action="store_true", help="do not open the page in the browser")
     s.add_argument("--timeout", type=float, default=60, metavar="SECONDS",
                    help="stop a request after SECONDS of work (default 60; 0: no limit)")

@@ -121,12 +121,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return endpoint
 
     async def examples(request: Request) -> Response:
-        if "examples" not in state:  # the same for every request: asked of a worker once
-            r = await state["pool"].run("examples", b"")  # type: ignore[union-attr]
-            if r.status != 200:
-                return reply(r)
-            state["examples"] = r
-        return reply(state["examples"])  # type: ignore[arg-type]
+        found = state.get("examples")
+        if not isinstance(found, Reply):  # the same for every request: asked of a worker once
+            pool = state["pool"]
+            assert isinstance(pool, Pool)
+            found = await pool.run("examples", b"")
+            if found.status != 200:
+                return reply(found)
+            state["examples"] = found
+        return reply(found)
 
     async def initial(request: Request) -> Response:
         return Response(json.dumps(settings.initial, ensure_ascii=False), media_type="application/json",

@@ -1,4 +1,4 @@
-"""Named cells: the worksheet's answer boxes and the key's given numbers, each told which entry of which quantity it is."""
+"""Named cells: the worksheet's answer boxes and the key's given numbers, each told which entry of what it is."""
 
 from __future__ import annotations
 
@@ -48,7 +48,8 @@ class Entry:
 class Namer:
     """The entries of one document: each distinct (quantity, row, column, given) gets one id, in the order met."""
 
-    def __init__(self, solution: Solution) -> None:
+    def __init__(self, solution: Solution, results: bool = False) -> None:
+        self.results = results  # name the key's printed results too (to test the names against the values)
         self.computed = {s.name for s in solution.steps if s.epoch == 1 and s.kind not in ("given",)}
         self.ids: dict[Entry, str] = {}
         self.origin: dict[int, str] = {}  # id(value object) → the quantity it holds
@@ -77,7 +78,7 @@ class Namer:
         """The id of entry (i, j) (0-based) of `name`: a box for a computed quantity left blank, a given for a number
         the exercise gives; None for a computed number printed (the key's results are not fields)."""
         given = name not in self.computed
-        if not given and shown:
+        if not given and shown and not self.results:
             return None
         entry = Entry(name, i + 1, j + 1, given)
         if entry not in self.ids:
@@ -114,16 +115,16 @@ _LOCK = threading.Lock()  # `document.mat` is wrapped for one build at a time
 
 
 @contextlib.contextmanager
-def naming(solution: Solution) -> Iterator[Namer]:
+def naming(solution: Solution, results: bool = False) -> Iterator[Namer]:
     """While the block runs, documents built from `namer.solution` name their cells (see above)."""
-    namer = Namer(solution)
+    namer = Namer(solution, results)
     with _LOCK:
         make = document.mat
-        document.mat = namer.mat(make)  # type: ignore[assignment]
+        document.mat = namer.mat(make)
         try:
             yield namer
         finally:
-            document.mat = make  # type: ignore[assignment]
+            document.mat = make
 
 
 def named_fragment(solution: Solution, worksheet: bool, decimals: int | None = None,

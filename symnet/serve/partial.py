@@ -31,7 +31,8 @@ def _all_none(v: object) -> bool:
 def split(answers: Mapping) -> tuple[dict[str, Any], dict[str, Any]]:
     """The answers whole (every entry written) and those half written (an entry null), without the quantities not
     begun and the student's name and id."""
-    complete, partial = {}, {}
+    complete: dict[str, Any] = {}
+    partial: dict[str, Any] = {}
     for name, value in answers.items():
         if name in META_KEYS or _all_none(value):
             continue
@@ -58,27 +59,28 @@ def judge_partial(exercise: Exercise, solution: Solution, complete: Mapping, par
     wrong = {q.name for q in verdict.quantities if not q.correct and q.diagnosis != CARRIED} if verdict else set()
     out: dict[str, Any] = {}
     for a in read.items:
-        e = solution[a.name]
-        e = e if isinstance(e, sp.MatrixBase) else sp.ImmutableMatrix([[e]])
-        if a.value.shape != e.shape:
+        value = solution[a.name]
+        exp = value if isinstance(value, sp.MatrixBase) else sp.ImmutableMatrix([[value]])
+        if a.value.shape != exp.shape:
             raise AnswersError(f"a {a.value.rows}×{a.value.cols} answer with entries not written: expected "
-                               f"{e.rows}×{e.cols}", source="answers", field=a.name)
+                               f"{exp.rows}×{exp.cols}", source="answers", field=a.name)
         raw = partial[a.name]
         entries = []
-        for i in range(e.rows):
-            for j in range(e.cols):
+        for i in range(exp.rows):
+            for j in range(exp.cols):
                 if _entry(raw, i, j) is None:
                     continue
                 g, places = a.value[i, j], a.places(i, j)
-                found = matches(g, places, e[i, j], bounds)
+                found = matches(g, places, exp[i, j], bounds)
+                judged: tuple[bool, str | None, str | None]
                 if found in RIGHT:
                     judged = (True, ROUNDED if found == ROUNDED else None, None)
                 elif found == UNDECIDED:
                     judged = (False, UNDECIDED, None)
                 else:
-                    judged = _wrong(a.name, i, j, g, places, e[i, j], recomputed, wrong, solution)
-                entries.append(entry_json(EntryVerdict(i + 1, j + 1, g, a.texts[i][j], e[i, j], *judged)))
-        out[a.name] = {"entries": entries, "written": len(entries), "total": len(e)}
+                    judged = _wrong(a.name, i, j, g, places, exp[i, j], recomputed, wrong, solution)
+                entries.append(entry_json(EntryVerdict(i + 1, j + 1, g, a.texts[i][j], exp[i, j], *judged)))
+        out[a.name] = {"entries": entries, "written": len(entries), "total": len(exp)}
     return out
 
 

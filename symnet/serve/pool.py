@@ -123,7 +123,7 @@ class Worker:
             self.proc.stdin.close()
             try:
                 await asyncio.wait_for(self.proc.wait(), 2)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         await _end(self.proc)
 

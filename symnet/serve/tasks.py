@@ -133,7 +133,8 @@ def page(body: Mapping, bounds: Bounds = DEFAULT) -> Json:
 
 def generate(body: Mapping, bounds: Bounds = DEFAULT) -> Json:
     """POST /api/generate: a new exercise of `"kind"` (seed `"seed"`, default 0), as the generator makes it."""
-    from ..generate import KINDS, generate as make, options
+    from ..generate import KINDS, options
+    from ..generate import generate as make
 
     kind, seed = body.get("kind", "backprop"), body.get("seed", 0)
     if not isinstance(kind, str) or kind not in KINDS:
