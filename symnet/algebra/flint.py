@@ -454,6 +454,60 @@ class FlintAlgebra:
 
     # ------------------------------------------------------------ catalogue: recurrent networks, attention (issue 14)
 
+    def column(self, a: Any, j: int) -> fmpq_mat:
+        """Column j (0-based) of a, as a one-column matrix."""
+        m = _mat(a)
+        return fmpq_mat(m.nrows(), 1, [m[i, j] for i in range(m.nrows())])
+
+    def hstack(self, parts: list[Any]) -> fmpq_mat:
+        """The matrices side by side, [a | b | …]."""
+        ms = [_mat(p) for p in parts]
+        r = ms[0].nrows()
+        return fmpq_mat(r, sum(m.ncols() for m in ms), [m[i, j] for i in range(r) for m in ms for j in range(m.ncols())])
+
+    def vstack(self, parts: list[Any]) -> fmpq_mat:
+        """The matrices one above the other, [a ; b ; …]."""
+        ms = [_mat(p) for p in parts]
+        return fmpq_mat(sum(m.nrows() for m in ms), ms[0].ncols(), [x for m in ms for x in m.entries()])
+
+    def row_block(self, a: Any, r0: int, r1: int) -> fmpq_mat:
+        """Rows r0 … r1−1 (0-based) of a."""
+        m = _mat(a)
+        c = m.ncols()
+        return fmpq_mat(r1 - r0, c, m.entries()[r0 * c:r1 * c])
+
+    def floor(self, a: Any) -> fmpq_mat:
+        """⌊x⌋ for each entry."""
+        m = _mat(a)
+        return same_shape(m, [fmpq(x.p // x.q) for x in m.entries()])
+
+    def combine(self, a: Any) -> fmpq_mat:
+        """Each entry over one denominator: a rational already is."""
+        return _mat(a)
+
+    def masked_softmax(self, a: Any, base: Any, drop: frozenset[tuple[int, int]]) -> fmpq_mat:
+        """Each column's base^x over its sum, the entries at `drop` taken as 0: rational for a rational base and
+        whole exponents (each column shifted by its least kept entry, as SymPy's is), else `Fallback`."""
+        if base == sp.E or not getattr(base, "is_Rational", False):
+            raise Fallback("a softmax with e or an irrational base")
+        Z, q, bits = _mat(a), to_fmpq(base), self.bounds.power_bits
+        n, N = Z.nrows(), Z.ncols()
+        out = fmpq_mat(n, N)
+        for j in range(N):
+            keep = [i for i in range(n) if (i, j) not in drop]
+            shift = min(Z[i, j] for i in keep)
+            powers = {}
+            for i in keep:
+                x = Z[i, j] - shift
+                if x.q != 1:
+                    raise Fallback("a non-integer power of exp_base")
+                powers[i] = whole_power(q, int(x.p), bits)
+            total = sum(powers.values(), ZERO)
+            for i, v in powers.items():
+                out[i, j] = v / total
+        return out
+
+
     # ------------------------------------------------------------ catalogue: convolution, pooling, GAN (issue 15)
 
     # ------------------------------------------------------------ bounds

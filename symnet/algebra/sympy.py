@@ -231,6 +231,44 @@ class SympyAlgebra:
 
     # ------------------------------------------------------------ catalogue: recurrent networks, attention (issue 14)
 
+    def column(self, a: M, j: int) -> M:
+        """Column j (0-based) of a, as a one-column matrix."""
+        return M(a[:, j])
+
+    def hstack(self, parts: list[M]) -> M:
+        """The matrices side by side, [a | b | …] (the columns of a sequence gathered)."""
+        return M(M.hstack(*parts))
+
+    def vstack(self, parts: list[M]) -> M:
+        """The matrices one above the other, [a ; b ; …] (heads stacked, [x ; h ; 1])."""
+        return M(M.vstack(*parts))
+
+    def row_block(self, a: M, r0: int, r1: int) -> M:
+        """Rows r0 … r1−1 (0-based) of a."""
+        return M(a[r0:r1, :])
+
+    def floor(self, a: M) -> M:
+        """⌊x⌋ for each entry."""
+        return _entrywise(a, sp.floor)
+
+    def combine(self, a: M) -> M:
+        """Each entry over one denominator (a weighted sum of a softmax's fractions, written once)."""
+        return _entrywise(a, lambda x: x if x.is_Rational else sp.together(x))
+
+    def masked_softmax(self, a: M, base: sp.Expr, drop: frozenset[tuple[int, int]]) -> M:
+        """Each column's base^x over the column's sum, the entries at `drop` (i, j) taken as 0 (a causal mask, a
+        clipped negative score); with numbers, each column shifted by its least kept entry first."""
+        cols = []
+        for j in range(a.cols):
+            keep = [i for i in range(a.rows) if (i, j) not in drop]
+            kept = softmax_column([a[i, j] for i in keep], base)
+            col = [sp.S.Zero] * a.rows
+            for i, v in zip(keep, kept):
+                col[i] = v
+            cols.append(col)
+        return M(a.rows, a.cols, lambda i, j: cols[j][i])
+
+
     # ------------------------------------------------------------ catalogue: convolution, pooling, GAN (issue 15)
 
     # ------------------------------------------------------------ bounds

@@ -117,6 +117,10 @@ class Op:
         """Rows of the layer's output, for `rows` rows of input."""
         return rows
 
+    def out_cols(self, params: Any, cols: int) -> int:
+        """Columns of the layer's output, for `cols` columns of input (a recurrent layer's last step only: 1)."""
+        return cols
+
     def outputs(self, k: int) -> tuple[str, ...]:
         """The quantities its forward pass names (their shapes are its output's)."""
         return (f"A{k}",)
