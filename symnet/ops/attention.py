@@ -156,7 +156,7 @@ def scores(run: "Run", o: Options, Q: Any, K: Any, names: dict[str, str], k: int
     P = xp.masked_softmax(Shat, o.exp_base, drop) if drop else xp.softmax(Shat, o.exp_base)  # each column over keys
     P = run.record("weights", names["P"], P, **{names["Shat"]: Shat})
     if o.round is not None:
-        P = run.record("round", names["Pround"], xp.round(P, o.round), **{names["P"]: P})
+        P = run.record("round", names["Pround"], xp.round(P, o.round), **{names["P"]: P, "decimals": sp.Integer(o.round)})
     return S, Shat, P
 
 
@@ -252,15 +252,36 @@ def _mixes(ex: "Exercise") -> bool:
 
 
 MISTAKES_HERE = (
-    Mistake("softmax_wrong_axis", 143, "The scores were taken with the queries as rows (Q·Kᵀ on the sheet's rows, "
+    Mistake("softmax_wrong_axis", 1403, "The scores were taken with the queries as rows (Q·Kᵀ on the sheet's rows, "
             "Qᵀ·K here), so the softmax ran over the queries: S = Kᵀ·Q has a row per key and a column per query, and "
             "each column is normalised over the keys.", _attends),
-    Mistake("unscaled_scores", 144, "The scores were not scaled: divide them by √d_k (or apply the sheet's hand "
+    Mistake("unscaled_scores", 1404, "The scores were not scaled: divide them by √d_k (or apply the sheet's hand "
             "scale) before the softmax.", _scaled),
-    Mistake("scaled_by_dk", 145, "The scores were divided by d_k: the scale is 1/√d_k.", _root_scaled),
-    Mistake("weights_transposed", 146, "The output was taken as V·Pᵀ: each query's output is V times its own column of "
+    Mistake("scaled_by_dk", 1405, "The scores were divided by d_k: the scale is 1/√d_k.", _root_scaled),
+    Mistake("weights_transposed", 1406, "The output was taken as V·Pᵀ: each query's output is V times its own column of "
             "weights, A = V·P.", _mixes),
 )
+
+
+# ---------------------------------------------------------------- a generated exercise
+
+HAND = ["Approximation: the worksheet's hand scale floor(s/2) in place of dividing by the square root of d_k, 3 in",
+        "place of e, and the weights rounded to one decimal, as the AI by Hand sheets do; every value is rational."]
+
+
+def _build(rng: Any, options: Any) -> tuple[dict, list[str]] | None:
+    """The worksheet's self-attention: whole tokens and 0/1 projections, ⌊s/2⌋, 3^s, the weights to one decimal."""
+    d, dk = options.sizes
+    n, g = options.batch, options.max_given
+    bits = lambda r, c: [[rng.choice([0, 0, 1]) for _ in range(c)] for _ in range(r)]  # noqa: E731
+    Wq, Wk = bits(dk, d), bits(dk, d)
+    Wv = [[rng.choice([-1, 0, 1, 1]) for _ in range(d)] for _ in range(d)]
+    if any(all(v == 0 for v in row) for W in (Wq, Wk, Wv) for row in W):
+        return None  # a row of zeros: a query, key or value that is 0 for every token
+    X = [[rng.randint(0, min(2, g)) for _ in range(n)] for _ in range(d)]
+    layer = {"type": "attention", "Wq": Wq, "Wk": Wk, "Wv": Wv, "scale": "floor_half", "exp_base": 3, "round": 1}
+    return {"title": "Self-attention by hand", "description": f"{n} tokens attend to each other, the worksheet's way",
+            "X": X, "layers": [layer]}, HAND
 
 
 # ---------------------------------------------------------------- the op
@@ -292,7 +313,7 @@ class AttentionOp(Op):
             "block's); its gradient flows into both paths and is summed where they meet"),
     )
     mistakes = MISTAKES_HERE
-    kinds: dict[str, Kind] = {}
+    kinds = {"self-attention": Kind(KindInfo((3, 2), batch=3, layers=(1, 1)), _build)}
 
     def parse(self, table: Mapping, read: "Reader") -> Attention:
         return _parse(read)

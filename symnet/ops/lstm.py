@@ -88,6 +88,24 @@ def _remembers(ex: "Exercise") -> bool:
     return ex.X is not None and ex.X.cols > 1 and _has_lstm(ex)
 
 
+def _build(rng: Any, options: Any) -> tuple[dict, list[str]] | None:
+    """The worksheet's LSTM: a sequence of whole numbers, small whole weights, 3 for e and every value to one decimal
+    (the only way an LSTM's numbers stay fractions: tanh of a cell between whole numbers is not one); forward only."""
+    from .rnn import pool
+
+    n, h = options.sizes
+    T, g = options.batch, options.max_given
+    w = pool(min(g, 2))  # |z| ≤ a few: σ and tanh stay away from 0 and 1, so the gates read as gates
+    gates = {f"W{q}": [[rng.choice(w) for _ in range(n + h + 1)] for _ in range(h)] for q in GATES}
+    X = [[rng.choice([v for v in range(-min(g, 2), min(g, 2) + 1) if v]) for _ in range(T)] for _ in range(n)]
+    if len({v for row in X for v in row}) < 2:
+        return None  # a constant sequence
+    spec = {"title": "An LSTM by hand", "description": f"{T} steps through an LSTM of {h} units, gate by gate",
+            "X": X, "layers": [{"type": "lstm", **gates, "exp_base": 3, "round": 1}]}
+    return spec, ["Approximation: 3 in place of e in every sigmoid and tanh, and every gate, cell and state rounded to",
+                  "one decimal at each step, as the AI by Hand sheets do; every value is then rational."]
+
+
 class LSTMOp(Op):
     """Zg = Wg·[xt ; h(t−1) ; 1] for each gate g; F, I, O = σ(Z), C̃ = tanh(Zc); C = F ⊙ C(t−1) + I ⊙ C̃;
     H = O ⊙ tanh(C); backward through time."""
@@ -109,11 +127,11 @@ class LSTMOp(Op):
             "(many-to-one)", "every"),
     )
     mistakes = (
-        Mistake("forget_on_hidden", 147, "The forget gate was applied to the hidden state: Ct = Ft ⊙ C(t−1) + It ⊙ C̃t "
+        Mistake("forget_on_hidden", 1407, "The forget gate was applied to the hidden state: Ct = Ft ⊙ C(t−1) + It ⊙ C̃t "
                 "forgets part of the previous cell, not of h(t−1).", _remembers),
-        Mistake("missing_cell_tanh", 148, "tanh(C) was left out of the hidden state: Ht = Ot ⊙ tanh(Ct).", _has_lstm),
+        Mistake("missing_cell_tanh", 1408, "tanh(C) was left out of the hidden state: Ht = Ot ⊙ tanh(Ct).", _has_lstm),
     )
-    kinds: ClassVar[dict[str, Kind]] = {}
+    kinds: ClassVar[dict[str, Kind]] = {"lstm": Kind(KindInfo((1, 2), batch=3), _build)}
 
     def parse(self, table: Mapping, read: "Reader") -> LSTM:
         return _parse(read)

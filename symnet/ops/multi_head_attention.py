@@ -11,7 +11,7 @@ import sympy as sp
 
 from ..errors import SpecError
 from ..reader import Reader, shape_text
-from . import Backward, Grad, Key, Node, Op
+from . import Backward, Grad, Key, Kind, KindInfo, Node, Op
 from .attention import (GRADS, OPTION_KEYS, Options, head_names, mix, parse_options, parse_skip, projection, scores,
                         scores_backward)
 
@@ -99,6 +99,23 @@ class _Located:
         return matrix(self.table[key], self.at(key), self._read.bounds, shape=shape)
 
 
+def _build(rng: Any, options: Any) -> tuple[dict, list[str]] | None:
+    """Two heads of the worksheet's self-attention (⌊s/2⌋, 3^s, one decimal) over the same tokens, then Wo."""
+    from .attention import HAND
+
+    d, dk = options.sizes
+    n, g = options.batch, options.max_given
+    bits = lambda r, c: [[rng.choice([0, 0, 1]) for _ in range(c)] for _ in range(r)]  # noqa: E731
+    heads = [{"Wq": bits(dk, d), "Wk": bits(dk, d), "Wv": bits(dk, d)} for _ in range(2)]
+    if any(all(v == 0 for v in row) for head in heads for W in head.values() for row in W):
+        return None
+    Wo = [[rng.choice([-1, 0, 1, 1]) for _ in range(2 * dk)] for _ in range(d)]
+    X = [[rng.randint(0, min(2, g)) for _ in range(n)] for _ in range(d)]
+    layer = {"type": "multi_head_attention", "heads": heads, "Wo": Wo, "scale": "floor_half", "exp_base": 3, "round": 1}
+    return {"title": "Multi-head attention by hand", "description": f"two heads over {n} tokens, stacked, then Wo",
+            "X": X, "layers": [layer]}, HAND
+
+
 class MultiHeadAttention(Op):
     """Every head: Q, K, V, S = Kᵀ·Q, P, Ah = V·P; Concat = [A.1 ; A.2 ; …]; A = Wo·Concat; backward."""
 
@@ -117,6 +134,8 @@ class MultiHeadAttention(Op):
         Key("causal", "true or false", "as for attention, in every head", "false"),
         Key("skip", "a quantity name", "a residual: Ak = Wo·Concatk + that quantity"),
     )
+
+    kinds = {"multi-head-attention": Kind(KindInfo((3, 1), batch=3, layers=(1, 1)), _build)}
 
     def parse(self, table: Mapping, read: Reader) -> MultiHead:
         return _parse(read)

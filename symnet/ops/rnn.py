@@ -146,12 +146,39 @@ def _through_time(ex: "Exercise") -> bool:
 
 
 SEQUENCE_MISTAKES = (  # the rnn's and the lstm's (declared here once)
-    Mistake("missing_recurrence", 141, "The previous hidden state was left out: each step is Ft = Wx·xt + Wh·h(t−1) + "
+    Mistake("missing_recurrence", 1401, "The previous hidden state was left out: each step is Ft = Wx·xt + Wh·h(t−1) + "
             "bh, so h(t−1) feeds every step after the first (h0 the first).", _sequence),
-    Mistake("bptt_truncated", 142, "Backpropagation through time was cut at each step: ∂L/∂h(t) also receives "
+    Mistake("bptt_truncated", 1402, "Backpropagation through time was cut at each step: ∂L/∂h(t) also receives "
             "Whᵀ·∂L/∂F(t+1) from the step after it, and the shared weights' gradients sum over every step.",
             _through_time),
 )
+
+
+# ---------------------------------------------------------------- a generated exercise
+
+
+def pool(g: int) -> list[int]:
+    """Weights from −g to g, the small ones (−1, 0, 1) three times as likely, as the dense kinds draw them."""
+    return [v for v in range(-g, g + 1) for _ in range(3 if abs(v) <= 1 else 1)]
+
+
+def _build(rng: Any, options: Any) -> tuple[dict, list[str]] | None:
+    """The sheet's RNN: a sequence of whole numbers (the columns), ReLU hidden units that carry their state, an output
+    per step and its target; the loss on every step (summed), then backpropagation through time."""
+    n, h, o = options.sizes
+    T, g = options.batch, options.max_given
+    w = pool(g)
+    m = lambda r, c: [[rng.choice(w) for _ in range(c)] for _ in range(r)]  # noqa: E731
+    Wh = m(h, h)
+    if all(v == 0 for row in Wh for v in row):
+        return None  # no recurrence: not an RNN
+    layer = {"type": "rnn", "Wx": m(h, n), "Wh": Wh, "bh": [rng.choice(w) for _ in range(h)], "Wy": m(o, h),
+             "by": [rng.choice(w) for _ in range(o)], "activation": "relu"}
+    X = [[rng.randint(1, min(3, g)) for _ in range(T)] for _ in range(n)]
+    Y = [[rng.randint(0, min(3, g)) for _ in range(T)] for _ in range(o)]
+    spec = {"title": "A recurrent network by hand", "description": f"{T} steps through a ReLU RNN and back through time",
+            "X": X, "layers": [layer], "loss": {"kind": "squared_error", "Y": Y, "reduction": "sum"}}
+    return spec, ["Approximations: none; every value is exact (ReLU in place of tanh, as the RNN sheet does)."]
 
 
 # ---------------------------------------------------------------- the op
@@ -179,7 +206,7 @@ class RNN(Op):
             "only the last step's (many-to-one: the loss's Y is one column)", "every"),
     )
     mistakes = SEQUENCE_MISTAKES
-    kinds: ClassVar[dict[str, Kind]] = {}
+    kinds: ClassVar[dict[str, Kind]] = {"rnn": Kind(KindInfo((1, 2, 1), batch=4, layers=(2, 2)), _build)}
 
     def parse(self, table: Mapping, read: "Reader") -> Recurrent:
         return _parse(read)
@@ -285,7 +312,10 @@ class RNN(Op):
         return p.function.derivative(run.xp, p, F, H)
 
     def friendly(self, params: Recurrent, solution: "Solution", k: int) -> list[str]:
-        return activations.relu_friendly(params, solution[f"F{k}"], params.Wh.rows, k)
+        out = activations.relu_friendly(params, solution[f"F{k}"], params.Wh.rows, k)
+        if f"dL/dWh{k}" in solution and all(v == 0 for v in solution[f"dL/dWh{k}"]):
+            out.append(f"no gradient reaches Wh{k} (the recurrence is never trained)")
+        return out
 
 
 OP = RNN()

@@ -418,3 +418,8 @@ class Kit:
     def ones(self, rows: int, cols: int, by_sample: bool = False) -> Mat:
         """The bias trick's ones (muted)."""
         return ones(rows, cols, self._b.axis if by_sample else None)
+
+    def part(self, m: Mat, r0: int, r1: int, c0: int, c1: int) -> Mat:
+        """Rows r0 … r1−1 and columns c0 … c1−1 (0-based) of printed cells, each keeping the entry it prints (one
+        step's column of a sequence, the states its steps start from)."""
+        return m.part(Block(r0, r1, c0, c1, m.shape))

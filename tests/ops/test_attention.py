@@ -197,3 +197,60 @@ def test_a_query_with_every_score_clipped_is_refused():
         spec.from_data(data).solve()
     assert str(info.value) == ("<dict>: layers[1].clip_negative: every scaled score of query 1 is negative: "
                                "clip_negative leaves no weight")
+
+
+# ---------------------------------------------------------------- mistakes, planted in answers files written by hand
+
+from tests.ops.test_rnn import diagnoses  # noqa: E402
+
+
+@pytest.mark.parametrize("builtin, answers, wrong", [
+    ("self-attention-by-hand", "attention-unscaled.toml", {"Shat1": {"unscaled_scores"}}),
+    ("self-attention-by-hand", "attention-wrong-axis.toml", {"P1": {"softmax_wrong_axis"}}),
+    ("self-attention-by-hand", "attention-weights-transposed.toml", {"A1": {"weights_transposed"}}),
+    ("self-attention", "attention-scaled-by-dk.toml", {"Shat1": {"scaled_by_dk"}}),
+])
+def test_each_mistake_is_diagnosed(cli, builtin, answers, wrong):
+    assert diagnoses(cli, builtin, answers) == wrong
+
+
+def test_the_exact_key_keeps_the_root_and_e():
+    """Σ1 = e^√3 + e^(2√3/3) + e^(5√3/3); a1,1 = (1·e^√3 + 0·e^(2√3/3) + 2·e^(5√3/3))/Σ1, one fraction."""
+    from symnet.render import render
+
+    key = render(spec.load("self-attention").solve(), "markdown")
+    assert r"\Sigma_{1} &= e^{\sqrt{3}} + e^{\frac{2 \sqrt{3}}{3}} + e^{\frac{5 \sqrt{3}}{3}}" in key
+    assert (r"a_{1,1} &= \frac{\left( \textcolor{blue}{1} \right) e^{\sqrt{3}} + \left( \textcolor{teal}{0} \right) "
+            r"e^{\frac{2 \sqrt{3}}{3}} + \left( \textcolor{purple}{2} \right) e^{\frac{5 \sqrt{3}}{3}}}{\Sigma_{1}}") in key
+
+
+def test_the_hand_key_notes_the_column_that_no_longer_sums_to_1():
+    from symnet.render import render
+
+    key = render(spec.load("self-attention-by-hand").solve(), "markdown")
+    assert "The rounded column 3 (0.9) no longer sums to 1." in key
+    assert r"p_{2,2} &= \frac{3^{1}}{\Sigma_{2}} = " in key
+
+
+def test_the_transformer_block_solves_exactly_on_flint():
+    """X·P + X, layer norm with whole-number statistics, the 4 → 3 → 4 ReLU network with its residual, layer norm:
+    query 1's weights are (½, ½, 0), so a1,1 = (1)(½) + (2)(½) + (0)(0) + 1 = 5/2: the first feature of token 1, half
+    its own and half token 2's, plus itself (the residual)."""
+    sol = spec.load("transformer").solve()
+    assert sol.backend == "flint" and sol["A1"][0, 0] == sp.Rational(5, 2)
+    assert sol["A5"].shape == (4, 3)
+
+
+def test_generated_attention_is_friendly_and_pinned():
+    import hashlib
+
+    from symnet.friendly import problems
+    from symnet.generate import generate, options
+
+    digest = hashlib.sha256()
+    for seed in range(50):
+        g = generate(options("self-attention", seed=seed))
+        sol = spec.from_data(g.spec).solve()
+        assert not problems(sol, 3) and sol.backend == "flint"
+        digest.update(g.toml().encode())
+    assert digest.hexdigest() == "178cf2d51570ac202e26f2fff8339eb4d3ba68b3971fce470d9d70db859c3687"

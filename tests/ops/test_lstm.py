@@ -133,3 +133,43 @@ def test_bad_keys_are_one_line(change, message):
     with pytest.raises(Exception) as info:
         spec.from_data({**HAND, "layers": [{**HAND["layers"][0], **change}]})
     assert str(info.value) == f"<dict>: {message}"
+
+
+# ---------------------------------------------------------------- mistakes, planted in answers files written by hand
+
+from tests.ops.test_rnn import ANSWERS, diagnoses  # noqa: E402
+
+
+@pytest.mark.parametrize("answers, wrong", [
+    ("lstm-forget-on-hidden.toml", {"C1": {"forget_on_hidden"}}),
+    ("lstm-missing-cell-tanh.toml", {"H1": {"missing_cell_tanh"}}),
+])
+def test_each_mistake_is_diagnosed(cli, answers, wrong):
+    assert diagnoses(cli, str(ANSWERS / "specs" / "lstm-one-unit.toml"), answers) == wrong
+
+
+def test_the_builtin_key_stacks_the_gates():
+    """The four gates' [W | U | b] stacked on the left, one column per step; the cell step by step, rounded:
+    c2 = f2 ⊙ c1 + i2 ⊙ c̃2 = [0.7·0.8 + 0.5·1; 0.3·(−0.5) + 0.7·(−0.9)] = [1.06; −0.78] ≈ [1.1; −0.8]."""
+    from symnet.render import render
+
+    sol = spec.load("lstm").solve()
+    assert sol["C1"].col(1) == M([sp.Rational(11, 10), sp.Rational(-4, 5)])
+    key = render(sol, "markdown")
+    assert r"c_{2} = f_{2} \odot c_{1} + i_{2} \odot \tilde c_{2} = " in key and r"\approx" in key
+
+
+def test_generated_lstms_are_friendly_and_pinned():
+    import hashlib
+
+    from symnet.friendly import problems
+    from symnet.generate import generate, options
+
+    digest = hashlib.sha256()
+    for seed in range(20):
+        g = generate(options("lstm", seed=seed))
+        sol = spec.from_data(g.spec).solve()
+        assert not problems(sol, 3)
+        assert all(v.q in (1, 2, 5, 10) for v in sol["H1"])  # tenths: every value rounded to one decimal
+        digest.update(g.toml().encode())
+    assert digest.hexdigest() == "f6b2d015c6d60256af4575009cd6051ad8749f9480db1e27dd2a0c5def8b5f7e"

@@ -118,3 +118,26 @@ def test_bad_keys_are_one_line(change, message):
     with pytest.raises(Exception) as info:
         spec.from_data({**HAND, "layers": [{**HAND["layers"][0], **change}]})
     assert str(info.value) == f"<dict>: {message}"
+
+
+def test_generated_heads_are_friendly_and_pinned():
+    import hashlib
+
+    from symnet.friendly import problems
+    from symnet.generate import generate, options
+
+    digest = hashlib.sha256()
+    for seed in range(30):
+        g = generate(options("multi-head-attention", seed=seed))
+        sol = spec.from_data(g.spec).solve()
+        assert not problems(sol, 3) and sol.backend == "flint"
+        digest.update(g.toml().encode())
+    assert digest.hexdigest() == "02c17e9f9704a7b07e1e300726c3cb1091cc9fd6d7f3dfe9f9b10262befa1a3a"
+
+
+def test_the_builtin_key_stacks_the_heads():
+    from symnet.render import render
+
+    key = render(spec.load("multi-head-attention").solve(), "markdown")
+    assert r"A_{1}^{\mathrm{concat}} = \left[A_{1}^{( 1 )} ; A_{1}^{( 2 )}\right] = " in key
+    assert "### Head 2" in key

@@ -165,3 +165,64 @@ def test_a_last_step_loss_needs_one_column():
     with pytest.raises(Exception) as info:
         spec.from_data(data)
     assert str(info.value) == "<dict>: loss.Y: Y is 1×3 but the output is 1×1"
+
+
+# ---------------------------------------------------------------- mistakes, planted in answers files written by hand
+
+ANSWERS = ROOT / "tests" / "answers"
+
+
+def diagnoses(cli, spec_name: str, answers: str) -> dict[str, set]:
+    """The diagnosis codes `symnet check` gives each wrong quantity of an answers file (exit 1: a wrong answer)."""
+    run = cli("check", spec_name, ANSWERS / answers, "--format", "json")
+    assert run.code == 1, run.err
+    out = {}
+    for name, q in run.json()["quantities"].items():
+        codes = {e["diagnosis"] for e in q.get("entries", []) if not e["correct"]}
+        if codes:
+            out[name] = codes
+    return out
+
+
+@pytest.mark.parametrize("spec_name, answers, wrong", [
+    ("rnn", "rnn-missing-recurrence.toml", {"F1": {"missing_recurrence"}}),
+    ("rnn", "rnn-missing-bias.toml", {"F1": {"missing_bias"}}),
+    (str(ANSWERS / "specs" / "rnn-identity.toml"), "rnn-bptt-truncated.toml",
+     {"dL/dH1": {"bptt_truncated"}, "dL/dWx1": {"carried_error"}}),
+])
+def test_each_mistake_is_diagnosed(cli, spec_name, answers, wrong):
+    assert diagnoses(cli, spec_name, answers) == wrong
+
+
+# ---------------------------------------------------------------- the built-in and the generator kind
+
+
+def test_the_builtin_key_lays_the_steps_side_by_side():
+    """[Wx | Wh | bh] on the left of [X ; H(t−1) ; 1], h0 = 0 on top of the first step and each H under the next
+    step's input; f1,2 = (−1)(1) + (−1)(0) + (1)(2) + 1 = 2 uses h1 = (0, 2); BPTT from the last step."""
+    from symnet.render import render
+
+    sol = spec.load("rnn").solve()
+    key, sheet = render(sol, "markdown"), render(sol, "markdown", worksheet=True)
+    f12 = r"f_{1,2} &= \left( -1 \right)\left( \textcolor{teal}{1} \right) + \left( -1 \right)\left( \textcolor{blue}{0} \right) + \left( 1 \right)\left( \textcolor{blue}{2} \right) + 1 = \textcolor{teal}{2}"
+    assert f12 in key and f12 not in sheet
+    assert r"\frac{\partial L}{\partial h_{3}} = W_{y}^{\mathsf{T}} \frac{\partial L}{\partial o_{3}} + W_{h}^{\mathsf{T}} \frac{\partial L}{\partial f_{4}}" in key
+    assert sol["dL/dWh1"] == M([[0, -10], [2, 12]])  # the shared weights' gradient, summed over the four steps
+
+
+def test_generated_rnns_are_friendly_and_pinned():
+    """50 seeds: friendly by the generator's rules, the key checks right; the bytes pinned (a deliberate change of
+    the kind changes the digest: update it then, and say so in the commit)."""
+    import hashlib
+
+    from symnet.friendly import problems
+    from symnet.generate import generate, options
+
+    digest = hashlib.sha256()
+    for seed in range(50):
+        g = generate(options("rnn", seed=seed))
+        sol = spec.from_data(g.spec).solve()
+        assert not problems(sol, 3) and sol.backend == "flint"
+        assert any(v != 0 for v in sol["dL/dWh1"])  # the gradient reaches the recurrent weights
+        digest.update(g.toml().encode())
+    assert digest.hexdigest() == "c61ca7e27186f98ecf3ea482a9afab6ac38f53fb3ab8955d219e79030ee14e66"
