@@ -52,6 +52,15 @@ class Exercise:
         return tuple(out)
 
     @property
+    def batch(self) -> int:
+        """The samples: X's columns, or one when a layer reads its input as maps (an image, sequences in rows)."""
+        from .ops import registry
+
+        if self.kind != "network" or any(registry()[l.type].image for l in self.layers):
+            return 1
+        return self.X.cols
+
+    @property
     def parameters(self) -> int:
         """The numbers the layers learn: Σ neurons·(inputs + 1) for dense layers (neurons·inputs without bias)."""
         from .ops.parameters import count

@@ -189,7 +189,8 @@ def _build(data: Mapping, bounds: Bounds, source: str) -> Exercise:
         raise SpecError("expected a list of layer tables ([[layers]])", field="layers")
     if len(raw_layers) > bounds.layers:
         raise BoundError(f"more than {bounds.layers} layers (bound: layers)", field="layers")
-    layers, rows, prev = [], X.rows, "X"
+    layers, shape, prev = [], X.shape, "X"
+    maps: tuple[int, int, int] | None = (1, X.rows, X.cols)  # X, to a layer that reads maps: one image
     shapes: dict[str, tuple[int, int]] = {"X": X.shape}
     types = layer_types()
     for k, raw in enumerate(raw_layers, 1):
@@ -198,12 +199,12 @@ def _build(data: Mapping, bounds: Bounds, source: str) -> Exercise:
             raise SpecError(f"expected a table, got {kind_of(raw)}", field=field)
         name = choice(raw.get("type", "dense"), tuple(types), f"{field}.type")
         op = types[name]
-        layer = op.parse(raw, Reader(raw, k, prev, (rows, X.cols), dict(shapes), bounds))
+        layer = op.parse(raw, Reader(raw, k, prev, shape, dict(shapes), bounds, maps))
         layers.append(layer)
-        rows, prev = op.out_rows(layer, rows), f"A{k}"
+        maps, shape, prev = op.out_maps(layer, maps, shape), op.out_shape(layer, shape), f"A{k}"
         for q in op.outputs(k):
-            shapes.setdefault(q, (rows, X.cols))
-    out_shape = (rows, X.cols)
+            shapes.setdefault(q, shape)
+    out_shape = shape
     loss = parse_loss(data["loss"], out_shape, {"X": X}, bounds) if "loss" in data else None
     train = None
     if "train" in data:

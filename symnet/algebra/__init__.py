@@ -25,6 +25,11 @@ The operations (matrices are the algebra's own values; `c` a scalar; every produ
   sqrt(a)                            √x entry by entry, exact (flint: only where x is a rational's square)
   sqrt_rounded(a, places)            √x where x is a rational's square, else rounded to `places` decimals
   diag(a)                            the square matrix with the column a on its diagonal
+  im2col(a, maps, kernel, stride, padding)   the windows of a's maps (one per row) as columns, 0 in the padding
+  col2im(a, maps, kernel, stride, padding)   its adjoint: each input entry the sum of what reads it
+  block_max(a, n, last)              each column's blocks of n rows: their maxima, and a 0/1 mask at the first (last)
+  permute_cols(a, order), reshape(a, r, c)   columns in an order; the entries row by row in another shape
+  join_cols(a, b), col_slice(a, j0, j1)      [a | b]; columns j0 … j1 − 1
 """
 
 from __future__ import annotations

@@ -242,7 +242,7 @@ class _Builder:
 
     def __init__(self, ex: Exercise, worksheet: bool, names: frozenset[str] = frozenset()) -> None:
         self.ex, self.worksheet, self.names = ex, worksheet, names
-        self.batch = ex.X.cols if ex.kind == "network" else 1
+        self.batch = ex.batch
         self.axis = 1 if self.batch > 1 else None  # colour by sample column when there are several
 
     def shown(self, given: bool) -> bool:
@@ -293,7 +293,7 @@ class _Builder:
         mats = {"W": W, "A": A, "Z": Z, "Aout": Aout}
         if info.has_bias:  # [W | b] · [A ; 1]
             b = mats["b"] = self.cells(s.operand(f"b{k}"), e == 1)
-            grid = Grid(W.beside(b), A.above(ones(1, self.batch, self.axis)), Z, W.shape[1], A.shape[0])
+            grid = Grid(W.beside(b), A.above(ones(1, A.shape[1], self.axis)), Z, W.shape[1], A.shape[0])
         else:
             b, grid = None, Grid(W, A, Z)
         skip = None
@@ -340,8 +340,8 @@ class _Builder:
         mats = {"dZ": dZ, "A": Ain, "dW": dW}
         if gb is not None:  # ∂L/∂Z · [A ; 1]ᵀ = [∂W | ∂b]
             db = mats["db"] = self.result(gb.value, False)
-            grid = Grid(dZ, Ain.T.beside(ones(self.batch, 1, by_row)), dW.beside(db), result_split=dW.shape[1])
-            bias_dots = dots(dZ, ones(self.batch, 1, by_row), db)
+            grid = Grid(dZ, Ain.T.beside(ones(Ain.shape[1], 1, by_row)), dW.beside(db), result_split=dW.shape[1])
+            bias_dots = dots(dZ, ones(Ain.shape[1], 1, by_row), db)
         else:
             grid, bias_dots = Grid(dZ, Ain.T, dW), ()
         out.append(Section("grad_wb", k, e, mats, dots(dZ, Ain.T, dW), grid, bias_dots, info=info))
