@@ -38,6 +38,7 @@ class Exercise:
     count_parameters: bool = False
     A: sp.ImmutableMatrix | None = None  # matmul only
     B: sp.ImmutableMatrix | None = None  # matmul only
+    parts: tuple[tuple[str, "Exercise"], ...] = ()  # kind "gan": its named sub-networks, whose quantities are part.name
     bounds: Bounds = field(default=DEFAULT, compare=False, repr=False)  # the limits it was read with; solving keeps them
 
     @cached_property
@@ -50,6 +51,10 @@ class Exercise:
             out.append(Node(k, layer.type, layer, registry()[layer.type].inputs(k, layer, prev)))
             prev = f"A{k}"
         return tuple(out)
+
+    def part(self, name: str) -> "Exercise":
+        """The sub-network recorded as `name` (a GAN's "G", "D", or "G.D": the generator's step through D)."""
+        return dict(self.parts)[name]
 
     @property
     def batch(self) -> int:

@@ -201,9 +201,13 @@ def header_lines(opts: Options, notes: Sequence[str]) -> list[str]:
 def to_toml(spec: Mapping, header: Sequence[str] = ()) -> str:
     """TOML text of spec data (numbers, strings, `FloatText` decimals, nested lists, layer tables)."""
     lines = [f"# {h}".rstrip() for h in header]
-    lines += [f"{k} = {_toml_value(v)}" for k, v in spec.items() if not isinstance(v, (dict, list)) or k in ("X", "A", "B")]
+    lines += [f"{k} = {_toml_value(v)}" for k, v in spec.items()
+              if not isinstance(v, (dict, list)) or k in ("X", "A", "B", "noise")]
     for layer in spec.get("layers", ()):
         lines += ["", "[[layers]]"] + [f"{k} = {_toml_value(v)}" for k, v in layer.items()]
+    for net in ("generator", "discriminator"):  # a GAN's networks
+        for layer in spec.get(net, {}).get("layers", ()):
+            lines += ["", f"[[{net}.layers]]"] + [f"{k} = {_toml_value(v)}" for k, v in layer.items()]
     for table in ("loss", "train"):
         if table in spec:
             lines += ["", f"[{table}]"] + [f"{k} = {_toml_value(v)}" for k, v in spec[table].items()]

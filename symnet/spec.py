@@ -11,6 +11,7 @@ import unicodedata
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from .bounds import DEFAULT, Bounds
 from .errors import BoundError, SpecError, SymnetError
@@ -171,7 +172,7 @@ def refuse_huge_ints(data: object, bounds: Bounds = DEFAULT) -> None:
 
 
 def _build(data: Mapping, bounds: Bounds, source: str) -> Exercise:
-    kind = choice(data.get("kind", "network"), ("network", "matmul"), "kind")
+    kind = choice(data.get("kind", "network"), ("network", "matmul", "gan"), "kind")
     title = text(data.get("title", ""), "title", bounds.text_length, "text_length")
     description = text(data.get("description", ""), "description", bounds.text_length, "text_length")
     if kind == "matmul":
@@ -182,9 +183,30 @@ def _build(data: Mapping, bounds: Bounds, source: str) -> Exercise:
                 f"A is {shape_text(A)} and B is {shape_text(B)}: A·B needs as many columns in A as rows in B", field="B"
             )
         return Exercise(kind=kind, title=title, description=description, source=source, A=A, B=B, bounds=bounds)
+    if kind == "gan":
+        from .ops.gan import parse as parse_gan
+
+        return parse_gan(data, bounds, source, title, description)
     keys(data, TOP_KEYS, None, required=("X", "layers"))
     X = matrix(data["X"], "X", bounds)
-    raw_layers = data["layers"]
+    layers, out_shape = network(data["layers"], X, bounds)
+    loss = parse_loss(data["loss"], out_shape, {"X": X}, bounds) if "loss" in data else None
+    train = None
+    if "train" in data:
+        if loss is None:
+            raise SpecError("training needs a [loss] table", field="train")
+        train = parse_train(data["train"], bounds)
+    count = data.get("count_parameters", False)
+    if not isinstance(count, bool):
+        raise SpecError(f"expected true or false, got {kind_of(count)}", field="count_parameters")
+    return Exercise(
+        kind=kind, title=title, description=description, source=source, X=X, layers=layers,
+        loss=loss, train=train, count_parameters=count, bounds=bounds,
+    )
+
+
+def network(raw_layers: object, X: Any, bounds: Bounds) -> tuple[tuple[Any, ...], tuple[int, int]]:
+    """The [[layers]] tables read on an input shaped like X: each layer's parameters, and the output's shape."""
     if not isinstance(raw_layers, list) or not raw_layers:
         raise SpecError("expected a list of layer tables ([[layers]])", field="layers")
     if len(raw_layers) > bounds.layers:
@@ -204,17 +226,4 @@ def _build(data: Mapping, bounds: Bounds, source: str) -> Exercise:
         maps, shape, prev = op.out_maps(layer, maps, shape), op.out_shape(layer, shape), f"A{k}"
         for q in op.outputs(k):
             shapes.setdefault(q, shape)
-    out_shape = shape
-    loss = parse_loss(data["loss"], out_shape, {"X": X}, bounds) if "loss" in data else None
-    train = None
-    if "train" in data:
-        if loss is None:
-            raise SpecError("training needs a [loss] table", field="train")
-        train = parse_train(data["train"], bounds)
-    count = data.get("count_parameters", False)
-    if not isinstance(count, bool):
-        raise SpecError(f"expected true or false, got {kind_of(count)}", field="count_parameters")
-    return Exercise(
-        kind=kind, title=title, description=description, source=source, X=X, layers=tuple(layers),
-        loss=loss, train=train, count_parameters=count, bounds=bounds,
-    )
+    return tuple(layers), shape

@@ -36,7 +36,7 @@ SPEC_ERRORS = {
     'inject-activation': 's.toml: layers[1].activation: unknown value "__import__(\'os\').system(\'touch marker\')" (allowed: identity, relu, leaky_relu, sigmoid, tanh, softmax)',
     'inject-loss-kind': 's.toml: loss.kind: unknown value "__import__(\'os\').system(\'touch marker\')" (allowed: cross_entropy, squared_error, mse, bce)',
     'inject-reduction': 's.toml: loss.reduction: unknown value "__import__(\'os\').system(\'touch marker\')" (allowed: mean, sum)',
-    'inject-kind': 's.toml: kind: unknown value "__import__(\'os\').system(\'touch marker\')" (allowed: network, matmul)',
+    'inject-kind': 's.toml: kind: unknown value "__import__(\'os\').system(\'touch marker\')" (allowed: network, matmul, gan)',
     'inject-symbol-name': "s.toml: layers[1].W.symbol: '__import__' is not a symbol name (a letter, then letters, digits or _)",
     'inject-symbol-dotted': "s.toml: layers[1].W.symbol: 'os.system' is not a symbol name (a letter, then letters, digits or _)",
     'inject-symbol-keyword': "s.toml: layers[1].W.symbol: 'lambda' is a reserved name; choose another symbol name",

@@ -257,6 +257,12 @@ KEY_ANSWERS = {  # lines of each seed's working as pdftotext reads them (SEEDS.m
     "batch": ["z2,3=(1)(0)+(1)(1)+(0)(1)+0=1", "z2,3=(0)(0)+(0)(1)+(1)(3)+(−1)(0)+1=4"],
     "mlp7": ["z1,2=(1)(7)+(−1)(25)=−18", "z1,1=(1)(1)+(−1)(5)=−4"],
     "backprop": ["=log(2)", "∂L/∂a1,1=(1)(1)+(0)(−1)=1", "∂L/∂a2,1=(−1)(1)+(1)(−1)=−2"],
+    # the catalogue's built-ins: a first filter's windows (padded) times its kernel, a window's maximum, G's layer
+    "conv2d": ["z1,1=(−1)(0)+(1)(0)+(0)(0)+(2)(−1)+(−2)=−4", "z1,2=(−1)(0)+(1)(0)+(0)(3)+(2)(2)+(−2)=2"],
+    "conv1d": ["z1,2=(1)(3)+(0)(−1)+(−1)(0)+0=3"],
+    "max-pool": ["a1,1=max1,0,2,2=2"],
+    "cnn": ["z1,2=(0)(0)+(1)(1)+(1)(2)+(−1)(0)+(−2)=1"],
+    "gan": ["z1,2=(1)(2)+(1)(0)+0=2"],
 }
 KEY_NUMBERS = {  # numbers of the answers that no given number holds; pdftotext splits fractions into them
     "backprop": {"19", "21", "99", "11"},  # [W3|b3]' = [19/10, −1/5, −21/20; 1/10, 11/5, −99/20; …]

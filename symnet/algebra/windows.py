@@ -65,3 +65,12 @@ def inverse(order: list[int]) -> list[int]:
     for t, o in enumerate(order):
         out[o] = t
     return out
+
+
+def correlate(x: list, maps: Maps, kernel: Pair, stride: Pair, padding: Pair, K: list[list], b: list) -> list[list]:
+    """Z = [K | b]·[im2col(x) ; 1] on plain numbers (x the input's entries row by row, K one row per filter): the
+    generator's quick forward pass, before the engine checks a candidate."""
+    table = patches(maps, kernel, stride, padding)
+    P = len(table[0])
+    return [[sum(k * x[t] for k, t in ((k, row[p]) for k, row in zip(Kf, table)) if t is not None) + bf
+             for p in range(P)] for Kf, bf in zip(K, b)]

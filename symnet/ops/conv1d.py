@@ -11,8 +11,9 @@ import sympy as sp
 from ..errors import SpecError
 from ..reader import kind as kind_of
 from ..reader import matrix
-from . import Key, activations
-from .conv2d import Conv, Conv2d, biases, fits
+from ..errors import UsageError
+from . import Key, Kind, KindInfo, Mistake, activations, drawn
+from .conv2d import EXACT, SUMMED, Conv, Conv2d, biases, fits
 
 if TYPE_CHECKING:
     from ..reader import Reader
@@ -84,13 +85,33 @@ def _parse(read: "Reader") -> Conv1:
                  **activations.parse(read))
 
 
+def _kind(rng: Any, o: Any) -> Any:
+    """A sequence of T small integers, two kernels of width w, ReLU, squared error against target sequences."""
+    T, w = o.sizes
+    if w > T:
+        raise UsageError(f"a kernel of width {w} does not fit a sequence of {T}", field="--sizes")
+    X = drawn.image(rng, 1, T, o.max_given, low=-1)
+    got = drawn.conv(rng, X, (1, 1, T), (1, w), 2, o.max_given)
+    if got is None:
+        return None
+    Ks, b, Z = got
+    spec = {"title": "1-D convolution by hand",
+            "description": f"A sequence of {T}, two kernels of width {w}, ReLU; the squared error against target "
+                           "sequences, back to the kernels and biases",
+            "X": X, "layers": [{"type": "conv1d", "kernels": [K[0] for K in Ks], "b": b, "activation": "relu"}],
+            "loss": {"kind": "squared_error", "Y": drawn.targets(rng, drawn.relu(Z), o.max_given), "reduction": "sum"},
+            "train": {"learning_rate": "1/2"}}
+    return spec, [EXACT, SUMMED]
+
+
 class Conv1d(Conv2d):
     """Zk = [Kk | bk]·Colk on the rows of A(k−1) as sequences (windows of length w, one column per position)."""
 
     name = "conv1d"
     summary = "a 1-D convolution (cross-correlation) of each row of the input, as a sequence, with each filter"
     keys = KEYS
-    mistakes = ()  # conv2d's: kernel_flipped, padding_ignored, stride_ignored (they name both types)
+    mistakes: ClassVar[tuple[Mistake, ...]] = ()  # conv2d's: kernel_flipped, padding_ignored, stride_ignored (they name both types)
+    kinds = {"conv1d": Kind(KindInfo((6, 3), batch=None, layers=(1, 1)), _kind)}
 
     def parse(self, table: Mapping, read: "Reader") -> Conv1:
         return _parse(read)

@@ -13,7 +13,8 @@ from ..algebra.windows import Maps, Pair
 from ..errors import SpecError
 from ..reader import kind as kind_of
 from ..reader import matrix, shape_text
-from . import Backward, Grad, Key, Kind, KindInfo, Mistake, Node, Op, activations
+from ..errors import UsageError
+from . import Backward, Grad, Key, Kind, KindInfo, Mistake, Node, Op, activations, drawn
 from .activations import Activated
 
 if TYPE_CHECKING:
@@ -207,6 +208,31 @@ def with_ones(xp: Any, P: Any) -> Any:
     return xp.transpose(xp.join_cols(xp.transpose(P), xp.ones(xp.shape(P)[1], 1)))
 
 
+# ---------------------------------------------------------------- a generator kind
+
+EXACT = "Approximations: none; every value is exact."
+SUMMED = "The loss is summed over the output positions (reduction = \"sum\"): ∂L/∂A = A − Y."
+
+
+def _kind(rng: Any, o: Any) -> Any:
+    """An H×H image of small integers, two k×k kernels of −1, 0, 1, ReLU, squared error against target maps."""
+    H, k = o.sizes
+    if k > H:
+        raise UsageError(f"a {k}×{k} kernel does not fit a {H}×{H} image", field="--sizes")
+    X = drawn.image(rng, H, H, o.max_given)
+    got = drawn.conv(rng, X, (1, H, H), (k, k), 2, o.max_given)
+    if got is None:
+        return None
+    Ks, b, Z = got
+    spec = {"title": "Convolution by hand",
+            "description": f"A {H}×{H} image, two {k}×{k} filters, ReLU; the squared error against target maps, back "
+                           "to the kernels and biases, and one step of gradient descent",
+            "X": X, "layers": [{"type": "conv2d", "kernels": Ks, "b": b, "activation": "relu"}],
+            "loss": {"kind": "squared_error", "Y": drawn.targets(rng, drawn.relu(Z), o.max_given), "reduction": "sum"},
+            "train": {"learning_rate": "1/2"}}
+    return spec, [EXACT, SUMMED]
+
+
 # ---------------------------------------------------------------- the op
 
 
@@ -218,7 +244,8 @@ class Conv2d(Op):
     image = True
     summary = "a convolution (cross-correlation) of the input's maps with each filter's kernels, plus its bias"
     keys = KEYS
-    mistakes = CONV_MISTAKES
+    mistakes: ClassVar[tuple[Mistake, ...]] = CONV_MISTAKES
+    kinds = {"conv2d": Kind(KindInfo((4, 2), batch=None, layers=(1, 1)), _kind)}
 
     def parse(self, table: Mapping, read: "Reader") -> Conv:
         return _parse(read)

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..algebra import windows
 from ..algebra.windows import Maps
-from . import Backward, Grad, Key, Mistake, Node, Op
+from ..errors import UsageError
+from ..expr import FloatText
+from . import Backward, Grad, Key, Kind, KindInfo, Mistake, Node, Op, drawn
 from .conv2d import input_maps
 from .max_pool import shaped
+
+PREDICTIONS = ("Approximation: the backward pass starts from worksheet-style predictions, the exact softmax rounded to",
+               "one decimal (loss.predictions), as the AI by Hand sheets do; every gradient stays rational.")
 
 if TYPE_CHECKING:
     from ..engine import Run
@@ -38,6 +44,46 @@ def _reads_grids(ex: "Exercise") -> bool:
     return any(getattr(l, "type", None) == "flatten" and l.maps[1] > 1 and l.maps[2] > 1 for l in ex.layers)
 
 
+def _cnn(rng: Any, o: Any) -> Any:
+    """The CNN sheet: an H×H image, two k×k filters, ReLU, 2×2 max pooling at stride 1, flatten, a dense layer to the
+    classes, softmax and cross-entropy from the softmax rounded to one decimal."""
+    from ..generators import rounded_softmax
+
+    H, k, classes = o.sizes
+    if k >= H:
+        raise UsageError(f"a {k}×{k} kernel leaves no room for 2×2 pooling on a {H}×{H} image", field="--sizes")
+    g = o.max_given
+    X = drawn.image(rng, H, H, g)
+    got = drawn.conv(rng, X, (1, H, H), (k, k), 2, g)
+    if got is None:
+        return None
+    Ks, b, Z = got
+    m = H - k + 1
+    pooled = [max(A[(i + u) * m + j + v] for u in (0, 1) for v in (0, 1)) for A in drawn.relu(Z)
+              for i in range(m - 1) for j in range(m - 1)]
+    for _ in range(drawn.TRIES):
+        rng.spend()
+        W = [[rng.choice([-1, 0, 0, 1]) for _ in pooled] for _ in range(classes)]
+        c = [rng.randint(-2, 2) for _ in range(classes)]
+        z = [sum(w * a for w, a in zip(row, pooled)) + ci for row, ci in zip(W, c)]
+        p = rounded_softmax(tuple(v - max(z) for v in z)) if max(z) - min(z) <= 4 else None
+        if p is not None and sum(1 for x in p if x) >= 2:
+            break
+    else:
+        return None
+    y = rng.choice([i for i in range(classes) if p[i]])  # log of the target's prediction: it must not be 0
+    spec = {"title": "A CNN by hand",
+            "description": f"A {H}×{H} image, two {k}×{k} filters, ReLU, 2×2 max pooling at stride 1, flatten, a dense "
+                           f"layer to {classes} classes, softmax and cross-entropy: the backward pass down to the "
+                           "filters",
+            "X": X, "layers": [{"type": "conv2d", "kernels": Ks, "b": b, "activation": "relu"},
+                               {"type": "max_pool", "size": 2, "stride": 1}, {"type": "flatten"},
+                               {"W": W, "b": c, "activation": "softmax"}],
+            "loss": {"kind": "cross_entropy", "Y": [int(i == y) for i in range(classes)],
+                     "predictions": [FloatText(str(Decimal(x.numerator) / Decimal(x.denominator))) for x in p]}}
+    return spec, list(PREDICTIONS)
+
+
 class Flatten(Op):
     """Ak = the entries of A(k−1)'s maps in one column: map 1 row by row, then map 2, …"""
 
@@ -46,6 +92,7 @@ class Flatten(Op):
     image = True
     summary = "the maps as one column: map by map, each row by row"
     keys = (Key("image", "[height, width]", "the input's rows are maps of this size (see conv2d)", "X: one image"),)
+    kinds = {"cnn": Kind(KindInfo((4, 2, 3), batch=None, layers=(2, 2)), _cnn)}
     mistakes = (Mistake("flatten_column_major", 360, "Flatten reads each map row by row (row-major), not column by "
                         "column.", _reads_grids),)
 

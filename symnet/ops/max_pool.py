@@ -11,9 +11,10 @@ import sympy as sp
 from ..algebra import windows
 from ..algebra.windows import Maps, Pair
 from ..errors import SpecError
+from ..errors import UsageError
 from ..reader import kind as kind_of
-from . import Backward, Grad, Key, Mistake, Node, Op
-from .conv2d import fits, input_maps
+from . import Backward, Grad, Key, Kind, KindInfo, Mistake, Node, Op, drawn
+from .conv2d import EXACT, SUMMED, fits, input_maps
 
 if TYPE_CHECKING:
     from ..engine import Run
@@ -49,7 +50,7 @@ class Pool:
         x = list(A)
         table = windows.patches(self.maps, self.size, self.stride, (0, 0))
         n, P = self.cells, len(table[0])
-        return [[sp.ImmutableMatrix(*self.size, [x[table[c * n + t][p]] for t in range(n)]) for p in range(P)]
+        return [[sp.ImmutableMatrix(*self.size, [x[_cell(table[c * n + t][p])] for t in range(n)]) for p in range(P)]
                 for c in range(C)]
 
 
@@ -87,7 +88,13 @@ def positions(pool: Pool, stride: Pair) -> sp.ImmutableMatrix:
     """The (C·n) × P matrix of each window entry's 1-based row-major position in its map."""
     C, H, W = pool.maps
     table = windows.patches(pool.maps, pool.size, stride, (0, 0))
-    return sp.ImmutableMatrix([[t - (r // pool.cells) * H * W + 1 for t in row] for r, row in enumerate(table)])
+    return sp.ImmutableMatrix([[_cell(t) - (r // pool.cells) * H * W + 1 for t in row] for r, row in enumerate(table)])
+
+
+def _cell(t: int | None) -> int:
+    """An entry a pooling window reads (pooling has no padding, so every window entry is a cell of its map)."""
+    assert t is not None
+    return t
 
 
 def stride_of(run: "Run", pool: Pool) -> Pair:
@@ -111,6 +118,41 @@ KEYS = (
 )
 
 
+def pooling_kind(kind: str) -> Any:
+    """A generator kind: ReLU over an H×H map of small integers (both signs, no 0), then pooling with s×s windows
+    (max: at stride 1, so windows overlap; avg: at stride s), then squared error against targets."""
+    word = {"max_pool": "Max", "avg_pool": "Average"}[kind]
+
+    def build(rng: Any, o: Any) -> Any:
+        H, s = o.sizes
+        if s > H:
+            raise UsageError(f"a {s}×{s} window does not fit a {H}×{H} map", field="--sizes")
+        g = o.max_given
+        for _ in range(drawn.TRIES):
+            rng.spend()
+            X = drawn.image(rng, H, H, g, low=-g)
+            if drawn.cuts_and_passes(X):
+                break
+        else:
+            return None
+        pool = {"type": kind, "size": s} | ({"stride": 1} if kind == "max_pool" else {})
+        A = drawn.relu(X)
+        top = Pool((1, H, H), (s, s), (1, 1) if kind == "max_pool" else (s, s))
+        got = [max(w) if kind == "max_pool" else sum(w) / len(w) for w in (list(v) for v in top.windows_of(
+            sp.ImmutableMatrix(A))[0])]
+        at = " at stride 1" if kind == "max_pool" else ""
+        spec = {"title": f"{word} pooling by hand",
+                "description": f"ReLU, then {s}×{s} {word.lower()} pooling{at} "
+                               f"over a {H}×{H} map; the squared error "
+                               "against targets, back through the pooling",
+                "X": X, "layers": [{"type": "activation", "activation": "relu"}, pool],
+                "loss": {"kind": "squared_error", "Y": drawn.targets(rng, [[round(v) for v in got]], g),
+                         "reduction": "sum"}}
+        return spec, [EXACT, SUMMED]
+
+    return build
+
+
 class MaxPool(Op):
     """Ak = the maximum of each window of each map; ∂L/∂A(k−1) routes each ∂L/∂a to its window's argmax only."""
 
@@ -119,14 +161,14 @@ class MaxPool(Op):
     image = True
     summary = "max pooling over each map: each window's largest entry, its position recorded (ties: the first)"
     keys = KEYS
-    mistakes = (
+    mistakes: ClassVar[tuple[Mistake, ...]] = (
         Mistake("pool_gradient_spread", 340, "Max pooling passes each gradient to the window's maximum only, not to "
                 "every cell of the window.", lambda ex: _pools(ex, "max_pool")),
         Mistake("pool_last_tie", 350, "On a tie the maximum is the first in row-major order (left to right, top to "
                 "bottom): the gradient goes there, not to the last.", lambda ex: any(
                     getattr(l, "type", None) == "max_pool" for l in ex.layers)),
     )
-    kind: ClassVar[str] = "max"
+    kinds = {"max-pool": Kind(KindInfo((4, 2), batch=None, layers=(1, 1)), pooling_kind("max_pool"))}
 
     def parse(self, table: Mapping, read: "Reader") -> Pool:
         return parse_pool(read, Pool)
@@ -170,7 +212,8 @@ class MaxPool(Op):
             spread = xp.hadamard(spread, self._mask(run, pool, saved[f"argmax{k}"], saved[f"mask{k}"]))
         name = run.grad_name(prev, f"A{k}")
         dA = xp.col2im(spread, pool.maps, pool.size, stride_of(run, pool), (0, 0))  # C × H·W
-        dA = run.record("unpool", name, shaped(xp, dA, saved[prev]), **{f"dL/dA{k}": grad.value, f"argmax{k}": saved[f"argmax{k}"]})
+        dA = run.record("unpool", name, shaped(xp, dA, saved[prev]),
+                        **{f"dL/dA{k}": grad.value, f"argmax{k}": saved[f"argmax{k}"]})
         return Backward({}, ((prev, name, dA),))
 
     def _mask(self, run: "Run", pool: Pool, arg: Any, mask: Any) -> Any:

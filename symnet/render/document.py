@@ -182,6 +182,8 @@ class Group:
     epoch: int
     steps: tuple[Step, ...]
     sections: tuple[Section, ...]
+    part: str = ""  # the sub-network (a GAN's "G", "D", "G.D"), or ""
+    batch: int = 1  # the samples of its network (N in the templates)
 
     @property
     def template(self) -> list[str]:
@@ -208,23 +210,30 @@ class Document:
 
 
 def groups(steps: tuple[Step, ...]) -> list[tuple[tuple[int, int | None, str, str], list[Step]]]:
-    """The steps grouped by (epoch, node, op, phase), in the order each group first appears."""
-    found: dict[tuple[int, int | None, str, str], list[Step]] = {}
+    """The steps grouped by (epoch, node, op, phase) (and part, in a GAN), in the order each group first appears."""
+    return [((e, node, op, phase), found) for (e, _, node, op, phase), found in _groups(steps)]
+
+
+def _groups(steps: tuple[Step, ...]) -> list[tuple[tuple[int, str, int | None, str, str], list[Step]]]:
+    found: dict[tuple[int, str, int | None, str, str], list[Step]] = {}
     for s in steps:
-        found.setdefault((s.epoch, s.node, s.op, s.phase), []).append(s)
+        found.setdefault((s.epoch, s.part, s.node, s.op, s.phase), []).append(s)
     return list(found.items())
 
 
 def build(solution: Solution, worksheet: bool = False, decimals: int | None = None) -> Document:
-    """The document of a solution; on a worksheet only the exercise's given numbers are shown."""
+    """The document of a solution; on a worksheet only the exercise's given numbers are shown. A part of the exercise
+    (a GAN's networks) is built from its own steps, with the names they were recorded under."""
     ex = solution.exercise
-    b = _Builder(ex, worksheet, frozenset(s.name for s in solution.steps))
+    builders = {part: _Builder(sub, worksheet, solution.steps, part) for part, sub in (("", ex),) + ex.parts}
     out = []
-    for (epoch, node, op, phase), steps in groups(solution.steps):
-        info = ex.layers[node - 1] if node and ex.kind == "network" else None
+    for (epoch, part, node, op, phase), steps in _groups(solution.steps):
+        b = builders[part]
+        info = b.ex.layers[node - 1] if node and b.ex.kind == "network" else None
         make = getattr(b, f"{op}_{phase}", None)
         sections = make(steps, node, epoch, info) if make is not None else b.generic(steps, node, epoch, info)
-        out.append(Group(op, node, phase, epoch, tuple(steps), tuple(sections)))
+        out.append(Group(op, node, phase, epoch, tuple(steps), tuple(sections), part, b.batch))
+    b = builders[""]
     return Document(ex, tuple(out), worksheet, decimals, b.batch, ex.approximates, Kit(b))
 
 
@@ -240,8 +249,10 @@ def _one(steps: list[Step], kind: str) -> Step | None:
 class _Builder:
     """Turns each op's group of steps into sections: one method per (op, phase), steps found by their kind."""
 
-    def __init__(self, ex: Exercise, worksheet: bool, names: frozenset[str] = frozenset()) -> None:
-        self.ex, self.worksheet, self.names = ex, worksheet, names
+    def __init__(self, ex: Exercise, worksheet: bool, steps: tuple[Step, ...] = (), part: str = "") -> None:
+        self.ex, self.worksheet = ex, worksheet
+        self.names = frozenset(s.name for s in steps if s.part == part)  # recorded here: results
+        self.givens = frozenset(s.name for s in steps if s.part == part and s.kind == "given")  # X, Y
         self.batch = ex.batch
         self.axis = 1 if self.batch > 1 else None  # colour by sample column when there are several
 
@@ -271,7 +282,7 @@ class _Builder:
     def given(self, name: str, e: int) -> bool:
         """True for an input the exercise gives: X, and in the first gradient-descent step a parameter (a name no
         step records: W1, gamma2)."""
-        return name == "X" or (e == 1 and name not in self.names)
+        return name in self.givens or (e == 1 and name not in self.names)
 
     def by_sample(self, value: Value) -> bool:
         """True when a value has one column per sample of a batch (coloured by sample)."""
@@ -288,7 +299,8 @@ class _Builder:
 
     def dense_forward(self, steps: list[Step], k: int, e: int, info: Any) -> list[Section]:
         s, act = _one(steps, "linear"), _one(steps, "activation")
-        W, A = self.cells(s.operand(f"W{k}"), e == 1), self.cells(s.operand(self.prev(k)), k == 1, self.axis)
+        prev = self.prev(k)
+        W, A = self.cells(s.operand(f"W{k}"), e == 1), self.cells(s.operand(prev), self.given(prev, e), self.axis)
         Z, Aout = self.result(s.value), self.result(act.value)
         mats = {"W": W, "A": A, "Z": Z, "Aout": Aout}
         if info.has_bias:  # [W | b] · [A ; 1]
@@ -333,18 +345,19 @@ class _Builder:
                                                       "A": self.result(gz.operand(f"A{k}")), "dZ": self.result(gz.value)},
                                info=info))
         gw, gb = _one(steps, "grad_w"), _one(steps, "grad_b")
-        prev = self.prev(k)
-        dZ, Ain = self.result(gw.operand(f"dL/dZ{k}")), self.cells(gw.operand(prev), k == 1, self.axis)
-        dW = self.result(gw.value, False)
-        by_row = 0 if self.axis else None  # the ones column of [A ; 1]ᵀ: one row per sample
-        mats = {"dZ": dZ, "A": Ain, "dW": dW}
-        if gb is not None:  # ∂L/∂Z · [A ; 1]ᵀ = [∂W | ∂b]
-            db = mats["db"] = self.result(gb.value, False)
-            grid = Grid(dZ, Ain.T.beside(ones(Ain.shape[1], 1, by_row)), dW.beside(db), result_split=dW.shape[1])
-            bias_dots = dots(dZ, ones(Ain.shape[1], 1, by_row), db)
-        else:
-            grid, bias_dots = Grid(dZ, Ain.T, dW), ()
-        out.append(Section("grad_wb", k, e, mats, dots(dZ, Ain.T, dW), grid, bias_dots, info=info))
+        if gw is not None:  # (a frozen layer, a GAN's D in the generator's step, has no weight gradient)
+            prev = self.prev(k)
+            dZ, Ain = self.result(gw.operand(f"dL/dZ{k}")), self.cells(gw.operand(prev), self.given(prev, e), self.axis)
+            dW = self.result(gw.value, False)
+            by_row = 0 if self.axis else None  # the ones column of [A ; 1]ᵀ: one row per sample
+            mats = {"dZ": dZ, "A": Ain, "dW": dW}
+            if gb is not None:  # ∂L/∂Z · [A ; 1]ᵀ = [∂W | ∂b]
+                db = mats["db"] = self.result(gb.value, False)
+                grid = Grid(dZ, Ain.T.beside(ones(Ain.shape[1], 1, by_row)), dW.beside(db), result_split=dW.shape[1])
+                bias_dots = dots(dZ, ones(Ain.shape[1], 1, by_row), db)
+            else:
+                grid, bias_dots = Grid(dZ, Ain.T, dW), ()
+            out.append(Section("grad_wb", k, e, mats, dots(dZ, Ain.T, dW), grid, bias_dots, info=info))
         for ga in _kind(steps, "grad_a"):
             W, dZ, dA = self.cells(ga.operand(f"W{k}"), e == 1), self.result(ga.operand(f"dL/dZ{k}")), self.result(ga.value)
             out.append(Section("grad_a", k, e, {"W": W, "dZ": dZ, "dA": dA}, dots(W.T, dZ, dA), Grid(W.T, dZ, dA),

@@ -134,3 +134,16 @@ def assert_matches_torch(data: dict) -> int:
                 assert abs(g - e) <= TOL * max(1.0, abs(e)), (name, i + 1, j + 1, got[i, j], e)
         compared += 1
     return compared
+
+
+ANSWERS = __import__("pathlib").Path(__file__).resolve().parents[1] / "answers"
+
+
+def diagnosed(cli, exercise: str, answers: str) -> dict[str, tuple[str | None, tuple[str | None, ...]]]:
+    """`symnet check EXERCISE tests/answers/ANSWERS.toml --format json`: per quantity, its diagnosis and its wrong
+    entries' (exit 1: something is wrong)."""
+    spec_arg = exercise if "/" not in exercise else str(ANSWERS / exercise)
+    run = cli("check", spec_arg, ANSWERS / f"{answers}.toml", "--format", "json")
+    assert run.code == 1, run.err
+    return {name: (q["diagnosis"], tuple(e["diagnosis"] for e in q["entries"] if not e["correct"]))
+            for name, q in run.json()["quantities"].items()}

@@ -8,7 +8,7 @@ import sympy as sp
 
 from symnet import spec
 
-from .convnets import assert_matches_torch, fracs
+from .convnets import assert_matches_torch, diagnosed, fracs
 from .test_max_pool import pooled
 
 M = sp.ImmutableMatrix
@@ -33,3 +33,7 @@ def test_means_and_the_shared_gradient_by_hand():
 @pytest.mark.parametrize("seed", range(50))
 def test_against_torch_avg_pool2d(seed):
     assert assert_matches_torch(example(seed)) >= 5
+
+
+def test_a_share_not_divided_is_diagnosed(cli):
+    assert diagnosed(cli, "specs/avg-pool.toml", "avg-pool-not-divided")["dL/dA1"][0] == "avg_not_divided"

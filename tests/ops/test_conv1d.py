@@ -61,11 +61,12 @@ def test_against_torch_conv1d(seed):
 
 
 @pytest.mark.parametrize("layer, message", [
-    ({"kernel": [1, 2], "kernels": [[1, 2]]}, "layers[1]: give kernel (one filter) or kernels (a list of them), not both"),
+    ({"kernel": [1, 2], "kernels": [[1, 2]]},
+     "layers[1]: give kernel (one filter) or kernels (a list of them), not both"),
     ({}, "layers[1]: missing key 'kernel' (or 'kernels')"),
     ({"kernel": [[1, 2]]}, "layers[1].kernel: the kernel has 1 row but X has 2: one kernel row per input row"),
-    ({"kernels": [[[1, 2], [3, 4]], [[1], [2]]]}, "layers[1].kernels: every kernel of a layer has one length; the first "
-                                                  "has 2"),
+    ({"kernels": [[[1, 2], [3, 4]], [[1], [2]]]},
+     "layers[1].kernels: every kernel of a layer has one length; the first has 2"),
     ({"kernel": [[1, 2], [3, 4]], "stride": [1, 2]}, "layers[1].stride: expected a whole number, got a list"),
     ({"kernel": [[1] * 6, [1] * 6]}, "layers[1]: a 1×6 kernel does not fit the 1×3 input (padding 0×0)"),
 ])

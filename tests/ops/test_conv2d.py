@@ -10,7 +10,7 @@ import sympy as sp
 
 from symnet import spec
 
-from .convnets import assert_matches_torch, frac, fracs
+from .convnets import assert_matches_torch, diagnosed, frac, fracs
 
 M = sp.ImmutableMatrix
 
@@ -112,7 +112,8 @@ def test_against_torch_conv2d(seed):
     ({"kernels": []}, "layers[1].kernels: expected a list of kernels, one per filter (each an h×w matrix)"),
     ({"kernels": [[[[1]], [[2]]]]}, "layers[1].kernels[1]: filter 1 has 2 kernels but X has 1 maps: give one h×w "
                                     "kernel per map"),
-    ({"kernels": [[[1]]], "image": [2, 2]}, "layers[1].image: image [2, 2] holds 4 entries per map but X has 3 columns"),
+    ({"kernels": [[[1]]], "image": [2, 2]},
+     "layers[1].image: image [2, 2] holds 4 entries per map but X has 3 columns"),
 ])
 def test_bad_layers_are_one_line(layer, message):
     data = {"X": [[1, 2, 3], [4, 5, 6], [7, 8, 9]], "layers": [{"type": "conv2d", **layer}]}
@@ -127,3 +128,19 @@ def test_a_convolution_needs_maps():
         spec.from_data(data)
     assert str(info.value) == ("<dict>: layers[2]: A1 is not maps: a convolution reads an image or the maps of a "
                                "convolution or pooling layer")
+
+
+# ---------------------------------------------------------------- mistakes, planted by hand (tests/answers)
+
+
+def test_a_flipped_kernel_is_diagnosed(cli):
+    got = diagnosed(cli, "conv2d", "conv2d-kernel-flipped")
+    assert got["Z1"][0] == "kernel_flipped" and set(got["Z1"][1]) == {"kernel_flipped"}
+
+
+@pytest.mark.parametrize("exercise, answers, code", [
+    ("conv2d", "conv2d-padding-ignored", "padding_ignored"),  # 2×4 where the padded image gives 2×9
+    ("specs/conv-stride.toml", "conv-stride-ignored", "stride_ignored"),  # 1×4 where stride 2 gives 1×1
+])
+def test_an_output_of_the_wrong_size_is_diagnosed(cli, exercise, answers, code):
+    assert diagnosed(cli, exercise, answers)["Z1"] == (code, ())  # the whole answer, of another shape

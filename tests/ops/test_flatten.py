@@ -9,7 +9,7 @@ import sympy as sp
 
 from symnet import spec
 
-from .convnets import assert_matches_torch, frac, fracs
+from .convnets import assert_matches_torch, diagnosed, frac, fracs
 
 M = sp.ImmutableMatrix
 
@@ -51,3 +51,8 @@ def test_an_image_flattens_row_by_row():
 @pytest.mark.parametrize("seed", range(50))
 def test_a_cnn_through_flatten_against_torch(seed):
     assert assert_matches_torch(example(seed)) >= 8
+
+
+def test_column_major_flattening_is_diagnosed(cli):
+    got = diagnosed(cli, "cnn", "cnn-flatten-column-major")
+    assert got["A3"][0] == "flatten_column_major" and got["Z4"][0] == "carried_error"

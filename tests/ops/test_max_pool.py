@@ -10,7 +10,7 @@ import sympy as sp
 
 from symnet import spec
 
-from .convnets import assert_matches_torch, distinct, frac, fracs
+from .convnets import assert_matches_torch, diagnosed, distinct, frac, fracs
 
 M = sp.ImmutableMatrix
 
@@ -95,3 +95,18 @@ def test_bad_layers_are_one_line(layer, message):
     with pytest.raises(Exception) as info:
         spec.from_data(data)
     assert str(info.value) == f"<dict>: {message}"
+
+
+# ---------------------------------------------------------------- mistakes, planted by hand (tests/answers)
+
+
+def test_the_gradient_spread_over_the_window_is_diagnosed(cli):
+    got = diagnosed(cli, "max-pool", "max-pool-spread")
+    assert got["dL/dA1"][0] == "pool_gradient_spread"
+
+
+def test_ties_sent_to_the_last_maximum_are_diagnosed(cli):
+    got = diagnosed(cli, "max-pool", "max-pool-last-tie")
+    assert got["argmax2"][0] == "pool_last_tie"
+    assert got["dL/dA1"][0] == "carried_error"  # routed consistently from the student's own argmax
+    assert diagnosed(cli, "max-pool", "max-pool-last-tie-gradient")["dL/dA1"][0] == "pool_last_tie"
