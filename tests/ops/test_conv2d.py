@@ -144,3 +144,45 @@ def test_a_flipped_kernel_is_diagnosed(cli):
 ])
 def test_an_output_of_the_wrong_size_is_diagnosed(cli, exercise, answers, code):
     assert diagnosed(cli, exercise, answers)["Z1"] == (code, ())  # the whole answer, of another shape
+
+
+# ---------------------------------------------------------------- every layout renders (beyond the built-ins)
+
+
+def layouts() -> dict[str, dict]:
+    """Exercises whose layouts the built-ins do not reach: several input maps and kernels per filter, padded maps
+    above a dense layer, 1-D with two rows, average pooling of maps, pooling after a convolution."""
+    from . import test_avg_pool, test_conv1d, test_flatten, test_max_pool
+
+    two_maps = {"X": [[1, 2, 3, 4], [0, 1, 0, 1]],
+                "layers": [{"W": [[1, 0], [0, 1]], "activation": "identity"},
+                           {"type": "conv2d", "image": [2, 2], "kernels": [[[[1, 0], [0, 1]], [[0, 2], [1, 0]]]],
+                            "padding": 1, "stride": 2, "activation": "relu"},
+                           {"type": "max_pool", "size": 1}, {"type": "flatten"}, {"W": [[1, -1, 1, 1]]}],
+                "loss": {"kind": "squared_error", "Y": [[1]]}, "train": {"learning_rate": "1/2"}}
+    return {"two-maps": two_maps, "conv2d-0": example(0), "conv2d-3": example(3), "conv1d": test_conv1d.example(1),
+            "avg": test_avg_pool.example(2), "max": test_max_pool.example(4), "cnn": test_flatten.cnn(1)}
+
+
+def test_every_layout_renders_in_markdown_through_katex():
+    from symnet.render import render
+
+    from ..test_render import katex_errors, maths_blocks
+
+    blocks = []
+    for name, data in layouts().items():
+        sol = spec.from_data(data, name).solve()
+        for worksheet in (False, True):
+            blocks += maths_blocks(render(sol, "markdown", worksheet=worksheet))
+    assert katex_errors(blocks) == []
+
+
+def test_every_layout_compiles_with_pdflatex():
+    from symnet.render import render_pdf
+
+    from ..conftest import require_tool
+
+    require_tool("pdflatex")
+    for name, data in layouts().items():
+        sol = spec.from_data(data, name).solve()
+        assert render_pdf(sol).startswith(b"%PDF") and render_pdf(sol, worksheet=True).startswith(b"%PDF"), name
