@@ -61,7 +61,7 @@ class Exercise:
         """The samples: X's columns, or one when a layer reads its input as maps (an image, sequences in rows)."""
         from .ops import registry
 
-        if self.kind != "network" or any(registry()[l.type].image for l in self.layers):
+        if self.kind != "network" or self.X is None or any(registry()[l.type].image for l in self.layers):
             return 1
         return self.X.cols
 

@@ -28,8 +28,9 @@ class AvgPoolOp(MaxPool):
 
     name = "avg_pool"
     summary = "average pooling over each map: each window's mean"
-    mistakes: ClassVar[tuple[Mistake, ...]] = (Mistake("avg_not_divided", 345, "An average's gradient is shared: each of the window's n cells gets "
-                        "∂L/∂a divided by n.", lambda ex: _pools(ex, "avg_pool")),)
+    mistakes: ClassVar[tuple[Mistake, ...]] = (
+        Mistake("avg_not_divided", 345, "An average's gradient is shared: each of the window's n cells gets ∂L/∂a "
+                "divided by n.", lambda ex: _pools(ex, "avg_pool")),)
     kinds = {"avg-pool": Kind(KindInfo((4, 2), batch=None, layers=(1, 1)), pooling_kind("avg_pool"))}
 
     def parse(self, table: Mapping, read: "Reader") -> Pool:

@@ -8,10 +8,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import sympy as sp
 
-from ..errors import SpecError
+from ..errors import SpecError, UsageError
 from ..reader import kind as kind_of
 from ..reader import matrix
-from ..errors import UsageError
 from . import Key, Kind, KindInfo, Mistake, activations, drawn
 from .conv2d import EXACT, SUMMED, Conv, Conv2d, biases, fits
 
@@ -110,7 +109,7 @@ class Conv1d(Conv2d):
     name = "conv1d"
     summary = "a 1-D convolution (cross-correlation) of each row of the input, as a sequence, with each filter"
     keys = KEYS
-    mistakes: ClassVar[tuple[Mistake, ...]] = ()  # conv2d's: kernel_flipped, padding_ignored, stride_ignored (they name both types)
+    mistakes: ClassVar[tuple[Mistake, ...]] = ()  # conv2d's name both types: kernel_flipped, padding_ignored, …
     kinds = {"conv1d": Kind(KindInfo((6, 3), batch=None, layers=(1, 1)), _kind)}
 
     def parse(self, table: Mapping, read: "Reader") -> Conv1:

@@ -10,10 +10,9 @@ import sympy as sp
 
 from ..algebra import windows
 from ..algebra.windows import Maps, Pair
-from ..errors import SpecError
+from ..errors import SpecError, UsageError
 from ..reader import kind as kind_of
 from ..reader import matrix, shape_text
-from ..errors import UsageError
 from . import Backward, Grad, Key, Kind, KindInfo, Mistake, Node, Op, activations, drawn
 from .activations import Activated
 

@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 #        G.dL/dAg. D's weights get no gradient from G's loss (they are not trained by it).
 # The steps the GAN itself records (op "gan"): given G.X and D.real, join D.X, slice G.D.Ad, link G.dL/dAg.
 
-TOP_KEYS = ("title", "description", "kind", "noise", "X", "generator", "discriminator", "loss", "train")
+TOP_KEYS = ("title", "description", "kind", "noise", "X", "generator", "discriminator", "loss", "train",
+            "grading")  # grading: read by `symnet check` (check/grading.py)
 LOSSES = ("bce", "squared_error", "mse")
 D_TYPES = ("dense", "activation")  # the discriminator's layers: their saved values are sliced to the fakes
 

@@ -10,8 +10,7 @@ import sympy as sp
 
 from ..algebra import windows
 from ..algebra.windows import Maps, Pair
-from ..errors import SpecError
-from ..errors import UsageError
+from ..errors import SpecError, UsageError
 from ..reader import kind as kind_of
 from . import Backward, Grad, Key, Kind, KindInfo, Mistake, Node, Op, drawn
 from .conv2d import EXACT, SUMMED, fits, input_maps

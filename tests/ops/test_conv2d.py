@@ -186,3 +186,24 @@ def test_every_layout_compiles_with_pdflatex():
     for name, data in layouts().items():
         sol = spec.from_data(data, name).solve()
         assert render_pdf(sol).startswith(b"%PDF") and render_pdf(sol, worksheet=True).startswith(b"%PDF"), name
+
+
+# ---------------------------------------------------------------- the family's generator kinds
+
+FAMILY_KINDS = ("conv2d", "conv1d", "max-pool", "avg-pool", "cnn", "gan")
+
+
+@pytest.mark.parametrize("kind", FAMILY_KINDS)
+def test_the_generator_guarantees_over_60_seeds(kind):
+    """The README's guarantees (given integers in [−3, 3], small exact answers, ReLUs that cut and pass), checked on the
+    printed TOML's exact solution by test_generate's rules, not by the generator's own check; every key checks."""
+    import symnet
+
+    from ..test_generate import _key_answers, assert_friendly, made
+
+    for seed in range(60):
+        text, data, solution = made(kind, seed)
+        assert f"kind = {kind}, seed = {seed}" in text
+        assert_friendly(data, solution)
+        if seed < 5:
+            assert symnet.load(data).check(_key_answers(solution)).correct

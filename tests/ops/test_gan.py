@@ -152,7 +152,7 @@ GAN = {"kind": "gan", "noise": [[1, 2]], "X": [[1, 2], [3, 4]],
     ({"loss": {"kind": "cross_entropy"}}, "loss.kind: unknown value 'cross_entropy' (allowed: bce, squared_error, "
                                           "mse)"),
     ({"layers": []}, "unknown key 'layers' (allowed: title, description, kind, noise, X, generator, discriminator, "
-                     "loss, train)"),
+                     "loss, train, grading)"),
     ({"discriminator": {"layers": [{"type": "flatten"}, {"W": [[1] * 8], "activation": "sigmoid"}]}},
      "discriminator.layers[1].type: the discriminator's layers are dense (or activation) layers, not flatten"),
 ])
