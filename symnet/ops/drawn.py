@@ -55,6 +55,8 @@ def conv(rng: Any, X: list[list[int]], maps: Maps, kernel_shape: Pair, filters: 
     for _ in range(TRIES):
         rng.spend()
         Ks = [kernel(rng, *kernel_shape) for _ in range(filters)]
+        if any(Ks[i] == Ks[j] for i in range(filters) for j in range(i)):
+            continue  # each filter its own kernel
         b = [rng.randint(-min(g, 2), 1) for _ in range(filters)]
         Z = windows.correlate(x, maps, kernel_shape, stride, padding, [[v for r in K for v in r] for K in Ks], b)
         if cuts_and_passes(Z) and all(abs(v) <= 12 for r in Z for v in r):

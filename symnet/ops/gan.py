@@ -109,7 +109,9 @@ def _kind(rng: Any, o: Any) -> Any:
         H = [[sum(v * batch[t][j] for t, v in enumerate(row)) + ci for j in range(2 * n)] for row, ci in zip(V, c)]
         U, d = [rng.choice([-1, 1]) for _ in range(h)], rng.randint(-1, 1)
         s = [sum(u * max(0, H[t][j]) for t, u in enumerate(U)) + d for j in range(2 * n)]
-        if drawn.cuts_and_passes(F) and drawn.cuts_and_passes(H) and all(-1 <= v <= 2 for v in s):
+        rows = W1 + V + [U]  # every neuron reads something
+        if all(any(row) for row in rows) and drawn.cuts_and_passes(F) and drawn.cuts_and_passes(H) \
+                and all(-1 <= v <= 2 for v in s):
             break
     else:
         return None
