@@ -32,10 +32,10 @@ def problems(solution: Solution, max_given: int) -> list[str]:
         for x in _entries(s.value):
             if not x.is_Rational:
                 if s.qualified not in exempt and s.kind != "loss":
-                    out.append(f"{s.name} holds {x}, not a rational number")
+                    out.append(f"{s.qualified} holds {x}, not a rational number")
                 break
             if x.q > MAX_DENOMINATOR or abs(x) > MAX_ABS:
-                out.append(f"{s.name} holds {x}: beyond denominator {MAX_DENOMINATOR} or size {MAX_ABS}")
+                out.append(f"{s.qualified} holds {x}: beyond denominator {MAX_DENOMINATOR} or size {MAX_ABS}")
                 break
     nets = [(p, sub) for p, sub in ex.parts if "." not in p] or [("", ex)]  # (G.D: G's step through D's layers)
     for part, net in nets:  # each network (a GAN's G and D), its quantities as its layers name them

@@ -49,5 +49,5 @@ def render_pdf(solution: Solution, worksheet: bool = False, decimals: int | None
 def render_jupyter(solution: Solution) -> str:
     """One display-maths block, every recorded quantity = its exact value (what a notebook shows)."""
     steps = [s for s in solution.steps if s.epoch == 1 and s.kind != "given"]
-    rows = [{"name": s.name, "cells": mat(s.value, True)} for s in steps]
+    rows = [{"name": s.qualified, "cells": mat(s.value, True)} for s in steps]
     return environment().get_template("jupyter.j2").render(steps=rows, fmt="latex", decimals=None)
