@@ -275,7 +275,8 @@ class Reader:
     below: tuple[int, int]  # (rows, columns) of the input: (features, batch) for a dense network
     shapes: Mapping[str, tuple[int, int]] = dataclass_field(default_factory=dict)
     bounds: Bounds = DEFAULT
-    maps: tuple[int, int, int] | None = None  # (channels, height, width), one map per row, row-major; None: not maps
+    maps: tuple[int, int, int] | None = dataclass_field(default=None, kw_only=True)  # (channels, height, width), one
+    # map per row, row-major, of the input; None: its input is not maps
 
     @property
     def field(self) -> str:

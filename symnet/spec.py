@@ -221,7 +221,7 @@ def network(raw_layers: object, X: Any, bounds: Bounds) -> tuple[tuple[Any, ...]
             raise SpecError(f"expected a table, got {kind_of(raw)}", field=field)
         name = choice(raw.get("type", "dense"), tuple(types), f"{field}.type")
         op = types[name]
-        layer = op.parse(raw, Reader(raw, k, prev, shape, dict(shapes), bounds, maps))
+        layer = op.parse(raw, Reader(raw, k, prev, shape, dict(shapes), bounds, maps=maps))
         layers.append(layer)
         maps, shape, prev = op.out_maps(layer, maps, shape), op.out_shape(layer, shape), f"A{k}"
         for q in op.outputs(k):
