@@ -33,6 +33,7 @@ class Run:
         self.where: tuple[int | None, str, str] = (None, "given", "forward")  # (node, op, phase) recording now
         self.fanout: Counter[str] = Counter()  # how many parts each quantity's gradient sums
         self.part = ""  # the sub-network recording now (a GAN's "G", "D"): names are recorded as part.name
+        self.parts = frozenset(p for p, _ in exercise.parts)  # every part's name: "G.A1" is G's A1
         self.reading: dict[str, str] = {}  # in a part: inputs that are another part's quantities (Z1 → "D.Z1")
         self.unrecorded: frozenset[str] = frozenset()  # names computed but not recorded (a frozen layer's gradients)
         self._deferred: dict[int, Deferred] = {}
@@ -50,7 +51,7 @@ class Run:
         """Record one quantity; give it (or, in the first step, the value given for it: a student's, carried on).
 
         In a part (a GAN's sub-network) the names are the op's own, and the solution knows them as part.name; an input
-        named with a dot is another part's quantity ("G.A2"), as is one the part reads (`reading`)."""
+        named with a part's prefix is that part's quantity ("G.A2"), as is one the part reads (`reading`)."""
         qualified = f"{self.part}.{name}" if self.part else name
         if qualified in self.unrecorded:
             return value
@@ -66,7 +67,7 @@ class Run:
 
     def qualify(self, name: str) -> str:
         """An input's name in the solution: as named (another part's, "G.A2"), as this part reads it, or part.name."""
-        if "." in name or not self.part:
+        if not self.part or name.split(".", 1)[0] in self.parts:
             return name
         return self.reading.get(name, f"{self.part}.{name}")
 

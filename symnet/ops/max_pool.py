@@ -43,6 +43,13 @@ class Pool:
         """Entries in one window."""
         return self.size[0] * self.size[1]
 
+    def window_cells(self) -> list[list[list[int]]]:
+        """Each map's windows (map c, position p): the row-major positions, in the input's entries, they read."""
+        table = windows.patches(self.maps, self.size, self.stride, (0, 0))
+        n = self.cells
+        return [[[_cell(table[c * n + t][p]) for t in range(n)] for p in range(len(table[0]))]
+                for c in range(self.maps[0])]
+
     def windows_of(self, A: sp.MatrixBase) -> list[list[sp.ImmutableMatrix]]:
         """Each map's windows (for the key: map c, position p, its entries as an h×w matrix)."""
         C, H, W = self.maps

@@ -225,7 +225,7 @@ def build(solution: Solution, worksheet: bool = False, decimals: int | None = No
     """The document of a solution; on a worksheet only the exercise's given numbers are shown. A part of the exercise
     (a GAN's networks) is built from its own steps, with the names they were recorded under."""
     ex = solution.exercise
-    builders = {part: _Builder(sub, worksheet, solution.steps, part) for part, sub in (("", ex),) + ex.parts}
+    builders = {part: _Builder(sub, worksheet, solution.steps, part, ex) for part, sub in (("", ex),) + ex.parts}
     out = []
     for (epoch, part, node, op, phase), steps in _groups(solution.steps):
         b = builders[part]
@@ -249,8 +249,10 @@ def _one(steps: list[Step], kind: str) -> Step | None:
 class _Builder:
     """Turns each op's group of steps into sections: one method per (op, phase), steps found by their kind."""
 
-    def __init__(self, ex: Exercise, worksheet: bool, steps: tuple[Step, ...] = (), part: str = "") -> None:
+    def __init__(self, ex: Exercise, worksheet: bool, steps: tuple[Step, ...] = (), part: str = "",
+                 whole: Exercise | None = None) -> None:
         self.ex, self.worksheet = ex, worksheet
+        self.parts = frozenset(p for p, _ in (whole or ex).parts)  # the exercise's sub-networks (a GAN's G, D, G.D)
         self.names = frozenset(s.name for s in steps if s.part == part)  # recorded here: results
         self.givens = frozenset(s.name for s in steps if s.part == part and s.kind == "given")  # X, Y
         self.batch = ex.batch
@@ -282,6 +284,8 @@ class _Builder:
     def given(self, name: str, e: int) -> bool:
         """True for an input the exercise gives: X, and in the first gradient-descent step a parameter (a name no
         step records: W1, gamma2)."""
+        if name.split(".", 1)[0] in self.parts:
+            return False  # another part's quantity (a GAN's G.A1 in D.X): computed there
         return name in self.givens or (e == 1 and name not in self.names)
 
     def by_sample(self, value: Value) -> bool:
@@ -431,3 +435,25 @@ class Kit:
     def ones(self, rows: int, cols: int, by_sample: bool = False) -> Mat:
         """The bias trick's ones (muted)."""
         return ones(rows, cols, self._b.axis if by_sample else None)
+
+    # Cells rearranged, each kept as it is (a box on a worksheet, a given, a named entry on symnet serve's page):
+
+    def block(self, m: Mat, r0: int, r1: int, c0: int, c1: int) -> Mat:
+        """Rows r0 … r1 − 1 and columns c0 … c1 − 1 (0-based) of m."""
+        return m.part(Block(r0, r1, c0, c1, m.shape))
+
+    def reshape(self, m: Mat, rows: int, cols: int) -> Mat:
+        """m's cells, row by row, in another shape (a map folded back from its row)."""
+        cells = list(m.cells)
+        return Mat(tuple(tuple(cells[i * cols:(i + 1) * cols]) for i in range(rows)))
+
+    def pad(self, m: Mat, rows: int, cols: int) -> Mat:
+        """m inside `rows` rows and `cols` columns of zeros (a zero padding, always printed)."""
+        zero = Cell(sp.S.Zero)
+        edge = (zero,) * (m.shape[1] + 2 * cols)
+        return Mat((edge,) * rows + tuple((zero,) * cols + r + (zero,) * cols for r in m.rows) + (edge,) * rows)
+
+    def gather(self, m: Mat, positions: list[int]) -> Mat:
+        """One row: m's cells at these row-major positions (a window's entries)."""
+        cells = list(m.cells)
+        return Mat((tuple(cells[t] for t in positions),))
