@@ -77,8 +77,10 @@ class Exercise:
         """True when a layer makes a labelled approximation (3 for e, a rounding) or Ŷ is given rounded."""
         from .ops import registry
 
-        return (any(registry()[l.type].approximates(l) for l in self.layers)
-                or (self.loss is not None and self.loss.predictions is not None))
+        return (any(registry()[l.type].approximates(l) or getattr(l, "round", None) is not None for l in self.layers)
+                or (self.loss is not None and self.loss.predictions is not None)
+                or (self.train is not None and self.train.round_activations is not None
+                    and any(getattr(l, "activation", None) in ("sigmoid", "tanh", "softmax") for l in self.layers)))
 
     @property
     def symbolic(self) -> bool:

@@ -28,7 +28,8 @@ from .exercise import Exercise, Value
 #   grad_a       ∂L/∂A(k−1) = Wkᵀ · ∂L/∂Zk (or one path's part of it)
 #   grad_sum     ∂L/∂q summed over the paths q feeds (a skip)
 #   update       Wk' = Wk − η·∂L/∂Wk, bk' = bk − η·∂L/∂bk
-#   round        Wk'≈, bk'≈: the updated weights rounded to [train] round decimals (an approximation, ≈)
+#   round        Wk'≈, bk'≈: the updated weights rounded to [train] round decimals; Ak≈: a sigmoid, tanh or
+#                softmax value rounded ([train] round_activations, a layer's round); approximations, marked ≈
 #   parameters   the number of weights and biases
 
 

@@ -124,7 +124,7 @@ SPEC_ERRORS = {
     'steps-float': 's.toml: train.steps: expected a whole number, got a number',
     'steps-bool': 's.toml: train.steps: expected a whole number, got true',
     'count-parameters-string': 's.toml: count_parameters: expected true or false, got a string',
-    'unknown-layer-key': "s.toml: layers[1]: unknown key 'activaton' (did you mean 'activation'? allowed: type, W, b, bias, activation, alpha, exp_base, temperature, sample, skip)",
+    'unknown-layer-key': "s.toml: layers[1]: unknown key 'activaton' (did you mean 'activation'? allowed: type, W, b, bias, activation, alpha, exp_base, temperature, sample, round, skip)",
     'unknown-top-key': "s.toml: unknown key 'lyers' (did you mean 'layers'? allowed: title, description, kind, X, layers, loss, train, count_parameters, grading)",
     'unknown-loss-key': "s.toml: loss: unknown key 'reducton' (did you mean 'reduction'? allowed: kind, Y, reduction, predictions)",
     'unknown-value': "s.toml: layers[1].activation: unknown value 'rleu' (did you mean 'relu'? allowed: identity, relu, leaky_relu, sigmoid, tanh, softmax)",

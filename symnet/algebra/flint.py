@@ -404,8 +404,13 @@ class FlintAlgebra:
 
     def round(self, a: Any, places: int) -> fmpq_mat:
         """Every entry rounded to `places` decimals, halves away from zero."""
-        if not isinstance(a, fmpq_mat):
-            raise Fallback("rounding a non-rational matrix")
+        if not isinstance(a, fmpq_mat):  # softmax atoms (e): rounded exactly by SymPy, rational from here on
+            from .sympy import SYMPY
+
+            rounded = SYMPY.round(self.sympy(a), places)
+            if any(not v.is_Rational for v in rounded):
+                raise Fallback("rounding a non-rational matrix")
+            return self.value(rounded)
         scale = 10**places
         out = []
         for x in a.entries():
