@@ -377,6 +377,12 @@ class Page:
         row_groups = _even(rows, math.ceil(rows / per))
         return Plan(tuple(Block(r0, r1, c0, c1, m.shape) for r0, r1 in row_groups for c0, c1 in col_groups), True)
 
+    def grid_width(self, g: Grid) -> float:
+        """The width of a hand layout printed whole, in em."""
+        left = sum(column_widths(g.left)) + _COLSEP * g.left.shape[1]
+        right = [max(a, b) for a, b in zip(column_widths(g.top), column_widths(g.result))]
+        return left + sum(right) + _COLSEP * len(right)
+
     def grid(self, g: Grid) -> Plan | None:
         """The blocks of the hand layout (each with the whole left factor, a block of the result's rows and
         columns); None when even its smallest block would not fit, or it would take more than MAX_GRID_BLOCKS."""
