@@ -102,10 +102,10 @@ def test_every_layout_compiles_cleanly_and_breaks_alike(name, detail, scaffold, 
         assert overfull(log) == [], (name, worksheet)
         assert all(s >= 0.8 for s in fit_scales(log)), fit_scales(log)
         found.append(on_pages(pages_of(pdf, tmp_path), headings(tex)))
-    if scaffold != "blank":
-        assert found[0] == found[1]
-    else:
+    if scaffold == "blank":
         assert len(found[1]) == 1  # the given numbers and what to work out: one page
+    elif name in SEEDS:  # (a catalogue template may say more in its key's headings)
+        assert found[0] == found[1]
 
 
 def test_page_breaks_match_where_a_grid_spans_pages(tmp_path):

@@ -221,6 +221,13 @@ def boxes_of(m: object) -> tuple[list[float], list[float]]:
     return widths, heights
 
 
+def boxes_for(op: str) -> str:
+    """The size of the answer boxes of the group about to be drawn (layout.boxes_for)."""
+    from .layout import boxes_for as choose
+
+    return choose(op)
+
+
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
     """Compiled templates kept between runs (compiling them is most of a key's run time), or none.
 
@@ -250,5 +257,6 @@ def environment() -> jinja2.Environment:
     env.filters.update(tex=tex, fixed=fixed, terms=tex_terms, katex_chunks=katex_chunks, tex_chunks=tex_chunks, decimal=decimal, esc=escape, codepoint=codepoint, nonblank=nonblank)
     env.tests.update(compound=needs_parens, zero=is_zero, rational=exact_number, plain=plain)
     env.globals.update(palette=HEX_PALETTE, unicode_tex=UNICODE_TEX, colours=COLOURS, box_of=box_of,
-                       boxes_of=boxes_of, mono=False)  # (a LaTeX document is rendered with palette=PALETTE)
+                       boxes_of=boxes_of, boxes_for=boxes_for,
+                       mono=False)  # (a LaTeX document is rendered with palette=PALETTE)
     return env

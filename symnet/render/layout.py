@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import sympy as sp
@@ -243,10 +244,28 @@ def _hashable(value: object) -> bool:
     return True
 
 
+# The ops whose templates plan their pages for answer boxes of at least 1 cm (the sheet layout's); another op's
+# template (one written before them) gets boxes sized from the answer but only as small as an answer needs, so that
+# its lines keep fitting; it joins here once it plans for the larger boxes (docs/architecture.md).
+SIZED_OPS = frozenset({"given", "matmul", "dense", "loss", "update", "parameters", "fork", "generic"})
+SMALL_BOX = (1.65, 1.35)  # the least box of the others: two digits' room
+_SIZED: ContextVar[bool] = ContextVar("symnet_sized_boxes", default=True)
+
+
+def boxes_for(op: str) -> str:
+    """Called by base.j2 before it draws each group: its answer boxes are the 1 cm ones when `op` plans for them
+    (SIZED_OPS), else the small ones. Gives '' (a template prints what it calls)."""
+    _SIZED.set(op in SIZED_OPS)
+    return ""
+
+
 def box(width: float, height: float) -> tuple[float, float]:
-    """The box of an answer this wide and high (em): a margin around it, at least 1 cm by 1 cm; the key prints the
-    answer in the same box (its frame unseen), so that key and worksheet take the same room."""
-    return round(max(BOX, width + PAD), 2), round(max(BOX, height + PAD), 2)
+    """The box of an answer this wide and high (em): a margin around it, at least 1 cm by 1 cm (for an op that plans
+    for it: SIZED_OPS); the key prints the answer in the same box (its frame unseen), so that key and worksheet take
+    the same room."""
+    least_w, least_h = (BOX, BOX) if _SIZED.get() else SMALL_BOX
+    pad = PAD if _SIZED.get() else 0.4
+    return round(max(least_w, width + pad), 2), round(max(least_h, height + pad), 2)
 
 
 def printed_width(c: Cell) -> float:

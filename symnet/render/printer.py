@@ -164,11 +164,11 @@ def written_order(values: list[Any]) -> dict[sp.Symbol, int]:
 
 
 def rounds(ex: Any) -> bool:
-    """True when the exercise rounds values as it goes ([train] round or round_activations, a layer's round): its
-    numbers are then decimals, and printed as such."""
+    """True when the exercise rounds values as it goes ([train] round or round_activations, an activation's round):
+    its numbers are then decimals, and printed as such."""
     train = ex.train
     return bool((train is not None and (train.round is not None or train.round_activations is not None))
-                or any(getattr(layer, "round", None) is not None for layer in ex.layers))
+                or any(getattr(layer, "round", None) is not None for layer in ex.layers if hasattr(layer, "activation")))
 
 
 def for_exercise(ex: Any, decimals: bool | None = None) -> Printer:
