@@ -622,7 +622,8 @@ def test_long_symbolic_values_start_a_line_of_their_own(tmp_path):
 
 
 # Built-ins wider than a line by their nature: their displays break into labelled blocks (tested to compile above).
-WIDE_BUILTINS = {"cnn": "the sheet's dense layer reads 8 pooled values, and its gradients hold e"}
+WIDE_BUILTINS = {"cnn": "the sheet's dense layer reads 8 pooled values, and its gradients hold e",
+                 "max-pool": "its loss's Ŷ and ∂L/∂A are rows of 9 answer boxes of 1 cm: near the width, a safety net"}
 
 
 def test_builtin_layouts_stay_as_they_were():
