@@ -139,8 +139,8 @@ class LSTMOp(Op):
     def out_rows(self, params: LSTM, rows: int) -> int:
         return params.hidden
 
-    def out_cols(self, params: LSTM, cols: int) -> int:
-        return 1 if params.output_at == "last" else cols
+    def out_shape(self, params: LSTM, shape: tuple[int, int]) -> tuple[int, int]:
+        return params.hidden, (1 if params.output_at == "last" else shape[1])
 
     def outputs(self, k: int) -> tuple[str, ...]:
         return (f"A{k}",)

@@ -214,8 +214,8 @@ class RNN(Op):
     def out_rows(self, params: Recurrent, rows: int) -> int:
         return params.Wy.rows
 
-    def out_cols(self, params: Recurrent, cols: int) -> int:
-        return 1 if params.output_at == "last" else cols
+    def out_shape(self, params: Recurrent, shape: tuple[int, int]) -> tuple[int, int]:
+        return params.Wy.rows, (1 if params.output_at == "last" else shape[1])
 
     def trainable(self, params: Recurrent) -> dict[str, Any]:
         return {"Wx": params.Wx, "Wh": params.Wh, "bh": params.bh, "Wy": params.Wy, "by": params.by}

@@ -11,14 +11,19 @@ from pathlib import Path
 import jinja2
 import sympy as sp
 from jinja2 import pass_context
-from sympy.printing.latex import LatexPrinter
 
 import symnet
 
 from ..errors import RenderError
+from . import printer
 
-# Colours per sample column of a batch: names both xcolor (without options) and KaTeX (CSS) know.
-PALETTE = ("blue", "teal", "purple", "brown", "orange", "olive", "magenta", "cyan")
+# Colours per sample column of a batch, chosen to stay apart in greyscale print (CIE L* 28, 46, 59): for LaTeX the
+# names the preamble defines, for KaTeX (CSS) their hex codes. Then the bias trick's grey, the red of a cut entry,
+# and the grey frame of a trainable parameter.
+COLOURS = {"symnetA": "0B3D91", "symnetB": "2E7D32", "symnetC": "E07000", "symnetbias": "8C8C8C",
+           "symnetcut": "C00000", "symnetparam": "A6A6A6"}
+PALETTE = ("symnetA", "symnetB", "symnetC")
+HEX_PALETTE = tuple("#" + COLOURS[c] for c in PALETTE)
 
 # Unicode the prose uses, and how pdflatex prints it (declared in the LaTeX preamble).
 UNICODE_TEX = {
@@ -50,34 +55,19 @@ def templates_dir() -> Path:
 
 
 def tex(value: sp.Basic) -> str:
-    """The one configured SymPy printer: LaTeX with terms kept in their written order."""
-    try:
-        return _tex(value)
-    except TypeError:  # an unhashable (mutable) value
-        return sp.latex(value, order="none")
+    """The one configured SymPy printer (the document's: printer.py): LaTeX with terms in their written order."""
+    return printer.current().tex(value)
 
 
-@functools.lru_cache(maxsize=4096)
-def _tex(value: sp.Basic) -> str:
-    return sp.latex(value, order="none")  # (a key prints its few distinct values many times: memoised)
+def fixed(value: sp.Expr, places: int) -> str:
+    """A rounded value printed with its decimal places ("0.50"; the LaTeX of anything else)."""
+    return printer.current().fixed(value, places)
 
 
 def tex_terms(value: sp.Expr) -> list[str]:
     """The printed terms of a sum, each after the first with its sign ("+ x", "- y"): joined by spaces they
     are `tex(value)`, so a value too long for a line can be broken between its terms. One term otherwise."""
-    if not isinstance(value, sp.Add):
-        return [tex(value)]
-    printer = LatexPrinter({"order": "none"})
-    out = []
-    for i, term in enumerate(printer._as_ordered_terms(value, order="none")):
-        sign = ""
-        if i and term.could_extract_minus_sign():
-            sign, term = "- ", -term
-        elif i:
-            sign = "+ "
-        text = printer._print(term)
-        out.append(sign + (rf"\left({text}\right)" if printer._needs_add_brackets(term) else text))
-    return out
+    return printer.current().terms(value)
 
 
 def decimal(value: sp.Expr, places: int) -> str:
@@ -201,13 +191,41 @@ def is_zero(value: sp.Expr) -> bool:
 
 
 def plain(value: sp.Expr) -> bool:
-    """True when a value prints without a fraction: an integer or a symbol."""
-    return bool(value.is_Integer or value.is_Symbol)
+    """True when a value prints without a fraction: an integer or a symbol (or, decimals shown, a decimal)."""
+    return printer.current().plain(value)
 
 
 def exact_number(value: sp.Expr) -> bool:
     """True when no decimal is wanted beside a value: a rational, or an expression in symbols."""
     return bool(value.is_Rational or value.free_symbols)
+
+
+def box_of(c: object, extra: float = 0.0) -> tuple[float, float]:
+    """The (width, height) in em of the box of a result cell (layout.slot); the least box for None."""
+    from .layout import BOX, slot
+
+    return (round(BOX, 2), round(BOX, 2)) if c is None else slot(c, extra)  # type: ignore[arg-type]
+
+
+def boxes_of(m: object) -> tuple[list[float], list[float]]:
+    """The boxes of a matrix's result cells, alike down each column and along each row: (widths, heights) in em."""
+    from .layout import slot
+
+    rows = m.rows  # type: ignore[attr-defined]
+    widths, heights = [0.0] * (len(rows[0]) if rows else 0), [0.0] * len(rows)
+    for i, r in enumerate(rows):
+        for j, c in enumerate(r):
+            if not c.given:
+                w, h = slot(c)
+                widths[j], heights[i] = max(widths[j], w), max(heights[i], h)
+    return widths, heights
+
+
+def boxes_for(op: str) -> str:
+    """The size of the answer boxes of the group about to be drawn (layout.boxes_for)."""
+    from .layout import boxes_for as choose
+
+    return choose(op)
 
 
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
@@ -236,7 +254,9 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined, autoescape=False,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, bytecode_cache=_bytecode_cache(),
     )
-    env.filters.update(tex=tex, terms=tex_terms, katex_chunks=katex_chunks, tex_chunks=tex_chunks, decimal=decimal, esc=escape, codepoint=codepoint, nonblank=nonblank)
+    env.filters.update(tex=tex, fixed=fixed, terms=tex_terms, katex_chunks=katex_chunks, tex_chunks=tex_chunks, decimal=decimal, esc=escape, codepoint=codepoint, nonblank=nonblank)
     env.tests.update(compound=needs_parens, zero=is_zero, rational=exact_number, plain=plain)
-    env.globals.update(palette=PALETTE, unicode_tex=UNICODE_TEX)
+    env.globals.update(palette=HEX_PALETTE, unicode_tex=UNICODE_TEX, colours=COLOURS, box_of=box_of,
+                       boxes_of=boxes_of, boxes_for=boxes_for,
+                       mono=False)  # (a LaTeX document is rendered with palette=PALETTE)
     return env

@@ -220,8 +220,8 @@ def test_the_exact_key_keeps_the_root_and_e():
 
     key = render(spec.load("self-attention").solve(), "markdown")
     assert r"\Sigma_{1} &= e^{\sqrt{3}} + e^{\frac{2 \sqrt{3}}{3}} + e^{\frac{5 \sqrt{3}}{3}}" in key
-    assert (r"a_{1,1} &= \frac{\left( \textcolor{blue}{1} \right) e^{\sqrt{3}} + \left( \textcolor{teal}{0} \right) "
-            r"e^{\frac{2 \sqrt{3}}{3}} + \left( \textcolor{purple}{2} \right) e^{\frac{5 \sqrt{3}}{3}}}{\Sigma_{1}}") in key
+    assert (r"a_{1,1} &= \frac{\left( \textcolor{#0B3D91}{1} \right) e^{\sqrt{3}} + \left( \textcolor{#2E7D32}{0} \right) "
+            r"e^{\frac{2 \sqrt{3}}{3}} + \left( \textcolor{#E07000}{2} \right) e^{\frac{5 \sqrt{3}}{3}}}{\Sigma_{1}}") in key
 
 
 def test_the_hand_key_notes_the_column_that_no_longer_sums_to_1():

@@ -204,7 +204,7 @@ def test_the_builtin_key_lays_the_steps_side_by_side():
 
     sol = spec.load("rnn").solve()
     key, sheet = render(sol, "markdown"), render(sol, "markdown", worksheet=True)
-    f12 = r"f_{1,2} &= \left( -1 \right)\left( \textcolor{teal}{1} \right) + \left( -1 \right)\left( \textcolor{blue}{0} \right) + \left( 1 \right)\left( \textcolor{blue}{2} \right) + 1 = \textcolor{teal}{2}"
+    f12 = r"f_{1,2} &= \left( -1 \right)\left( \textcolor{#2E7D32}{1} \right) + \left( -1 \right)\left( \textcolor{#0B3D91}{0} \right) + \left( 1 \right)\left( \textcolor{#0B3D91}{2} \right) + 1 = \textcolor{#2E7D32}{2}"
     assert f12 in key and f12 not in sheet
     assert r"\frac{\partial L}{\partial h_{3}} = W_{y}^{\mathsf{T}} \frac{\partial L}{\partial o_{3}} + W_{h}^{\mathsf{T}} \frac{\partial L}{\partial f_{4}}" in key
     assert sol["dL/dWh1"] == M([[0, -10], [2, 12]])  # the shared weights' gradient, summed over the four steps
