@@ -1,0 +1,143 @@
+"""The run budget of one command: a wall-clock limit and a memory cap, everything set restored afterwards."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from types import FrameType, TracebackType
+
+from .errors import SymnetError
+
+try:
+    import resource
+except ImportError:  # (not on Windows: no address-space backstop there)
+    resource = None  # type: ignore[assignment]
+
+TIMEOUT = 60  # seconds: the default --timeout of solve, worksheet and check (per answers file)
+MEMORY = 2048  # MB: the default --memory
+TICK = 0.1  # seconds between two looks at the clock and the memory (and between two interruptions, once beyond)
+BACKSTOP = 2  # the address space may grow by BACKSTOP × the cap: allocations beyond fail (MemoryError, or flint aborts)
+
+
+class BudgetError(SymnetError):
+    """A run beyond its time (--timeout) or memory (--memory) budget."""
+
+
+class Budget:
+    """`with Budget(seconds, megabytes, source):` interrupts the block with one `BudgetError` line when it runs past
+    `seconds` of wall-clock time or holds more than `megabytes` of resident memory (either None: no limit).
+
+    A SIGALRM interval timer looks every TICK: SymPy is interrupted wherever it is, between two Python bytecodes
+    (a long step inside C ends first). Once beyond, it interrupts again every TICK, so library code that swallows
+    the exception (`except Exception`) cannot keep running. The address space is also capped, BACKSTOP × the cap
+    above its size at the start (RLIMIT_AS), against a single huge allocation between two looks. On leaving, the
+    timer, the signal handler and the limit are what they were (an outer alarm keeps its deadline); outside the
+    main thread, or without SIGALRM, only the memory limit applies."""
+
+    def __init__(self, seconds: float | None = TIMEOUT, megabytes: int | None = MEMORY,
+                 source: str | None = None) -> None:
+        self.seconds, self.megabytes, self.source = seconds, megabytes, source
+        self.done = False
+        self._timer = False
+        self._old_handler: object = None
+        self._outer: tuple[float, float] | None = None  # an enclosing alarm: its deadline and interval
+        self._old_limit: tuple[int, int] | None = None
+
+    def __enter__(self) -> "Budget":
+        self.start = time.monotonic()
+        self.done = False
+        if self.megabytes is not None:
+            self._cap_address_space()
+        if (self.seconds is not None or self.megabytes is not None) and hasattr(signal, "setitimer") \
+                and threading.current_thread() is threading.main_thread():
+            self._old_handler = signal.signal(signal.SIGALRM, self._on_alarm)
+            delay, interval = signal.getitimer(signal.ITIMER_REAL)
+            self._outer = (self.start + delay, interval) if delay else None
+            first = min(TICK, self.seconds) if self.seconds is not None else TICK
+            signal.setitimer(signal.ITIMER_REAL, first, TICK)
+            self._timer = True
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 tb: TracebackType | None) -> bool:
+        self.done = True  # from here the handler does nothing
+        if self._timer:
+            signal.setitimer(signal.ITIMER_REAL, 0, 0)
+            _pending()  # an alarm already delivered runs our (now idle) handler, not the one restored next
+            signal.signal(signal.SIGALRM, self._old_handler)  # type: ignore[arg-type]
+            if self._outer is not None:
+                deadline, interval = self._outer
+                signal.setitimer(signal.ITIMER_REAL, max(deadline - time.monotonic(), 0.001), interval)
+            self._timer = False
+        if self._old_limit is not None:
+            resource.setrlimit(resource.RLIMIT_AS, self._old_limit)
+            self._old_limit = None
+        if kind is not None and issubclass(kind, MemoryError) and self.megabytes is not None:
+            raise self.memory_error() from None
+        return False
+
+    def _on_alarm(self, signum: int, frame: FrameType | None) -> None:
+        if self.done or (frame is not None and frame.f_code is Budget.__exit__.__code__):
+            return
+        now = time.monotonic()
+        if self._outer is not None and now >= self._outer[0]:  # the enclosing alarm is due: its handler runs
+            outer, self._outer = self._old_handler, None
+            if callable(outer):
+                outer(signum, frame)
+        if self.seconds is not None and now - self.start > self.seconds:
+            raise BudgetError(f"still running after {self.seconds:g} s (bound: --timeout); raise it with --timeout "
+                              "SECONDS, or make the exercise smaller", source=self.source)
+        if self.megabytes is not None and resident_mb() > self.megabytes:
+            raise self.memory_error()
+
+    def memory_error(self) -> BudgetError:
+        """The one line of a run beyond its memory cap."""
+        return BudgetError(f"needs more than {self.megabytes} MB of memory (bound: --memory); raise it with --memory "
+                           "MB, or make the exercise smaller", source=self.source)
+
+    def _cap_address_space(self) -> None:
+        if resource is None or not hasattr(resource, "RLIMIT_AS"):
+            return
+        size = address_space_mb()
+        if size is None:
+            return
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        cap = int((size + BACKSTOP * self.megabytes) * 2**20)
+        if hard != resource.RLIM_INFINITY:
+            cap = min(cap, hard)
+        if soft != resource.RLIM_INFINITY and soft <= cap:
+            return  # a tighter limit is already set: keep it
+        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+        self._old_limit = (soft, hard)
+
+
+def _pending() -> None:
+    """Nothing: calling a Python function lets the interpreter run a signal handler already due."""
+
+
+def _statm(field: int) -> float | None:
+    """A field of /proc/self/statm in MB (0: the address space, 1: resident), or None off Linux."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            pages = int(f.read().split()[field])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def resident_mb() -> float:
+    """The resident memory of this process in MB (the peak where the current size cannot be read)."""
+    now = _statm(1)
+    if now is not None:
+        return now
+    if resource is None:
+        return 0.0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if os.uname().sysname == "Darwin" else peak / 2**10  # (bytes on macOS, KB elsewhere)
+
+
+def address_space_mb() -> float | None:
+    """The address space (virtual size) of this process in MB, or None where it cannot be read."""
+    return _statm(0)
