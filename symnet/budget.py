@@ -18,6 +18,7 @@ except ImportError:  # (not on Windows: no address-space backstop there)
 TIMEOUT = 60  # seconds: the default --timeout of solve, worksheet and check (per answers file)
 MEMORY = 2048  # MB: the default --memory
 TICK = 0.1  # seconds between two looks at the clock and the memory (and between two interruptions, once beyond)
+GRACE = 2  # seconds an interrupted run may take to stop before a real process (hard=True) exits at once
 BACKSTOP = 2  # the address space may grow by BACKSTOP × the cap: allocations beyond fail (MemoryError, or flint aborts)
 
 
@@ -25,21 +26,32 @@ class BudgetError(SymnetError):
     """A run beyond its time (--timeout) or memory (--memory) budget."""
 
 
+class Interrupted(BaseException):
+    """Raised inside the budget's block when it runs past a limit; a BaseException, so that no `except Exception`
+    of SymPy or symnet can swallow it. Leaving the block turns it into its `BudgetError`."""
+
+    def __init__(self, error: BudgetError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class Budget:
     """`with Budget(seconds, megabytes, source):` interrupts the block with one `BudgetError` line when it runs past
     `seconds` of wall-clock time or holds more than `megabytes` of resident memory (either None: no limit).
 
     A SIGALRM interval timer looks every TICK: SymPy is interrupted wherever it is, between two Python bytecodes
-    (a long step inside C ends first). Once beyond, it interrupts again every TICK, so library code that swallows
-    the exception (`except Exception`) cannot keep running. The address space is also capped, BACKSTOP × the cap
+    (a long step inside C ends first), by `Interrupted`, which `except Exception` does not catch; once beyond, it
+    interrupts again every TICK, against a bare `except:` that catches one; a real process (`hard`, the `symnet`
+    command) still running GRACE seconds after the first interruption exits at once with the same line. The address space is also capped, BACKSTOP × the cap
     above its size at the start (RLIMIT_AS), against a single huge allocation between two looks. On leaving, the
     timer, the signal handler and the limit are what they were (an outer alarm keeps its deadline); outside the
     main thread, or without SIGALRM, only the memory limit applies."""
 
     def __init__(self, seconds: float | None = TIMEOUT, megabytes: int | None = MEMORY,
-                 source: str | None = None) -> None:
-        self.seconds, self.megabytes, self.source = seconds, megabytes, source
+                 source: str | None = None, hard: bool = False) -> None:
+        self.seconds, self.megabytes, self.source, self.hard = seconds, megabytes, source, hard
         self.done = False
+        self._fired: float | None = None  # when the first interruption was raised
         self._timer = False
         self._old_handler: object = None
         self._outer: tuple[float, float] | None = None  # an enclosing alarm: its deadline and interval
@@ -47,7 +59,7 @@ class Budget:
 
     def __enter__(self) -> "Budget":
         self.start = time.monotonic()
-        self.done = False
+        self.done, self._fired = False, None
         if self.megabytes is not None:
             self._cap_address_space()
         if (self.seconds is not None or self.megabytes is not None) and hasattr(signal, "setitimer") \
@@ -74,6 +86,8 @@ class Budget:
         if self._old_limit is not None:
             resource.setrlimit(resource.RLIMIT_AS, self._old_limit)
             self._old_limit = None
+        if kind is not None and issubclass(kind, Interrupted):
+            raise error.error from None  # type: ignore[union-attr]
         if kind is not None and issubclass(kind, MemoryError) and self.megabytes is not None:
             raise self.memory_error() from None
         return False
@@ -86,11 +100,20 @@ class Budget:
             outer, self._outer = self._old_handler, None
             if callable(outer):
                 outer(signum, frame)
+        if self._fired is not None and self.hard and now - self._fired > GRACE:
+            self.done = True  # interrupted GRACE seconds ago, and still running: some handler swallows it
+            signal.setitimer(signal.ITIMER_REAL, 0, 0)
+            _exit_now(self.error)
         if self.seconds is not None and now - self.start > self.seconds:
-            raise BudgetError(f"still running after {self.seconds:g} s (bound: --timeout); raise it with --timeout "
-                              "SECONDS, or make the exercise smaller", source=self.source)
+            self._fire(BudgetError(f"still running after {self.seconds:g} s (bound: --timeout); raise it with "
+                                   "--timeout SECONDS, or make the exercise smaller", source=self.source))
         if self.megabytes is not None and resident_mb() > self.megabytes:
-            raise self.memory_error()
+            self._fire(self.memory_error())
+
+    def _fire(self, error: BudgetError) -> None:
+        if self._fired is None:
+            self._fired, self.error = time.monotonic(), error
+        raise Interrupted(error)
 
     def memory_error(self) -> BudgetError:
         """The one line of a run beyond its memory cap."""
@@ -111,6 +134,14 @@ class Budget:
             return  # a tighter limit is already set: keep it
         resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
         self._old_limit = (soft, hard)
+
+
+def _exit_now(error: BudgetError) -> None:
+    """End this process at once with the budget's one line and exit status 2 (only in the `symnet` command)."""
+    try:
+        os.write(2, f"symnet: error: {error}\n".encode("utf-8", "replace"))
+    finally:
+        os._exit(2)
 
 
 def _pending() -> None:

@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from .errors import RenderError, SymnetError, UsageError
-from .files import write_atomic
+from .files import write_output
 from .generate import Options, generate, header_lines
 from .spec import from_data, parse_text
 
@@ -55,7 +55,12 @@ def make_student(opts: Options, folder: str, fmt: str) -> None:
     from .render import render, render_pdf
 
     base = Path(folder)
-    base.mkdir(parents=True, exist_ok=True)
+    if base.exists() and not base.is_dir():
+        raise SymnetError("is a file, not a folder: move it away to make this student", source=folder)
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise SymnetError(f"cannot make the folder: {e.strerror}", source=folder) from None
     for stale in base.glob(".*.tmp"):  # left by an interrupted atomic write
         stale.unlink(missing_ok=True)
     text = generate(opts).toml()
@@ -63,8 +68,8 @@ def make_student(opts: Options, folder: str, fmt: str) -> None:
     solution = from_data(parse_text(text, str(spec_path)), str(spec_path)).solve()
     for path, worksheet in ((sheet_path, True), (key_path, False)):
         doc = render_pdf(solution, worksheet=worksheet) if fmt == "pdf" else render(solution, fmt, worksheet=worksheet)
-        write_atomic(path, doc)
-    write_atomic(spec_path, text)  # last: a complete spec names a complete student
+        write_output(path, doc)
+    write_output(spec_path, text)  # last: a complete spec names a complete student
 
 
 def _task(task: tuple[Options, str, str]) -> str | None:
@@ -94,7 +99,7 @@ def write_class_set(opts: Options, count: int, out: str, fmt: str = "markdown", 
     except OSError as e:
         raise SymnetError(f"cannot make the folder: {e.strerror}", source=out) from None
     students = [(n, student_options(opts, n)) for n in range(1, count + 1)]
-    write_atomic(root / INDEX, "student,seed\n" + "".join(f"{n},{o.seed}\n" for n, o in students))
+    write_output(root / INDEX, "student,seed\n" + "".join(f"{n},{o.seed}\n" for n, o in students))
     tasks = [(o, str(root / folder_name(n, count)), fmt) for n, o in students
              if not is_complete(root / folder_name(n, count), o, fmt)]
     _run(tasks, jobs, count)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from .budget import Budget
 
 PROG = "symnet"
+_HARD = False  # True in the `symnet` command itself: a run that ignores its budget's interruption is ended there
 
 
 class _Parser(argparse.ArgumentParser):
@@ -122,11 +124,19 @@ def _limit(kind: type) -> Callable[[str], float | int | None]:
     return parse
 
 
-def budget(args: argparse.Namespace, source: str | None) -> "Budget":
-    """The run budget of one piece of a command (--timeout, --memory), errors naming `source`."""
+@contextlib.contextmanager
+def budget(args: argparse.Namespace, source: str | None) -> Iterator["Budget"]:
+    """The run budget of one piece of a command (--timeout, --memory); every error from it names `source` (the
+    file being worked on) when it names no file itself."""
     from .budget import Budget
 
-    return Budget(getattr(args, "timeout", None), getattr(args, "memory", None), source=source)
+    try:
+        with Budget(getattr(args, "timeout", None), getattr(args, "memory", None), source=source, hard=_HARD) as b:
+            yield b
+    except SymnetError as e:
+        if e.source is not None or isinstance(e, UsageError) or source is None:
+            raise
+        raise e.located(source=source) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -167,6 +177,8 @@ def run() -> None:
     then frozen: they make only long-lived objects, and looking for cycles among them is a tenth of a short run.
     Every file is written whole and closed by then, and the standard streams are flushed here; what is skipped is
     the interpreter's teardown, which frees every object SymPy made one by one (a third of a short run)."""
+    global _HARD
+    _HARD = True
     gc.disable()
     try:
         from . import engine, spec  # noqa: F401

@@ -202,6 +202,27 @@ class _Parser:
         return FUNCTIONS[name](arg)
 
 
+def check_finite(result: sp.Expr, text: str, bounds: Bounds = DEFAULT) -> None:
+    """Refuse an entry that divides by a number equal to 0 in disguise (1/(log(6) − log(2) − log(3))), or takes
+    its log: SymPy does not see it is infinite, and a key would print a wrong finite value for it. A denominator
+    is decided exactly (see `symnet.check.compare.zero`), unless 30 digits already show it is not 0."""
+    suspects = [a.base for a in result.atoms(sp.Pow) if a.exp.is_negative and a.base.is_number and not a.base.is_Rational]
+    suspects += [a.args[0] for a in result.atoms(sp.log) if a.args[0].is_number and not a.args[0].is_Rational]
+    if not suspects:
+        return
+    from .check.compare import number, zero  # (imported late: check reads answers through this grammar)
+
+    for d in suspects:
+        estimate = number(d, 30)
+        if estimate is not None and not estimate.is_zero:
+            continue  # 30 significant digits of it: not 0
+        decided = zero(d, bounds)
+        what = "divides by" if any(a.base == d for a in result.atoms(sp.Pow)) else "takes the log of"
+        if decided:
+            raise EntryError(f"{_short(text)!r} {what} {_short(d)}, which is 0: not a finite value")
+        raise EntryError(f"{_short(text)!r} {what} {_short(d)}, which cannot be told from 0; write it more simply")
+
+
 def check_exponentials(value: sp.Expr, bounds: Bounds = DEFAULT) -> None:
     """Refuse an exp(a), a a number, beyond ±`bounds.exponent`: SymPy merges exp(64)^64 and exp(64)·exp(64) into one."""
     for f in value.atoms(sp.exp):
@@ -236,6 +257,8 @@ def check_name(name: str, bounds: Bounds = DEFAULT) -> str:
         raise EntryError(f"{name!r} is not a symbol name (a letter, then letters, digits or _)")
     if name in RESERVED or name in FUNCTIONS or name in CONSTANTS:
         raise EntryError(f"{name!r} is a reserved name; choose another symbol name")
+    if "__" in name or name.endswith("_"):  # SymPy's printers read x__y as a power x^y, and x_ as x with a blank
+        raise EntryError(f"{name!r} is not a symbol name (an underscore must be followed by a letter or digit)")
     return name
 
 
@@ -270,6 +293,7 @@ def parse_entry(value: object, bounds: Bounds = DEFAULT) -> sp.Expr:
         raise BoundError(f"{value!r} is too large to compute ({type(e).__name__}; bounds: exponent, power_bits)") from None
     if result.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
         raise EntryError(f"{value!r} is not a finite value")
+    check_finite(result, value, bounds)
     check_exponentials(result, bounds)
     if result.is_number and (result.has(sp.I) or result.is_extended_real is False):
         raise EntryError(f"{value!r} is not a real number")

@@ -149,15 +149,16 @@ def test_a_symbolic_link_keeps_being_a_link_and_its_target_is_replaced_whole(cli
     target = work / "keys" / "key.json"
     target.write_text("OLD\n")
     target.chmod(0o600)
-    inode = target.stat().st_ino
     os.symlink("keys/key.json", work / "link.json")
     os.symlink("link.json", work / "chain.json")  # a link to a link
     for name in ("link.json", "chain.json"):
+        target.write_text("OLD\n")
+        inode = target.stat().st_ino
         r = cli("solve", "matmul", "--format", "json", "-o", name)
         assert (r.code, r.out, r.err) == (0, "", "")
+        assert target.read_text() == key
+        assert target.stat().st_ino != inode  # replaced by a rename (atomic), not truncated and rewritten
     assert os.readlink(work / "link.json") == "keys/key.json" and os.readlink(work / "chain.json") == "link.json"
-    assert target.read_text() == key
-    assert target.stat().st_ino != inode  # replaced by a rename (atomic), not truncated and rewritten
     assert stat.S_IMODE(target.stat().st_mode) == 0o600  # and it keeps its permissions
     assert sorted(p.name for p in (work / "keys").iterdir()) == ["key.json"]
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
 from pathlib import Path
 
 import jinja2
+import mpmath
 import sympy as sp
 from jinja2 import pass_context
 from sympy.printing.latex import LatexPrinter
@@ -50,16 +51,51 @@ def templates_dir() -> Path:
 
 
 def tex(value: sp.Basic) -> str:
-    """The one configured SymPy printer: LaTeX with terms kept in their written order."""
+    """The one configured SymPy printer: LaTeX with terms kept in their written order, symbols by `symbol_tex`."""
     try:
         return _tex(value)
     except TypeError:  # an unhashable (mutable) value
-        return sp.latex(value, order="none")
+        return _latex(value)
 
 
 @functools.lru_cache(maxsize=4096)
 def _tex(value: sp.Basic) -> str:
-    return sp.latex(value, order="none")  # (a key prints its few distinct values many times: memoised)
+    return _latex(value)  # (a key prints its few distinct values many times: memoised)
+
+
+def _latex(value: sp.Basic) -> str:
+    return sp.latex(value, order="none", symbol_names=symbol_names(value))
+
+
+def symbol_names(value: object) -> dict[sp.Symbol, str]:
+    """The LaTeX of every symbol in a value (SymPy's `symbol_names` setting), by `symbol_tex`."""
+    symbols = getattr(value, "free_symbols", set())
+    return {s: symbol_tex(s.name) for s in symbols if isinstance(s, sp.Symbol)}
+
+
+# Greek letters by name, where LaTeX has a glyph of their own (omicron, Alpha, Beta ... print as Latin letters:
+# those names stay words). "lamda" is SymPy's spelling (lambda is a Python keyword).
+GREEK = frozenset("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma tau upsilon "
+                  "phi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi Omega".split())
+_HEAD = re.compile(r"([A-Za-z]+)([0-9]+)")
+
+
+@functools.lru_cache(maxsize=4096)
+def symbol_tex(name: str) -> str:
+    """A symbol name as LaTeX, one way only: the letters (a Greek name as its letter), then every part after an
+    underscore, and digits that end the first part, as one subscript separated by commas: `w12` is w_{12},
+    `x_1_2` is x_{1,2}, `alpha_1` is \\alpha_{1}. No other reading: `xhat`, `nabs`, `xprime`, `omicron` print as
+    written (SymPy's printer would make them x̂, |n|, x′ and o), and `x__y` is no power (the grammar refuses it)."""
+    head, *subs = name.split("_")
+    m = _HEAD.fullmatch(head)
+    if m:
+        head, subs = m[1], [m[2], *subs]
+    return _word(head) + ("_{" + ",".join(_word(s) for s in subs) + "}" if subs else "")
+
+
+def _word(word: str) -> str:
+    word = {"lamda": "lambda", "Lamda": "Lambda"}.get(word, word)
+    return "\\" + word if word in GREEK else word
 
 
 def tex_terms(value: sp.Expr) -> list[str]:
@@ -67,7 +103,7 @@ def tex_terms(value: sp.Expr) -> list[str]:
     are `tex(value)`, so a value too long for a line can be broken between its terms. One term otherwise."""
     if not isinstance(value, sp.Add):
         return [tex(value)]
-    printer = LatexPrinter({"order": "none"})
+    printer = LatexPrinter({"order": "none", "symbol_names": symbol_names(value)})
     out = []
     for i, term in enumerate(printer._as_ordered_terms(value, order="none")):
         sign = ""
@@ -81,10 +117,32 @@ def tex_terms(value: sp.Expr) -> list[str]:
 
 
 def decimal(value: sp.Expr, places: int) -> str:
-    """An exact real value rounded (half to even) to `places` decimals, for display beside it."""
+    """An exact real value rounded (half to even) to `places` decimals, for display beside it; a value that is no
+    real number here (it holds a symbol: a rounded value of `X = ["x"]` stays symbolic) is printed exactly."""
     places = int(places)
-    text = str(sp.N(value, places + 20))
-    return str(Decimal(text).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN))
+    if isinstance(value, sp.Rational):  # exactly, whatever its size
+        n, r = divmod(value.p * 10**places, value.q)
+        n += 1 if 2 * r > value.q or 2 * r == value.q and n % 2 else 0
+        return _places(n, places)
+    if not isinstance(value, sp.Expr) or not value.is_number:
+        return tex(value)
+    estimate = sp.N(value, 15)
+    if not estimate.is_Float or not estimate.is_finite:  # not real (or not a finite number): no decimal of it
+        return tex(value)
+    digits = max(0, int(mpmath.mag(mpmath.mpf(estimate._mpf_)) * 0.30103) + 1) if estimate else 0
+    text = str(sp.N(value, digits + places + 20))
+    try:
+        with localcontext() as ctx:
+            ctx.prec = digits + places + 30
+            return str(Decimal(text).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN))
+    except InvalidOperation:  # evalf gave no digits (a value it cannot tell from 0)
+        return tex(value)
+
+
+def _places(n: int, places: int) -> str:
+    """The integer n / 10^places written with exactly `places` decimals."""
+    sign, digits = ("-" if n < 0 else ""), str(abs(n)).rjust(places + 1, "0")
+    return sign + (digits[:-places] + "." + digits[-places:] if places else digits)
 
 
 def escape_latex(text: str) -> str:
