@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
+from fractions import Fraction
 
 import sympy as sp
 
@@ -34,6 +36,7 @@ class Bounds:
     entries: int = 600000  # entries of all computed quantities of a solve, estimated from shapes, layers and steps
     quantity_nodes: int = 50000  # nodes in all the entries of one computed quantity together
     exp_argument: int = 10000  # |z| in e^z computed by sigmoid, tanh or softmax (the spread, for softmax)
+    function_depth: int = 6  # exp, log, tanh or b^z nested in a number an e-activation is computed from
 
     def raised(self, settings: list[str]) -> "Bounds":
         """These bounds with `NAME=VALUE` settings applied (the CLI's --bound); a bad setting is a UsageError."""
@@ -94,12 +97,22 @@ def check_powers(Z: object, base: sp.Expr, bounds: Bounds = DEFAULT, source: str
     """Refuse base**z for the entries z of Z (an activation's input) when it would run away.
 
     With e, |z| beyond `bounds.exp_argument` (e^(10**39) is exact, but every decimal of it costs 10**39 bits);
-    with a number base (3 for e), an exact power beyond `bounds.power_bits` (3**(10**30) never finishes)."""
+    with a number base (3 for e), an exact power beyond `bounds.power_bits` (3**(10**30) never finishes).
+    An irrational z is sized by `estimate`, in floats, in one walk over its distinct subtrees. A number z nesting
+    `bounds.function_depth` functions already is refused too: SymPy decides the sign of each new one by evaluating
+    it at rising precision, at a cost that doubles with every level (16 tanh layers: minutes)."""
     if not isinstance(base, sp.Expr) or base.free_symbols:
         return  # x**z stays symbolic: nothing is computed
     entries = Z if isinstance(Z, sp.MatrixBase) else [Z]
-    sizes = [z if z.is_Rational else z.evalf(15) for z in entries if isinstance(z, sp.Expr) and z.is_number]
-    sizes = [z for z in sizes if z.is_Number]  # (a 15-digit estimate of an irrational z: its parts are bounded)
+    depths: dict = {}
+    deepest = max((function_depth(z, depths) for z in entries if isinstance(z, sp.Expr) and z.is_number), default=0)
+    if deepest >= bounds.function_depth:
+        raise BoundError(f"its input nests {deepest} exponentials, logs or tanh, and this activation one more, beyond "
+                         f"{bounds.function_depth} (bound: function_depth); use fewer sigmoid, tanh or softmax "
+                         "layers, or exp_base = 3", source=source, field=field)
+    memo: dict = {}
+    sizes = [z if z.is_Rational else _sized(z, memo) for z in entries if isinstance(z, sp.Expr) and z.is_number]
+    sizes = [z for z in sizes if z is not None]
     if not sizes:
         return
     low, high = min(sizes), max(sizes)
@@ -112,14 +125,115 @@ def check_powers(Z: object, base: sp.Expr, bounds: Bounds = DEFAULT, source: str
     if base.is_Rational:
         per_unit = max(abs(base.p).bit_length(), base.q.bit_length(), 1)
     else:  # sqrt(2)**z is 2**(z/2), computed: judge by log2 of the base
-        per_unit = int(abs(sp.log(sp.Abs(base), 2)).evalf(15)) + 1
+        per_unit = int(abs(math.log2(abs(estimate(base, memo))))) + 1
     if size > sp.Rational(bounds.power_bits, per_unit):
         raise BoundError(f"{base}^z with |z| up to about {_short(size)} needs more than {bounds.power_bits} bits "
                          "(bound: power_bits); choose smaller weights", source=source,
                          field=f"{field}.exp_base" if field else "exp_base")
 
 
-def _short(value: sp.Expr) -> str:
+_TRANSCENDENTAL = (sp.exp, sp.log, sp.tanh, sp.sinh, sp.cosh)
+
+
+def function_depth(e: sp.Basic, memo: dict | None = None) -> int:
+    """The most exp, log, tanh (or powers with an irrational exponent) nested in e along one path from its root."""
+    memo = {} if memo is None else memo
+    if e.is_Atom:
+        return 0
+    d = memo.get(e)
+    if d is None:
+        inner = max((function_depth(a, memo) for a in e.args), default=0)
+        own = isinstance(e, _TRANSCENDENTAL) or (e.is_Pow and not e.exp.is_Rational)
+        d = memo[e] = inner + (1 if own else 0)
+    return d
+
+
+def expansion_terms(e: sp.Basic, cap: int, memo: dict | None = None) -> int:
+    """An upper bound (capped just above `cap`) on the terms of e once multiplied out, or of any part of it: what
+    SymPy may expand when it asks whether a function of e is real ((a + … + h)^64 has 10^9 terms)."""
+    memo = {} if memo is None else memo
+    if e.is_Atom:
+        return 1
+    n = memo.get(e)
+    if n is None:
+        parts = [expansion_terms(a, cap, memo) for a in e.args]
+        if e.is_Add:
+            n = sum(parts)
+        elif e.is_Mul:
+            n = math.prod(parts)
+        elif e.is_Pow and e.exp.is_Integer:
+            n = _power_terms(parts[0], abs(int(e.exp)), cap + 1)
+        else:
+            n = max(parts)
+        n = memo[e] = min(max([n] + parts), cap + 1)
+    return n
+
+
+def _power_terms(n: int, k: int, top: int) -> int:
+    """Terms of (a sum of n terms)^k: C(n + k − 1, k), the monomials of degree k in n variables, capped at top."""
+    c = 1
+    for i in range(1, k + 1):
+        c = c * (n + i - 1) // i
+        if c >= top:
+            return top
+    return c
+
+
+def _sized(z: sp.Expr, memo: dict) -> sp.Expr | float | None:
+    """The size estimate of an irrational number z: a float (inf when beyond floats); 15 digits of SymPy's evalf
+    where the float walk cannot tell (NaN); None when even that gives no number."""
+    x = estimate(z, memo)
+    if x == x:
+        return x
+    value = z.evalf(15)
+    return value if value.is_Number else None
+
+
+_FLOAT_FUNCTIONS = {sp.exp: math.exp, sp.log: math.log, sp.tanh: math.tanh, sp.sinh: math.sinh, sp.cosh: math.cosh,
+                    sp.Abs: abs}
+
+
+def estimate(e: sp.Expr, memo: dict | None = None) -> float:
+    """A number without symbols, in floats: each distinct subtree evaluated once (SymPy's evalf raises its
+    precision level by level, which is exponential in the depth of tanh(tanh(...)) chains). inf beyond floats,
+    NaN where it cannot tell (not real, or inf − inf). Only to size an exponent: a float is far more precise than
+    any bound needs."""
+    memo = {} if memo is None else memo
+    x = memo.get(e)
+    if x is None:
+        x = _estimate(e, memo)
+        memo[e] = x
+    return x
+
+
+def _estimate(e: sp.Expr, memo: dict) -> float:
+    try:
+        if e.is_Rational:
+            return float(Fraction(int(e.p), int(e.q)))
+        if e.is_Number or e.is_NumberSymbol:
+            return float(e)
+        args = [estimate(a, memo) for a in e.args]
+        if e.is_Add:
+            return math.fsum(args)
+        if e.is_Mul:
+            return math.prod(args)
+        if e.is_Pow:
+            return math.pow(args[0], args[1])
+        if e.func in _FLOAT_FUNCTIONS and len(args) == 1:
+            return _FLOAT_FUNCTIONS[e.func](args[0])
+        if isinstance(e, (sp.Max, sp.Min)):
+            return (max if isinstance(e, sp.Max) else min)(args)
+        value = e.func(*(sp.Float(a, 15) for a in args)).evalf(15)  # anything else, on float arguments
+        return float(value) if value.is_Number else math.nan
+    except OverflowError:
+        return math.inf
+    except (ValueError, TypeError, ZeroDivisionError):
+        return math.nan
+
+
+def _short(value: sp.Expr | float) -> str:
+    if isinstance(value, float):
+        return "infinity" if math.isinf(value) else str(sp.Float(value, 3))
     if value.is_Rational and max(abs(value.p).bit_length(), value.q.bit_length()) > 40:
         return str(sp.Float(value, 3))  # (str() of a 5000-digit integer raises, and is long)
     text = str(value)

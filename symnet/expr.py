@@ -7,7 +7,7 @@ import re
 
 import sympy as sp
 
-from .bounds import DEFAULT, Bounds
+from .bounds import DEFAULT, Bounds, expansion_terms
 from .errors import BoundError, EntryError, SymnetError
 
 
@@ -294,6 +294,9 @@ def parse_entry(value: object, bounds: Bounds = DEFAULT) -> sp.Expr:
     if result.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
         raise EntryError(f"{value!r} is not a finite value")
     check_finite(result, value, bounds)
+    if result.free_symbols and expansion_terms(result, bounds.expression_nodes) > bounds.expression_nodes:
+        raise BoundError(f"{_short(value)!r} multiplies out to more than {bounds.expression_nodes} terms "
+                         "(bound: expression_nodes)")
     check_exponentials(result, bounds)
     if result.is_number and (result.has(sp.I) or result.is_extended_real is False):
         raise EntryError(f"{value!r} is not a real number")
