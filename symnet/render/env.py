@@ -5,11 +5,9 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
 from pathlib import Path
 
 import jinja2
-import mpmath
 import sympy as sp
 from jinja2 import pass_context
 from sympy.printing.latex import LatexPrinter
@@ -17,6 +15,7 @@ from sympy.printing.latex import LatexPrinter
 import symnet
 
 from ..errors import RenderError
+from ..intervals import round_half_even
 
 # Colours per sample column of a batch: names both xcolor (without options) and KaTeX (CSS) know.
 PALETTE = ("blue", "teal", "purple", "brown", "orange", "olive", "magenta", "cyan")
@@ -117,25 +116,15 @@ def tex_terms(value: sp.Expr) -> list[str]:
 
 
 def decimal(value: sp.Expr, places: int) -> str:
-    """An exact real value rounded (half to even) to `places` decimals, for display beside it; a value that is no
-    real number here (it holds a symbol: a rounded value of `X = ["x"]` stays symbolic) is printed exactly."""
+    """An exact real value rounded (half to even) to `places` decimals, for display beside it: exactly, by interval
+    arithmetic (`symnet.intervals`); a value that is no real number here (it holds a symbol: a rounded value of
+    `X = ["x"]` stays symbolic; or it is not finite) is printed exactly instead."""
     places = int(places)
-    if isinstance(value, sp.Rational):  # exactly, whatever its size
-        n, r = divmod(value.p * 10**places, value.q)
-        n += 1 if 2 * r > value.q or 2 * r == value.q and n % 2 else 0
-        return _places(n, places)
     if not isinstance(value, sp.Expr) or not value.is_number:
         return tex(value)
-    estimate = sp.N(value, 15)
-    if not estimate.is_Float or not estimate.is_finite:  # not real (or not a finite number): no decimal of it
-        return tex(value)
-    digits = max(0, int(mpmath.mag(mpmath.mpf(estimate._mpf_)) * 0.30103) + 1) if estimate else 0
-    text = str(sp.N(value, digits + places + 20))
     try:
-        with localcontext() as ctx:
-            ctx.prec = digits + places + 30
-            return str(Decimal(text).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN))
-    except InvalidOperation:  # evalf gave no digits (a value it cannot tell from 0)
+        return _places(round_half_even(value, places), places)
+    except (TypeError, ValueError, ArithmeticError):  # not a real number: SymPy's floor stays unevaluated
         return tex(value)
 
 
