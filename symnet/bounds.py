@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ from fractions import Fraction
 
 import sympy as sp
 
-from .errors import BoundError, UsageError
+from .errors import BoundError, SpecError, UsageError
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,8 @@ def check_nodes(name: str, value: object, bounds: Bounds = DEFAULT, source: str 
     `bounds.quantity_nodes` in all its entries together.
 
     Several gradient-descent steps through e-based activations nest expressions exponentially, and wide layers of
-    sigmoids feed e^(a long sum) to the next layer; this stops both before SymPy spends minutes on them."""
+    sigmoids feed e^(a long sum) to the next layer; this stops both before SymPy spends minutes on them. An entry
+    that is not finite (it divides by, or takes the log of, a number equal to 0 in disguise) is refused too."""
     entries = value if isinstance(value, sp.MatrixBase) else [value]
     total, sizes = 0, dict[sp.Basic, int]()  # sizes: of the subtrees met, so a subtree shared by many entries is walked once
     for v in entries:
@@ -74,6 +76,59 @@ def check_nodes(name: str, value: object, bounds: Bounds = DEFAULT, source: str 
         if total > bounds.quantity_nodes:
             raise BoundError(f"its entries grow beyond {bounds.quantity_nodes} nodes together (bound: quantity_nodes); "
                              "use smaller layers, exp_base = 3, or fewer symbols", source=source, field=name)
+    problem = infinite(entries, bounds)
+    if problem:
+        raise _not_finite(problem, source, name)
+
+
+def _not_finite(problem: str, source: str | None, field: str) -> SpecError:
+    return SpecError(f"{problem}: the value is not a finite number", source=source, field=field)
+
+
+def infinite(values: object, bounds: Bounds = DEFAULT) -> str | None:
+    """What makes a value (or any of several) not finite: "divides by d, which is 0" (or "takes the log of d,
+    which ...", "... which cannot be told from 0"), for a number d without symbols; None when every denominator
+    and log argument is a number shown not to be 0. SymPy does not see that 1/(log(6) − log(2) − log(3)) is
+    infinite: a key would print a wrong finite value for it."""
+    seen: set = set()
+    stack = [v for v in (values if isinstance(values, (list, tuple, sp.MatrixBase)) else [values])
+             if isinstance(v, sp.Basic)]
+    while stack:
+        e = stack.pop()
+        if e.is_Atom or e in seen:
+            continue
+        seen.add(e)
+        stack.extend(e.args)
+        if e.is_Pow and e.exp.is_negative and e.base.is_number and not e.base.is_Rational:
+            what, d = "divides by", e.base
+        elif isinstance(e, sp.log) and e.args[0].is_number and not e.args[0].is_Rational:
+            what, d = "takes the log of", e.args[0]
+        else:
+            continue
+        decided = nonzero(d, bounds)
+        if decided is not True:
+            return f"{what} {_cut(str(d))}, which {'is 0' if decided is False else 'cannot be told from 0'}"
+    return None
+
+
+@functools.lru_cache(maxsize=4096)
+def nonzero(d: sp.Expr, bounds: Bounds = DEFAULT) -> bool | None:
+    """True when the number d is certainly not 0, False when it is 0 (in disguise), None when neither is shown:
+    interval arithmetic at rising precision, then an exact decision (`symnet.check.compare.zero`)."""
+    from .intervals import excludes_zero
+
+    if excludes_zero(d):
+        return True
+    from .check.compare import number, zero  # (imported late: the checker reads answers through the grammar)
+
+    if zero(d, bounds):
+        return False
+    estimate = number(d, 30)
+    return True if estimate is not None and not estimate.is_zero else None
+
+
+def _cut(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def tree_size(e: sp.Basic, cap: int, sizes: dict) -> int:

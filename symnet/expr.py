@@ -7,7 +7,7 @@ import re
 
 import sympy as sp
 
-from .bounds import DEFAULT, Bounds, expansion_terms
+from .bounds import DEFAULT, Bounds, expansion_terms, infinite
 from .errors import BoundError, EntryError, SymnetError
 
 
@@ -204,23 +204,10 @@ class _Parser:
 
 def check_finite(result: sp.Expr, text: str, bounds: Bounds = DEFAULT) -> None:
     """Refuse an entry that divides by a number equal to 0 in disguise (1/(log(6) − log(2) − log(3))), or takes
-    its log: SymPy does not see it is infinite, and a key would print a wrong finite value for it. A denominator
-    is decided exactly (see `symnet.check.compare.zero`), unless 30 digits already show it is not 0."""
-    suspects = [a.base for a in result.atoms(sp.Pow) if a.exp.is_negative and a.base.is_number and not a.base.is_Rational]
-    suspects += [a.args[0] for a in result.atoms(sp.log) if a.args[0].is_number and not a.args[0].is_Rational]
-    if not suspects:
-        return
-    from .check.compare import number, zero  # (imported late: check reads answers through this grammar)
-
-    for d in suspects:
-        estimate = number(d, 30)
-        if estimate is not None and not estimate.is_zero:
-            continue  # 30 significant digits of it: not 0
-        decided = zero(d, bounds)
-        what = "divides by" if any(a.base == d for a in result.atoms(sp.Pow)) else "takes the log of"
-        if decided:
-            raise EntryError(f"{_short(text)!r} {what} {_short(d)}, which is 0: not a finite value")
-        raise EntryError(f"{_short(text)!r} {what} {_short(d)}, which cannot be told from 0; write it more simply")
+    its log: SymPy does not see it is infinite (see `symnet.bounds.infinite`)."""
+    problem = infinite(result, bounds)
+    if problem:
+        raise EntryError(f"{_short(text)!r} {problem}: not a finite value")
 
 
 def check_exponentials(value: sp.Expr, bounds: Bounds = DEFAULT) -> None:

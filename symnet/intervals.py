@@ -92,6 +92,17 @@ def _bits(a: tuple) -> int:
     return 0 if a == libmp.fzero else a[2] + a[3]
 
 
+def excludes_zero(d: sp.Expr) -> bool:
+    """True when an enclosure of the number d (at 64, 256, then 1024 bits) leaves out 0: d is certainly not 0."""
+    for prec in _PRECISIONS:
+        try:
+            if not _holds_zero(enclose(d, prec)):
+                return True
+        except (Undecided, _Unknown):
+            return False
+    return False
+
+
 def _floor_int(a: tuple) -> int | None:
     if a in (libmp.finf, libmp.fninf, libmp.fnan):
         return None
