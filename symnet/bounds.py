@@ -153,18 +153,19 @@ def check_powers(Z: object, base: sp.Expr, bounds: Bounds = DEFAULT, source: str
 
     With e, |z| beyond `bounds.exp_argument` (e^(10**39) is exact, but every decimal of it costs 10**39 bits);
     with a number base (3 for e), an exact power beyond `bounds.power_bits` (3**(10**30) never finishes).
-    An irrational z is sized by `estimate`, in floats, in one walk over its distinct subtrees. A number z nesting
-    `bounds.function_depth` functions already is refused too: SymPy decides the sign of each new one by evaluating
-    it at rising precision, at a cost that doubles with every level (16 tanh layers: minutes)."""
-    if not isinstance(base, sp.Expr) or base.free_symbols:
-        return  # x**z stays symbolic: nothing is computed
+    An irrational z is sized by `estimate`, in floats, in one walk over its distinct subtrees. A z nesting
+    `bounds.function_depth` functions already is refused too: SymPy decides the sign of each new one (a number)
+    by evaluating it at rising precision, and whether it is real (symbols) by splitting it into real and
+    imaginary parts, level by level, at a cost that doubles with every level (16 tanh layers: minutes)."""
     entries = Z if isinstance(Z, sp.MatrixBase) else [Z]
     depths: dict = {}
-    deepest = max((function_depth(z, depths) for z in entries if isinstance(z, sp.Expr) and z.is_number), default=0)
+    deepest = max((function_depth(z, depths) for z in entries if isinstance(z, sp.Expr)), default=0)
     if deepest >= bounds.function_depth:
         raise BoundError(f"its input nests {deepest} exponentials, logs or tanh, and this activation one more, beyond "
                          f"{bounds.function_depth} (bound: function_depth); use fewer sigmoid, tanh or softmax "
                          "layers, or exp_base = 3", source=source, field=field)
+    if not isinstance(base, sp.Expr) or base.free_symbols:
+        return  # x**z stays symbolic: nothing is computed
     memo: dict = {}
     sizes = [z if z.is_Rational else _sized(z, memo) for z in entries if isinstance(z, sp.Expr) and z.is_number]
     sizes = [z for z in sizes if z is not None]
