@@ -352,3 +352,18 @@ def test_interval_rounding_agrees_with_the_exact_engine_and_an_mpmath_oracle():
             assert round_half_away(v, d) == round_value(v, d)
     with pytest.raises(Undecided):
         floor(1 / (sp.log(6) - sp.log(2) - sp.log(3)))
+
+
+def test_a_pdf_too_large_to_set_in_time_is_refused_before_pdflatex_runs(cli, work, monkeypatch):
+    from symnet.render import pdf
+
+    def no_pdflatex(*args, **kwargs):
+        raise AssertionError("pdflatex ran")
+
+    monkeypatch.setattr(pdf.shutil, "which", lambda name: "/usr/bin/pdflatex")
+    monkeypatch.setattr(pdf.subprocess, "run", no_pdflatex)
+    monkeypatch.setattr(pdf, "RATE", 100)  # as if pdflatex set 100 bytes a second: backprop's key is far more
+    assert one_error_line(cli("solve", "backprop", "--format", "pdf", "-o", "key.pdf")) == (
+        "backprop: --format pdf: the LaTeX is 0 MB, more than pdflatex sets in 60 s (about 1 MB a second); use "
+        "--format latex and compile it yourself, or a smaller exercise")
+    assert not (work / "key.pdf").exists()
