@@ -109,7 +109,7 @@ def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
     data: dict = {}
     for key, value in pairs:
         if key in data:
-            raise SpecError(f"not valid JSON: the key {_cut(key)!r} appears twice in one object")
+            raise SpecError(f"not valid JSON: the key {cut(key)!r} appears twice in one object")
         data[key] = value
     return data
 

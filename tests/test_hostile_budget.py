@@ -149,15 +149,26 @@ def test_each_answers_file_of_a_class_has_its_own_budget(cli, work, monkeypatch)
         (work / name).write_text("L = 1\n")
     real = check_cli.check
 
-    def slow_for_b(exercise, answers):
+    def slow_for_b(exercise, answers, **kw):
         if answers.source.endswith("b.toml"):
             sleeper(None)
-        return real(exercise, answers)
+        return real(exercise, answers, **kw)
 
     monkeypatch.setattr(check_cli, "check", slow_for_b)
     r = cli("check", "backprop", "a.toml", "b.toml", "c.toml", "--csv", "class.csv", "--timeout", "0.5")
-    assert one_error_line(r) == f"b.toml: still running after 0.5 s {TIMEOUT_TAIL}"
-    assert not (work / "class.csv").exists()
+    assert (r.code, r.err) == (1, "")  # the class is graded; b's file is unreadable, with the budget's line
+    rows = {row.split(",")[0]: row for row in (work / "class.csv").read_text().splitlines()}
+    assert rows["a.toml"].endswith(",graded") and rows["c.toml"].endswith(",graded")
+    assert f"still running after 0.5 s {TIMEOUT_TAIL}" in rows["b.toml"]
+
+
+def test_one_answers_file_past_its_budget_is_one_line(cli, work, monkeypatch):
+    from symnet.check import cli as check_cli
+
+    (work / "b.toml").write_text("L = 1\n")
+    monkeypatch.setattr(check_cli, "check", lambda exercise, answers, **kw: sleeper(None))
+    assert one_error_line(cli("check", "backprop", "b.toml", "--timeout", "0.5")) == (
+        f"b.toml: still running after 0.5 s {TIMEOUT_TAIL}")
 
 
 def test_no_limit_with_zero(cli, work, monkeypatch):
