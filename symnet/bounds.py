@@ -5,10 +5,11 @@ from __future__ import annotations
 import functools
 import math
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from fractions import Fraction
+from typing import Any
 
 import sympy as sp
 
@@ -66,7 +67,7 @@ def check_nodes(name: str, value: object, bounds: Bounds = DEFAULT, source: str 
     sigmoids feed e^(a long sum) to the next layer; this stops both before SymPy spends minutes on them. An entry
     that is not finite (it divides by, or takes the log of, a number equal to 0 in disguise) is refused too."""
     entries = value if isinstance(value, sp.MatrixBase) else [value]
-    total, sizes = 0, dict[sp.Basic, int]()  # sizes: of the subtrees met, so a subtree shared by many entries is walked once
+    total, sizes = 0, dict[sp.Basic, int]()  # of the subtrees met: a subtree shared by many entries is walked once
     for v in entries:
         n = tree_size(v, bounds.expression_nodes, sizes) if isinstance(v, sp.Basic) else 1
         if n > bounds.expression_nodes:
@@ -167,8 +168,8 @@ def check_powers(Z: object, base: sp.Expr, bounds: Bounds = DEFAULT, source: str
     if not isinstance(base, sp.Expr) or base.free_symbols:
         return  # x**z stays symbolic: nothing is computed
     memo: dict = {}
-    sizes = [z if z.is_Rational else _sized(z, memo) for z in entries if isinstance(z, sp.Expr) and z.is_number]
-    sizes = [z for z in sizes if z is not None]
+    found = [z if z.is_Rational else _sized(z, memo) for z in entries if isinstance(z, sp.Expr) and z.is_number]
+    sizes: list[Any] = [z for z in found if z is not None]
     if not sizes:
         return
     low, high = min(sizes), max(sizes)
@@ -245,8 +246,10 @@ def _sized(z: sp.Expr, memo: dict) -> sp.Expr | float | None:
     return value if value.is_Number else None
 
 
-_FLOAT_FUNCTIONS = {sp.exp: math.exp, sp.log: math.log, sp.tanh: math.tanh, sp.sinh: math.sinh, sp.cosh: math.cosh,
-                    sp.Abs: abs}
+_FLOAT_FUNCTIONS: dict[Any, Callable[[float], float]] = {
+    sp.exp: math.exp, sp.log: math.log, sp.tanh: math.tanh, sp.sinh: math.sinh, sp.cosh: math.cosh,
+    sp.Abs: abs,
+}
 
 
 def estimate(e: sp.Expr, memo: dict | None = None) -> float:

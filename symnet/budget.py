@@ -42,10 +42,11 @@ class Budget:
     A SIGALRM interval timer looks every TICK: SymPy is interrupted wherever it is, between two Python bytecodes
     (a long step inside C ends first), by `Interrupted`, which `except Exception` does not catch; once beyond, it
     interrupts again every TICK, against a bare `except:` that catches one; a real process (`hard`, the `symnet`
-    command) still running GRACE seconds after the first interruption exits at once with the same line. The address space is also capped, BACKSTOP × the cap
-    above its size at the start (RLIMIT_AS), against a single huge allocation between two looks. On leaving, the
-    timer, the signal handler and the limit are what they were (an outer alarm keeps its deadline); outside the
-    main thread, or without SIGALRM, only the memory limit applies."""
+    command) still running GRACE seconds after the first interruption exits at once with the same line. The
+    address space is also capped, BACKSTOP × the cap above its size at the start (RLIMIT_AS), against a single
+    huge allocation between two looks. On leaving, the timer, the signal handler and the limit are what they were
+    (an outer alarm keeps its deadline); outside the main thread, or without SIGALRM, only the memory limit
+    applies."""
 
     def __init__(self, seconds: float | None = TIMEOUT, megabytes: int | None = MEMORY,
                  source: str | None = None, hard: bool = False) -> None:
@@ -73,7 +74,7 @@ class Budget:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 tb: TracebackType | None) -> bool:
+                 tb: TracebackType | None) -> None:
         self.done = True  # from here the handler does nothing
         if self._timer:
             signal.setitimer(signal.ITIMER_REAL, 0, 0)
@@ -90,7 +91,6 @@ class Budget:
             raise error.error from None  # type: ignore[union-attr]
         if kind is not None and issubclass(kind, MemoryError) and self.megabytes is not None:
             raise self.memory_error() from None
-        return False
 
     def _on_alarm(self, signum: int, frame: FrameType | None) -> None:
         if self.done or (frame is not None and frame.f_code is Budget.__exit__.__code__):
@@ -121,7 +121,7 @@ class Budget:
                            "MB, or make the exercise smaller", source=self.source)
 
     def _cap_address_space(self) -> None:
-        if resource is None or not hasattr(resource, "RLIMIT_AS"):
+        if resource is None or not hasattr(resource, "RLIMIT_AS") or self.megabytes is None:
             return
         size = address_space_mb()
         if size is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import mpmath
 import sympy as sp
 from mpmath import libmp
@@ -19,7 +21,7 @@ class _Unknown(Exception):
     """A node the walk has no interval rule for (then SymPy's own `floor` decides)."""
 
 
-def enclose(e: sp.Expr, prec: int) -> object:
+def enclose(e: sp.Expr, prec: int) -> Any:
     """An interval (mpmath.iv) certainly holding the real number e, computed at `prec` bits. Raises `Undecided`
     when e may not be finite (a denominator holding 0), `_Unknown` for a function without a rule here."""
     before = iv.prec
@@ -30,7 +32,7 @@ def enclose(e: sp.Expr, prec: int) -> object:
         iv.prec = before
 
 
-def _walk(e: sp.Expr, memo: dict) -> object:
+def _walk(e: sp.Expr, memo: dict) -> Any:
     x = memo.get(e)
     if x is None:
         try:
@@ -40,17 +42,17 @@ def _walk(e: sp.Expr, memo: dict) -> object:
     return x
 
 
-def _ends(x: object) -> tuple:
+def _ends(x: Any) -> tuple:
     """The two ends of an interval as mpmath's raw binary floats (exact, at any precision)."""
-    return x._mpi_  # type: ignore[attr-defined]
+    return x._mpi_
 
 
-def _holds_zero(x: object) -> bool:
+def _holds_zero(x: Any) -> bool:
     a, b = _ends(x)
     return libmp.mpf_le(a, libmp.fzero) and libmp.mpf_ge(b, libmp.fzero)
 
 
-def _enclose(e: sp.Expr, memo: dict) -> object:
+def _enclose(e: sp.Expr, memo: dict) -> Any:
     if e.is_Rational:
         return iv.mpf(int(e.p)) / int(e.q)
     if e is sp.E:

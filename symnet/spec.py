@@ -7,7 +7,6 @@ import json
 import os
 import stat
 import tomllib
-import unicodedata
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -19,7 +18,7 @@ from .expr import FloatText
 from .ops import layer_types
 from .ops.loss import parse as parse_loss
 from .ops.update import parse as parse_train
-from .reader import Reader, choice, cut, keys, matrix, scalar, shape_text, text
+from .reader import Reader, choice, cut, keys, matrix, shape_text, text
 from .reader import kind as kind_of
 
 TOP_KEYS = ("title", "description", "kind", "X", "layers", "loss", "train", "count_parameters", "grading")

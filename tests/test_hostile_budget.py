@@ -4,7 +4,6 @@ Slow or greedy work is simulated by replacing `Exercise.solve` (or the checker) 
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys

@@ -3,7 +3,6 @@ runaway nesting and expansion. Every test runs under the hang guard; none assert
 
 from __future__ import annotations
 
-import json
 from fractions import Fraction
 from pathlib import Path
 
@@ -201,7 +200,7 @@ def test_the_result_bits_refusal_names_the_file_from_python(work):
     assert e.value.source == "s.toml"
 
 
-@pytest.mark.xfail(strict=True, reason="spec._symbol_matrix: two matrices of one symbol base share their symbols")
+@pytest.mark.xfail(strict=True, reason="reader.symbol_matrix: two matrices of one symbol base share their symbols (lead: refuse a base already used)")
 def test_two_layers_with_the_same_symbol_base_do_not_share_symbols(cli, work):
     put(work, "s.toml", 'X = [1, 2]\n[[layers]]\nW = { symbol = "w", shape = [2, 2] }\nactivation = "relu"\n'
                         '[[layers]]\nW = { symbol = "w", shape = [2, 2] }\n')
@@ -316,7 +315,7 @@ round = 4
 """
 
 
-@pytest.mark.xfail(strict=True, reason="engine.round_value takes SymPy's floor (and abs, is_negative) of nested "
+@pytest.mark.xfail(strict=True, reason="algebra/sympy.round_value takes SymPy's floor (and abs, is_negative) of nested "
                                        "exponentials, raising evalf's precision at every level: 22 s for 3 steps; "
                                        "proposed: intervals.round_half_away")
 def test_round_4_on_a_sigmoid_softmax_net_rounds_without_sympy_floor(cli, work, monkeypatch):

@@ -152,7 +152,8 @@ def run_cli(args: argparse.Namespace) -> int:
         if args.format == "json":
             text = _json(class_json(grades, rubric) if is_class or single is None else to_json(single, rubric))
         else:
-            text = class_text(grades, order=list(solution)) if is_class or single is None else text_report(single, rubric)
+            text = (class_text(grades, order=list(solution)) if is_class or single is None
+                    else text_report(single, rubric))
         if args.csv:
             table = class_csv(grades, list(solution))
             if is_stdout(args.csv):

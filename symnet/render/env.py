@@ -68,7 +68,7 @@ def _latex(value: sp.Basic) -> str:
 
 def symbol_names(value: object) -> dict[sp.Symbol, str]:
     """The LaTeX of every symbol in a value (SymPy's `symbol_names` setting), by `symbol_tex`."""
-    symbols = getattr(value, "free_symbols", set())
+    symbols: set[sp.Basic] = getattr(value, "free_symbols", set())
     return {s: symbol_tex(s.name) for s in symbols if isinstance(s, sp.Symbol)}
 
 
@@ -202,7 +202,9 @@ def split_lines(body: str, budget: int, cost: Callable[[str], int]) -> list[str]
     """The lines of an aligned block in groups of at most `budget` (each line's `cost`), cut only between
     two entries: after a line ending in \\\\, outside any inner environment (a cases block stays whole), before
     a line that does not continue the one above (a continuation starts with "&"). One group when it is small."""
-    groups, current, used, depth = [], [], 0, 0
+    groups: list[str] = []
+    current: list[str] = []
+    used, depth = 0, 0
     for line in body.split("\n"):
         line_cost = cost(line)
         if (current and depth == 0 and used + line_cost > budget and current[-1].endswith("\\\\")
@@ -283,7 +285,8 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined, autoescape=False,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, bytecode_cache=_bytecode_cache(),
     )
-    env.filters.update(tex=tex, terms=tex_terms, katex_chunks=katex_chunks, tex_chunks=tex_chunks, decimal=decimal, esc=escape, codepoint=codepoint, nonblank=nonblank)
+    env.filters.update(tex=tex, terms=tex_terms, katex_chunks=katex_chunks, tex_chunks=tex_chunks, decimal=decimal,
+                       esc=escape, codepoint=codepoint, nonblank=nonblank)
     env.tests.update(compound=needs_parens, zero=is_zero, rational=exact_number, plain=plain)
     env.globals.update(palette=PALETTE, unicode_tex=UNICODE_TEX)
     return env

@@ -1,4 +1,4 @@
-"""Compiling a LaTeX document with pdflatex: private folder, no shell escape, no file access outside it, a time bound."""
+"""Compiling a LaTeX document with pdflatex: private folder, no shell escape, no file access outside, a time bound."""
 
 from __future__ import annotations
 
