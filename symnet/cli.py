@@ -149,9 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             print(f"{PROG} {__version__}")
             return 0
-        if args.command is None:
-            build_parser().print_help()
-            return 2
+        if args.command is None:  # (exit 2 is one line on stderr: the help is one option away)
+            raise UsageError(f"a command is needed: one of {', '.join(COMMANDS)} (see '{PROG} --help')")
         if hasattr(args, "bound"):
             from .bounds import DEFAULT
 
