@@ -312,7 +312,7 @@ def run_case(test: str, argv: list[str], files: dict[str, str | bytes]) -> None:
     STATS["tests"][test] += 1
     STATS["outcomes"][code] += 1
     if code == 2:
-        STATS["errors"][re.sub(r"\d+", "N", text.split(": ")[-1].split("(")[0].strip())[:60]] += 1
+        STATS["errors"][error_kind(text)] += 1
     if "(bound: --" in text:
         STATS["budget"][text.split("(bound: ")[1].split(")")[0]] += 1
     STATS["slowest"] = max(STATS["slowest"], (elapsed, case + f"  [{files_summary(files)}]"))
@@ -329,6 +329,15 @@ def run_case(test: str, argv: list[str], files: dict[str, str | bytes]) -> None:
 
 
 STARTED: dict[str, float] = {}
+
+
+def error_kind(line: str) -> str:
+    """An error line without its file and the values in it: what kind of refusal it is."""
+    message = line[len(PREFIX):].strip()
+    message = message.split(": ", 1)[1] if ": " in message and message.split(": ", 1)[0].endswith(
+        (".toml", ".json", "backprop", "matmul")) else message
+    message = re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", message)
+    return re.sub(r"\d+", "N", message)[:70]
 
 
 def files_summary(files: dict[str, str | bytes]) -> str:
