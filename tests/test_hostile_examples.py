@@ -365,3 +365,51 @@ def test_a_pdf_too_large_to_set_in_time_is_refused_before_pdflatex_runs(cli, wor
         "backprop: --format pdf: the LaTeX is 0 MB, more than pdflatex sets in 60 s (about 1 MB a second); use "
         "--format latex and compile it yourself, or a smaller exercise")
     assert not (work / "key.pdf").exists()
+
+
+EXP_BASE_NET = """X = ["1/2", 1]
+[[layers]]
+W = [[1, 1], [1, -1]]
+activation = "sigmoid"
+exp_base = "1/(10^40 - 1)"
+[[layers]]
+W = [[1, 1], [1, -1]]
+activation = "sigmoid"
+exp_base = "1/(10^40 - 1)"
+[[layers]]
+W = [[1, 1], [1, -1]]
+activation = "softmax"
+exp_base = "1/(10^40 - 1)"
+[loss]
+kind = "cross_entropy"
+Y = [0, 1]
+[train]
+learning_rate = "1/10"
+"""
+
+
+@pytest.mark.xfail(strict=True, reason="export.value_str: sp.sstr sorts each sum's terms by evaluating every term "
+                                       "numerically (as_ordered_terms -> complex()), level by level: 35 of 43 s of "
+                                       "this key; proposed: sp.sstr(v, order='none')")
+def test_json_writes_values_without_evaluating_their_terms(work, monkeypatch):
+    import symnet
+    from symnet.export import to_json
+
+    put(work, "s.toml", EXP_BASE_NET)
+    solution = symnet.load("s.toml").solve()
+
+    def no_complex(self):
+        raise AssertionError("a term evaluated numerically to be sorted")
+
+    monkeypatch.setattr(sp.Expr, "__complex__", no_complex)
+    assert to_json(solution)["quantities"]["A3"]
+
+
+@pytest.mark.xfail(strict=True, reason="render/layout.value_width measures sp.latex(value), not env.tex(value): "
+                                       "symbols print differently from what is measured (nabs: |n| measured)")
+def test_the_layout_measures_what_the_printer_prints():
+    from symnet.render.env import tex
+    from symnet.render.layout import tex_width, value_width
+
+    for name in ("nabs", "x_1_2", "xhat", "omicron"):
+        assert value_width(sp.Symbol(name)) == tex_width(tex(sp.Symbol(name)))
