@@ -157,8 +157,15 @@ def check_powers(Z: object, base: sp.Expr, bounds: Bounds = DEFAULT, source: str
     An irrational z is sized by `estimate`, in floats, in one walk over its distinct subtrees. A z nesting
     `bounds.function_depth` functions already is refused too: SymPy decides the sign of each new one (a number)
     by evaluating it at rising precision, and whether it is real (symbols) by splitting it into real and
-    imaginary parts, level by level, at a cost that doubles with every level (16 tanh layers: minutes)."""
+    imaginary parts, level by level, at a cost that doubles with every level (16 tanh layers: minutes). So is a z
+    holding a power of a sum that multiplies out to more than `bounds.expression_nodes` terms: SymPy expands it to
+    split e^z into its real and imaginary parts ((log(6) − log(2) − log(3) − 1)^64: 47905 terms)."""
     entries = Z if isinstance(Z, sp.MatrixBase) else [Z]
+    if max((expansion_terms(z, bounds.expression_nodes) for z in entries if isinstance(z, sp.Basic)),
+           default=0) > bounds.expression_nodes:
+        raise BoundError(f"a power in its input multiplies out to more than {bounds.expression_nodes} terms "
+                         "(bound: expression_nodes): SymPy would expand it to take the activation",
+                         source=source, field=field)
     depths: dict = {}
     deepest = max((function_depth(z, depths) for z in entries if isinstance(z, sp.Expr)), default=0)
     if deepest >= bounds.function_depth:
@@ -205,24 +212,42 @@ def function_depth(e: sp.Basic, memo: dict | None = None) -> int:
     return d
 
 
-def expansion_terms(e: sp.Basic, cap: int, memo: dict | None = None) -> int:
-    """An upper bound (capped just above `cap`) on the terms of e once multiplied out, or of any part of it: what
-    SymPy may expand when it asks whether a function of e is real ((a + … + h)^64 has 10^9 terms)."""
-    memo = {} if memo is None else memo
+def expansion_terms(e: sp.Basic, cap: int) -> int:
+    """The most terms (capped just above `cap`) a power of a sum in e, (a + b + …)^k with k ≥ 2, multiplies out to:
+    what SymPy expands when it splits a function of e into real and imaginary parts ((a + … + h)^64 has 10^9).
+    1 when e holds no such power."""
+    sizes: dict = {}
+    top = 1
+    stack = [e]
+    seen: set = set()
+    while stack:
+        x = stack.pop()
+        if x.is_Atom or x in seen:
+            continue
+        seen.add(x)
+        stack.extend(x.args)
+        if x.is_Pow and x.exp.is_Integer and abs(x.exp) >= 2:
+            top = max(top, _power_terms(_terms(x.base, cap, sizes), abs(int(x.exp)), cap + 1))
+            if top > cap:
+                return top
+    return top
+
+
+def _terms(e: sp.Basic, cap: int, sizes: dict) -> int:
+    """An upper bound (capped) on the terms of e multiplied out: sums add, products multiply, powers multinomially."""
     if e.is_Atom:
         return 1
-    n = memo.get(e)
+    n = sizes.get(e)
     if n is None:
-        parts = [expansion_terms(a, cap, memo) for a in e.args]
         if e.is_Add:
-            n = sum(parts)
+            n = sum(_terms(a, cap, sizes) for a in e.args)
         elif e.is_Mul:
-            n = math.prod(parts)
+            n = math.prod(_terms(a, cap, sizes) for a in e.args)
         elif e.is_Pow and e.exp.is_Integer:
-            n = _power_terms(parts[0], abs(int(e.exp)), cap + 1)
+            n = _power_terms(_terms(e.base, cap, sizes), abs(int(e.exp)), cap + 1)
         else:
-            n = max(parts)
-        n = memo[e] = min(max([n] + parts), cap + 1)
+            n = 1
+        n = sizes[e] = min(n, cap + 1)
     return n
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 import time
 from types import FrameType, TracebackType
@@ -41,12 +42,12 @@ class Budget:
 
     A SIGALRM interval timer looks every TICK: SymPy is interrupted wherever it is, between two Python bytecodes
     (a long step inside C ends first), by `Interrupted`, which `except Exception` does not catch; once beyond, it
-    interrupts again every TICK, against a bare `except:` that catches one; a real process (`hard`, the `symnet`
-    command) still running GRACE seconds after the first interruption exits at once with the same line. The
-    address space is also capped, BACKSTOP × the cap above its size at the start (RLIMIT_AS), against a single
-    huge allocation between two looks. On leaving, the timer, the signal handler and the limit are what they were
-    (an outer alarm keeps its deadline); outside the main thread, or without SIGALRM, only the memory limit
-    applies."""
+    interrupts again every TICK, against a bare `except:` that catches one (or a finaliser it lands in, whose
+    report `sys.unraisablehook` drops meanwhile); a real process (`hard`, the `symnet` command) still running
+    GRACE seconds after the first interruption exits at once with the same line. The address space is also
+    capped, BACKSTOP × the cap above its size at the start (RLIMIT_AS), against a single huge allocation between
+    two looks. On leaving, the timer, the signal handler, the unraisable hook and the limit are what they were (an
+    outer alarm keeps its deadline); outside the main thread, or without SIGALRM, only the memory limit applies."""
 
     def __init__(self, seconds: float | None = TIMEOUT, megabytes: int | None = MEMORY,
                  source: str | None = None, hard: bool = False) -> None:
@@ -57,6 +58,8 @@ class Budget:
         self._old_handler: object = None
         self._outer: tuple[float, float] | None = None  # an enclosing alarm: its deadline and interval
         self._old_limit: tuple[int, int] | None = None
+        self._old_unraisable = sys.unraisablehook
+        self._quiet = False  # True while another hook reports an unraisable exception: no interruption there
 
     def __enter__(self) -> "Budget":
         self.start = time.monotonic()
@@ -69,6 +72,7 @@ class Budget:
             delay, interval = signal.getitimer(signal.ITIMER_REAL)
             self._outer = (self.start + delay, interval) if delay else None
             first = min(TICK, self.seconds) if self.seconds is not None else TICK
+            self._old_unraisable, sys.unraisablehook = sys.unraisablehook, self._unraisable
             signal.setitimer(signal.ITIMER_REAL, first, TICK)
             self._timer = True
         return self
@@ -80,6 +84,7 @@ class Budget:
             signal.setitimer(signal.ITIMER_REAL, 0, 0)
             _pending()  # an alarm already delivered runs our (now idle) handler, not the one restored next
             signal.signal(signal.SIGALRM, self._old_handler)  # type: ignore[arg-type]
+            sys.unraisablehook = self._old_unraisable
             if self._outer is not None:
                 deadline, interval = self._outer
                 signal.setitimer(signal.ITIMER_REAL, max(deadline - time.monotonic(), 0.001), interval)
@@ -92,8 +97,21 @@ class Budget:
         if kind is not None and issubclass(kind, MemoryError) and self.megabytes is not None:
             raise self.memory_error() from None
 
+    def _unraisable(self, info: object) -> None:
+        """An interruption raised in a finaliser (a __del__, a GC callback) goes unreported, and the next one comes at
+        once, in the run itself. Any other unraisable exception goes to the hook there was, uninterrupted."""
+        if isinstance(getattr(info, "exc_value", None), Interrupted):
+            if self._timer and not self.done:  # the finaliser has ended: interrupt again at once, not a tick later
+                signal.setitimer(signal.ITIMER_REAL, 0.001, TICK)
+            return
+        self._quiet = True
+        try:
+            self._old_unraisable(info)  # type: ignore[arg-type]
+        finally:
+            self._quiet = False
+
     def _on_alarm(self, signum: int, frame: FrameType | None) -> None:
-        if self.done or (frame is not None and frame.f_code is Budget.__exit__.__code__):
+        if self.done or self._quiet or (frame is not None and frame.f_code is Budget.__exit__.__code__):
             return
         now = time.monotonic()
         if self._outer is not None and now >= self._outer[0]:  # the enclosing alarm is due: its handler runs

@@ -22,7 +22,8 @@ RESERVED = frozenset(n for n in dir(sp) if not n.startswith("_")) | frozenset(ke
 NOT_FINITE = frozenset({"nan", "inf", "infinity"})  # (any case) names a reader would take for a non-finite float
 
 _TOKEN = re.compile(
-    r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<name>[A-Za-z][A-Za-z0-9_]*)|(?P<op>\*\*|[-+*/^()]))", re.ASCII
+    r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<name>[A-Za-z][A-Za-z0-9_]*)|(?P<op>\*\*|[-+*/^()]))",
+    re.ASCII,
 )
 _NUMBER = re.compile(r"^(?P<int>\d*)(?:\.(?P<frac>\d*))?(?:[eE](?P<exp>[+-]?\d+))?$", re.ASCII)
 
@@ -277,13 +278,15 @@ def parse_entry(value: object, bounds: Bounds = DEFAULT) -> sp.Expr:
     except SymnetError:
         raise
     except (RecursionError, OverflowError, MemoryError, ValueError, ZeroDivisionError) as e:  # SymPy on bounded input
-        raise BoundError(f"{value!r} is too large to compute ({type(e).__name__}; bounds: exponent, power_bits)") from None
+        raise BoundError(f"{value!r} is too large to compute ({type(e).__name__}; bounds: exponent, power_bits)") \
+            from None
     if result.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
         raise EntryError(f"{value!r} is not a finite value")
     check_finite(result, value, bounds)
-    if result.free_symbols and expansion_terms(result, bounds.expression_nodes) > bounds.expression_nodes:
-        raise BoundError(f"{_short(value)!r} multiplies out to more than {bounds.expression_nodes} terms "
-                         "(bound: expression_nodes)")
+    expandable = result.free_symbols or result.has(sp.log, sp.exp)  # (nothing SymPy multiplies back together)
+    if expandable and expansion_terms(result, bounds.expression_nodes) > bounds.expression_nodes:
+        raise BoundError(f"{_short(value)!r}: a power that multiplies out to more than {bounds.expression_nodes} "
+                         "terms (bound: expression_nodes)")
     check_exponentials(result, bounds)
     if result.is_number and (result.has(sp.I) or result.is_extended_real is False):
         raise EntryError(f"{value!r} is not a real number")

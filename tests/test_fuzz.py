@@ -266,14 +266,19 @@ def snapshot(folder: Path) -> dict[str, str]:
     return out
 
 
-OUTPUT_OPTIONS = ("-o", "--csv")
+OUTPUT_OPTIONS = ("--output", "--csv", "--report", "--feedback")
+
+
+def is_output_option(arg: str) -> bool:
+    """-o, or an output option however argparse lets it be abbreviated (--outp is --output)."""
+    return arg == "-o" or len(arg) > 3 and any(o.startswith(arg) for o in OUTPUT_OPTIONS)
 
 
 def named_outputs(argv: list[str]) -> set[str]:
     """The files a command line names as its outputs (and, through a link, its target)."""
     out = set()
     for i, a in enumerate(argv[:-1]):
-        if a in OUTPUT_OPTIONS:
+        if is_output_option(a):
             out.add(argv[i + 1])
             if argv[i + 1] == "link":
                 out.add("target.txt")

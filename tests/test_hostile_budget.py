@@ -123,6 +123,30 @@ def test_the_command_ends_even_a_run_that_swallows_every_interruption(tmp_path):
     assert done.stderr == f"{PREFIX}backprop: still running after 0.5 s {TIMEOUT_TAIL}\n"
 
 
+class Finalised:
+    def __del__(self):
+        time.sleep(0.15)  # a tick lands here now and then: its interruption is unraisable
+
+
+def finaliser_runs(self):
+    while True:
+        Finalised()  # (freed at once: __del__ runs here)
+        time.sleep(0.05)
+
+
+def test_an_interruption_in_a_finaliser_is_not_reported_and_the_run_still_ends(cli, work, monkeypatch):
+    """Found by the fuzzer: a tick landing in a __del__ or a GC callback raised there, and Python printed
+    "Exception ignored in ..." with a traceback; the next tick now interrupts the run itself."""
+    import sys
+
+    seen = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda info: seen.append(info.exc_value))
+    monkeypatch.setattr(Exercise, "solve", finaliser_runs)
+    assert one_error_line(cli("solve", "backprop", "--timeout", "0.5")) == (
+        f"backprop: still running after 0.5 s {TIMEOUT_TAIL}")
+    assert seen == [] and sys.unraisablehook is not None
+
+
 def test_a_run_beyond_its_memory_cap_is_one_line(cli, work, monkeypatch):
     monkeypatch.setattr(Exercise, "solve", grower)
     cap = int(resident_mb()) + 150

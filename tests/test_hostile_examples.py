@@ -254,9 +254,30 @@ def test_a_power_of_a_long_sum_through_tanh_is_refused(cli, work):
     put(work, "s.toml", 'X = ["(a+b+c+d+e1+f+g+h)^64"]\n[[layers]]\nW = [[1]]\nactivation = "tanh"\n'
                         '[[layers]]\nW = [[1]]\nactivation = "tanh"\n')
     assert one_error_line(cli("solve", "s.toml", "--format", "json")) == (
-        "s.toml: X[1]: '(a+b+c+d+e1+f+g+h)^64' multiplies out to more than 2000 terms (bound: expression_nodes)")
+        "s.toml: X[1]: '(a+b+c+d+e1+f+g+h)^64': a power that multiplies out to more than 2000 terms "
+        "(bound: expression_nodes)")
     put(work, "t.toml", 'X = ["(a+b)^8"]\n[[layers]]\nW = [[1]]\nactivation = "tanh"\n')
     assert cli("solve", "t.toml", "--format", "json").code == 0
+
+
+def test_a_numeric_power_of_a_long_sum_is_refused(cli, work):
+    """Found by the fuzzer: SymPy expands (log(6) − log(2) − log(3) − 1)^64 (47905 terms) to split the sigmoid's
+    e^z into real and imaginary parts, in some runs and not others (the order of its assumption queries varies)."""
+    entry = "(log(6)-log(2)-log(3))^64 - (-1 + log(6)-log(2)-log(3))^64 - e"
+    put(work, "s.toml", f'X = [1, 2]\n[[layers]]\nW = [["{entry}", -1]]\nactivation = "sigmoid"\n')
+    assert one_error_line(cli("solve", "s.toml", "--format", "json")) == (
+        "s.toml: layers[1].W[1][1]: '(log(6)-log(2)-log(3))^64 - (-1 + log...': a power that multiplies out to more "
+        "than 2000 terms (bound: expression_nodes)")
+
+
+def test_a_computed_power_of_a_long_sum_is_refused_before_an_activation():
+    from symnet.bounds import check_powers
+    from symnet.errors import BoundError
+
+    a, b, c = sp.symbols("a b c")
+    check_powers(sp.ImmutableMatrix([(a + b + c) ** 8]), sp.E)  # 45 terms
+    with pytest.raises(BoundError, match=r"^layers\[2\]: a power in its input multiplies out to more than 2000 terms"):
+        check_powers(sp.ImmutableMatrix([(a + b + c + 1) ** 30]), sp.E, field="layers[2]")  # C(33, 3) = 5456 terms
 
 
 def test_an_exp_base_near_zero_finishes(cli, work):
