@@ -43,7 +43,7 @@ MEMORY = 1500  # --memory of each case (MB)
 PREFIX = "symnet: error: "
 
 STATS: dict = {"cases": 0, "outcomes": Counter(), "budget": Counter(), "slowest": (0.0, ""), "peak_mb": 0.0,
-               "tests": Counter(), "errors": Counter()}
+               "tests": Counter(), "errors": Counter(), "budget_cases": []}
 
 
 def _report() -> None:
@@ -52,7 +52,8 @@ def _report() -> None:
         return
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     doc = {"profile": PROFILE, "cases": STATS["cases"], "outcomes": dict(STATS["outcomes"]),
-           "budget_lines": dict(STATS["budget"]), "per_test": dict(STATS["tests"]),
+           "budget_lines": dict(STATS["budget"]), "budget_cases": STATS["budget_cases"][:40],
+           "per_test": dict(STATS["tests"]),
            "commonest_errors": dict(STATS["errors"].most_common(15)),
            "slowest_seconds": round(STATS["slowest"][0], 2), "slowest_case": STATS["slowest"][1],
            "peak_resident_mb_after_a_case": round(STATS["peak_mb"], 1), "peak_rss_mb_process": round(peak, 1)}
@@ -320,6 +321,7 @@ def run_case(test: str, argv: list[str], files: dict[str, str | bytes]) -> None:
         STATS["errors"][error_kind(text)] += 1
     if "(bound: --" in text:
         STATS["budget"][text.split("(bound: ")[1].split(")")[0]] += 1
+        STATS["budget_cases"].append(f"{elapsed:.1f} s  {case}  [{files_summary(files)}]"[:1500])
     STATS["slowest"] = max(STATS["slowest"], (elapsed, case + f"  [{files_summary(files)}]"))
     STATS["peak_mb"] = max(STATS["peak_mb"], resident_mb())
     assert code in (0, 1, 2), (case, code, text)
@@ -345,8 +347,8 @@ def error_kind(line: str) -> str:
     return re.sub(r"\d+", "N", message)[:70]
 
 
-def files_summary(files: dict[str, str | bytes]) -> str:
-    return "; ".join(f"{k}={v[:300]!r}" for k, v in files.items())
+def files_summary(files: dict[str, str | bytes], width: int = 1200) -> str:
+    return "; ".join(f"{k}={v[:width]!r}" for k, v in files.items())
 
 
 # ---------------------------------------------------------------- the fuzz tests
