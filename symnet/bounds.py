@@ -352,11 +352,11 @@ def check_entries(exercise: object, bounds: Bounds = DEFAULT) -> None:
 
     train = getattr(exercise, "train", None)
     steps = train.steps if train is not None else 1
-    total, rows = 0, X.rows
+    total, shape = 0, X.shape
     for l in layers:
         op = registry()[l.type]
-        total += op.entries(l, rows, X.cols)
-        rows = op.out_rows(l, rows)
+        total += op.entries(l, *shape)
+        shape = op.out_shape(l, shape)
     total *= steps
     if total > bounds.entries:
         field = "train.steps" if steps > 1 else "layers"

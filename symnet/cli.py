@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument("-o", "--output", metavar="FILE",
                        help="write to FILE (whole or not at all; - or /dev/stdout: standard output)")
         c.add_argument("--decimals", type=int, metavar="N", help="show N-decimal approximations beside exact values")
+        _layout_options(c)
         _bound_option(c)
         _budget_options(c)
         return c
@@ -77,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--out", metavar="DIR", help="folder for a class set")
     g.add_argument("--format", choices=("markdown", "latex", "pdf"), default="markdown", help="class set documents")
     g.add_argument("--jobs", type=int, default=1, metavar="J", help="parallel processes for a class set")
+    g.add_argument("--roster", metavar="FILE", help="a class set's students: a CSV file of names (a column 'name')")
+    g.add_argument("--secret", metavar="TEXT", help="salts a class set's seeds (default: DIR/secret, made if missing)")
+    _layout_options(g)
 
     sub.add_parser("examples", help="list the built-in exercises", description="list the built-in exercises")
 
@@ -94,6 +98,26 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--workers", type=int, default=2, metavar="N", help="worker processes (default 2)")
     _bound_option(s)
     return p
+
+
+def _layout_options(c: argparse.ArgumentParser) -> None:
+    """The document options of solve and worksheet (and a class set): layout, scaffolding, printing, paper."""
+    c.add_argument("--detail", choices=("sheet", "steps", "full"), default="sheet",
+                   help="the key: the hand grid (sheet, default), and the first entry of each kind written out "
+                        "(steps), or every entry written out (full)")
+    c.add_argument("--scaffold", choices=("grid", "formulas", "blank"), default="grid",
+                   help="the worksheet: the grid with empty boxes (grid, default), every entry's formula (formulas), "
+                        "or only the given numbers (blank)")
+    c.add_argument("--decimals-shown", action="store_const", const=True, default=None,
+                   help="write fractions that end as decimals (-0.8, not -4/5); the default where the exercise rounds")
+    c.add_argument("--mono", action="store_true", help="black and white: no sample colours")
+    c.add_argument("--paper", choices=("a4", "letter"), default="a4", help="paper size of LaTeX and PDF (default a4)")
+
+
+def layout_options(args: argparse.Namespace) -> dict[str, object]:
+    """The render() keyword arguments of the document options on a command line."""
+    return {"detail": args.detail, "scaffold": args.scaffold, "decimals_shown": args.decimals_shown,
+            "mono": args.mono, "paper": args.paper}
 
 
 def _bound_option(c: argparse.ArgumentParser) -> None:
@@ -243,10 +267,11 @@ def _make_document(args: argparse.Namespace, worksheet: bool) -> str | bytes:
     else:
         from .render import render, render_pdf
 
+        options = layout_options(args)
         if args.format == "pdf":
-            text = render_pdf(solution, worksheet=worksheet, decimals=args.decimals)
+            text = render_pdf(solution, worksheet=worksheet, decimals=args.decimals, **options)
         else:
-            text = render(solution, args.format, worksheet=worksheet, decimals=args.decimals)
+            text = render(solution, args.format, worksheet=worksheet, decimals=args.decimals, **options)
     return text
 
 

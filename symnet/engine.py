@@ -32,6 +32,10 @@ class Run:
         self.top = 0
         self.where: tuple[int | None, str, str] = (None, "given", "forward")  # (node, op, phase) recording now
         self.fanout: Counter[str] = Counter()  # how many parts each quantity's gradient sums
+        self.part = ""  # the sub-network recording now (a GAN's "G", "D"): names are recorded as part.name
+        self.parts = frozenset(p for p, _ in exercise.parts)  # every part's name: "G.A1" is G's A1
+        self.reading: dict[str, str] = {}  # in a part: inputs that are another part's quantities (Z1 → "D.Z1")
+        self.unrecorded: frozenset[str] = frozenset()  # names computed but not recorded (a frozen layer's gradients)
         self._deferred: dict[int, Deferred] = {}
         self._keep: list[Any] = []  # keeps the ids of the map above stable
 
@@ -44,14 +48,28 @@ class Run:
         self.where = (node, op_name, phase)
 
     def record(self, kind: str, name: str, value: Any, **inputs: Any) -> Any:
-        """Record one quantity; give it (or, in the first step, the value given for it: a student's, carried on)."""
-        self.xp.check_nodes(name, value, self.bounds, self.source)
+        """Record one quantity; give it (or, in the first step, the value given for it: a student's, carried on).
+
+        In a part (a GAN's sub-network) the names are the op's own, and the solution knows them as part.name; an input
+        named with a part's prefix is that part's quantity ("G.A2"), as is one the part reads (`reading`)."""
+        qualified = f"{self.part}.{name}" if self.part else name
+        if qualified in self.unrecorded:
+            return value
+        self.xp.check_nodes(qualified, value, self.bounds, self.source)
         node, op_name, phase = self.where
         step_inputs = tuple((k, self._stored(v)) for k, v in inputs.items())
-        self.steps.append(Step(op_name, phase, kind, name, self._stored(value), node, self.epoch, step_inputs))
-        if self.epoch == 1 and name in self.given:
-            return self._given(self.given[name], value)
+        refs = tuple(self.qualify(k) for k in inputs) if self.part else ()
+        self.steps.append(Step(op_name, phase, kind, name, self._stored(value), node, self.epoch, step_inputs,
+                               self.part, refs))
+        if self.epoch == 1 and qualified in self.given:
+            return self._given(self.given[qualified], value)
         return value
+
+    def qualify(self, name: str) -> str:
+        """An input's name in the solution: as named (another part's, "G.A2"), as this part reads it, or part.name."""
+        if not self.part or name.split(".", 1)[0] in self.parts:
+            return name
+        return self.reading.get(name, f"{self.part}.{name}")
 
     def _stored(self, v: Any) -> Any:
         if isinstance(v, sp.Basic) or self.xp is SYMPY:
@@ -122,15 +140,28 @@ def _solve(ex: Exercise, xp: Algebra, broken: frozenset[str], given: Mapping[str
         run.at(None, "matmul", "forward")
         matmul.OP.run(run, xp.value(ex.A, keep=True), xp.value(ex.B, keep=True))
         return Solution(ex, tuple(run.steps), backend=xp.name)
-    nodes = ex.nodes
-    state = {n.k: {p: xp.value(v, keep=True) for p, v in op(n.op).trainable(n.params).items()} for n in nodes}
-    X = xp.value(ex.X, keep=True)
-    Y = xp.value(ex.loss.Y, keep=True) if ex.loss is not None else None
-    for n in nodes:
-        run.fanout.update(n.inputs)
-    for epoch in range(1, (ex.train.steps if ex.train else 1) + 1):
-        run.epoch = epoch
-        state = _epoch(run, ex, nodes, state, X, Y)
+    if ex.kind == "gan":
+        from .ops import gan
+
+        state, step = gan.OP.state(run, ex), gan.OP.epoch
+    else:
+        nodes = ex.nodes
+        state = {"": parameters_of(run, nodes)}
+        X = xp.value(ex.X, keep=True)
+        Y = xp.value(ex.loss.Y, keep=True) if ex.loss is not None else None
+
+        def step(run: Run, ex: Exercise, state: dict[str, Any]) -> dict[str, Any]:
+            return {"": _epoch(run, ex, nodes, state[""], X, Y)}
+    try:
+        for epoch in range(1, (ex.train.steps if ex.train else 1) + 1):
+            run.epoch = epoch
+            state = step(run, ex, state)
+    except ValueError:  # shapes that no longer fit: only a mistake's re-run (padding ignored) may end here
+        if not broken:
+            raise
+        if xp is not SYMPY:
+            raise Fallback("a mistake changed a shape") from None
+        return Solution(ex, tuple(run.steps), backend=xp.name, bits=tuple(run.bits))  # the steps it could make
     if ex.count_parameters:
         run.epoch = 1
         run.at(None, "parameters", "forward")
@@ -138,27 +169,52 @@ def _solve(ex: Exercise, xp: Algebra, broken: frozenset[str], given: Mapping[str
     return Solution(ex, tuple(run.steps), backend=xp.name, bits=tuple(run.bits))
 
 
+def parameters_of(run: Run, nodes: tuple[Node, ...]) -> dict[int, dict[str, Any]]:
+    """Each layer's trained parameters in the run's algebra, by layer number and name."""
+    return {n.k: {p: run.xp.value(v, keep=True) for p, v in op(n.op).trainable(n.params).items()} for n in nodes}
+
+
 def _epoch(run: Run, ex: Exercise, nodes: tuple[Node, ...], state: dict[int, dict[str, Any]], X: Any,
            Y: Any) -> dict[int, dict[str, Any]]:
     """One forward pass, and with a loss one backward pass and one update; gives the updated parameters."""
+    run.fanout = Counter(q for n in nodes for q in n.inputs)
     run.at(None, "given", "forward")
-    values = {"X": given.OP.start(run, X)}
-    saved: dict[int, dict[str, Any]] = {}
-    for n in nodes:  # forward, in order
-        run.at(n.k, n.op, "forward")
-        ins = {q: values[q] for q in n.inputs}
-        outs = op(n.op).forward(run, n, state[n.k], ins)
-        values.update(outs)
-        saved[n.k] = {**ins, **outs}
+    values, saved = forward(run, nodes, state, {"X": given.OP.start(run, X)})
     if ex.loss is None:
         return state
     last = nodes[-1]
     run.at(last.k, "loss", "loss")
     grad = loss.OP.start(run, ex.loss, last.k, values[f"A{last.k}"], Y, op(last.op).activation(last.params))
+    grads, _ = backward(run, nodes, state, saved, grad, run.fanout["X"] > 1)
+    if ex.train is None:
+        return state
+    run.top = 0
+    new = updated(run, nodes, state, grads, ex.train)
+    run.bits.append(run.top)
+    return new
+
+
+def forward(run: Run, nodes: tuple[Node, ...], state: dict[int, dict[str, Any]],
+            values: dict[str, Any]) -> tuple[dict[str, Any], dict[int, dict[str, Any]]]:
+    """The forward pass of the layers, in order, from `values` (X); every quantity, and what each layer saw."""
+    saved: dict[int, dict[str, Any]] = {}
+    for n in nodes:
+        run.at(n.k, n.op, "forward")
+        ins = {q: values[q] for q in n.inputs}
+        outs = op(n.op).forward(run, n, state[n.k], ins)
+        values.update(outs)
+        saved[n.k] = {**ins, **outs}
+    return values, saved
+
+
+def backward(run: Run, nodes: tuple[Node, ...], state: dict[int, dict[str, Any]], saved: dict[int, dict[str, Any]],
+             grad: Grad, need_x: bool) -> tuple[dict[int, dict[str, Any]], Any]:
+    """The reverse walk from the last layer's `grad`: each layer once every path above it has given its part. Gives
+    each layer's parameter gradients and, when `need_x`, ∂L/∂X (summed over the paths X feeds)."""
     parts: dict[str, list[tuple[str, Any]]] = {}
     grads: dict[int, dict[str, Any]] = {}
-    need_x = run.fanout["X"] > 1  # ∂L/∂X only where X feeds two paths (a skip): both are summed
-    for n in reversed(nodes):  # backward: each layer once every path above it has given its part
+    last = nodes[-1]
+    for n in reversed(nodes):
         out = f"A{n.k}"
         g = grad if n is last else Grad(_joined(run, n.k, out, parts.get(out, [])))
         run.at(n.k, n.op, "backward")
@@ -167,16 +223,16 @@ def _epoch(run: Run, ex: Exercise, nodes: tuple[Node, ...], state: dict[int, dic
         grads[n.k] = b.params
         for q, name, v in b.inputs:
             parts.setdefault(q, []).append((name, v))
-    if need_x:
-        _joined(run, None, "X", parts.get("X", []))
-    if ex.train is None:
-        return state
-    run.top = 0
+    return grads, _joined(run, None, "X", parts.get("X", [])) if need_x else None
+
+
+def updated(run: Run, nodes: tuple[Node, ...], state: dict[int, dict[str, Any]], grads: dict[int, dict[str, Any]],
+            train: Any) -> dict[int, dict[str, Any]]:
+    """One gradient-descent step of every layer's parameters, recorded; the new parameters."""
     new = {}
     for n in nodes:
         run.at(n.k, "update", "update")
-        new[n.k] = update.OP.step(run, n, state[n.k], grads[n.k], ex.train) if state[n.k] else {}
-    run.bits.append(run.top)
+        new[n.k] = update.OP.step(run, n, state[n.k], grads[n.k], train) if state[n.k] else {}
     return new
 
 

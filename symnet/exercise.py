@@ -38,6 +38,7 @@ class Exercise:
     count_parameters: bool = False
     A: sp.ImmutableMatrix | None = None  # matmul only
     B: sp.ImmutableMatrix | None = None  # matmul only
+    parts: tuple[tuple[str, "Exercise"], ...] = ()  # kind "gan": its named sub-networks, whose quantities are part.name
     bounds: Bounds = field(default=DEFAULT, compare=False, repr=False)  # the limits it was read with; solving keeps them
 
     @cached_property
@@ -51,6 +52,19 @@ class Exercise:
             prev = f"A{k}"
         return tuple(out)
 
+    def part(self, name: str) -> "Exercise":
+        """The sub-network recorded as `name` (a GAN's "G", "D", or "G.D": the generator's step through D)."""
+        return dict(self.parts)[name]
+
+    @property
+    def batch(self) -> int:
+        """The samples: X's columns, or one when a layer reads its input as maps (an image, sequences in rows)."""
+        from .ops import registry
+
+        if self.kind != "network" or self.X is None or any(registry()[l.type].image for l in self.layers):
+            return 1
+        return self.X.cols
+
     @property
     def parameters(self) -> int:
         """The numbers the layers learn: Σ neurons·(inputs + 1) for dense layers (neurons·inputs without bias)."""
@@ -63,8 +77,10 @@ class Exercise:
         """True when a layer makes a labelled approximation (3 for e, a rounding) or Ŷ is given rounded."""
         from .ops import registry
 
-        return (any(registry()[l.type].approximates(l) for l in self.layers)
-                or (self.loss is not None and self.loss.predictions is not None))
+        return (any(registry()[l.type].approximates(l) or getattr(l, "round", None) is not None for l in self.layers)
+                or (self.loss is not None and self.loss.predictions is not None)
+                or (self.train is not None and self.train.round_activations is not None
+                    and any(getattr(l, "activation", None) in ("sigmoid", "tanh", "softmax") for l in self.layers)))
 
     @property
     def symbolic(self) -> bool:

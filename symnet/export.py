@@ -55,7 +55,7 @@ def firsts(solution: Solution, epoch: int = 1) -> dict[str, Step]:
     out: dict[str, Step] = {}
     for s in solution.steps:
         if s.epoch == epoch:
-            out.setdefault(s.name, s)
+            out.setdefault(s.qualified, s)  # (a GAN's D.Z1: its part's name)
     return out
 
 
@@ -74,7 +74,7 @@ def to_json(solution: Solution) -> dict[str, Any]:
     if solution.epochs > 1:
         out["steps"] = [quantities_json(firsts(solution, k)) for k in range(1, solution.epochs + 1)]
     if solution.bits:
-        out["bits"] = list(solution.bits)  # per gradient-descent step, the largest updated weight's size
+        out["bits"] = [b or None for b in solution.bits]  # per step, the largest updated weight's size (null: n/a)
     return out
 
 
@@ -137,13 +137,14 @@ def to_text(solution: Solution) -> str:
         if s.epoch != epoch:
             epoch = s.epoch
             lines += [f"--- gradient-descent step {epoch} ---", ""]
-        label = "Yhat ≈ (the given, rounded predictions)" if s.kind == "approx" else f"{s.name} ="
+        label = "Yhat ≈ (the given, rounded predictions)" if s.kind == "approx" else f"{s.qualified} ="
         body = _step_grid(s) if s.kind != "round" else []
         if s.kind == "round":
             d = int(s.operand("decimals"))
-            label = f"{s.name} (the exact {s.operands[0][0]} rounded to {d} decimals, an approximation) ="
+            label = f"{s.qualified} (the exact {s.operands[0][0]} rounded to {d} decimals, an approximation) ="
             body = _grid(s.value, lambda v: _decimal(v, d))
         lines += [f"{label} {body[0]}"] if len(body) == 1 else [label] + ["  " + r for r in body]
-    for k, size in enumerate(solution.bits, 1):
-        lines.append(f"{'' if k > 1 else chr(10)}largest updated weight after gradient-descent step {k}: {size} bits")
+    for k, size in enumerate(solution.bits, 1):  # 0: no updated weight is rational (symbols, e), so no size
+        said = f"{size} bits" if size else "n/a (no updated weight is a rational number)"
+        lines.append(f"{'' if k > 1 else chr(10)}largest updated weight after gradient-descent step {k}: {said}")
     return "\n".join(lines).rstrip() + "\n"

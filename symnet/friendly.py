@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sympy as sp
 
 from .exercise import Value
@@ -29,17 +31,36 @@ def problems(solution: Solution, max_given: int) -> list[str]:
             continue
         for x in _entries(s.value):
             if not x.is_Rational:
-                if s.name not in exempt:
-                    out.append(f"{s.name} holds {x}, not a rational number")
+                if s.qualified not in exempt and s.kind != "loss":
+                    out.append(f"{s.qualified} holds {x}, not a rational number")
                 break
             if x.q > MAX_DENOMINATOR or abs(x) > MAX_ABS:
-                out.append(f"{s.name} holds {x}: beyond denominator {MAX_DENOMINATOR} or size {MAX_ABS}")
+                out.append(f"{s.qualified} holds {x}: beyond denominator {MAX_DENOMINATOR} or size {MAX_ABS}")
                 break
-    for k, layer in enumerate(ex.layers, 1):
-        out += registry()[layer.type].friendly(layer, solution, k)  # each op's own test (ReLU: cut one, pass one)
-    if ex.loss is not None and "dL/dW1" in solution and all(x == 0 for x in _entries(solution["dL/dW1"])):
-        out.append("no gradient reaches layer 1")
+    nets = [(p, sub) for p, sub in ex.parts if "." not in p] or [("", ex)]  # (G.D: G's step through D's layers)
+    for part, net in nets:  # each network (a GAN's G and D), its quantities as its layers name them
+        view: Any = _In(solution, part)  # (what an op's `friendly` reads of a solution: its quantities by name)
+        for k, layer in enumerate(net.layers, 1):
+            out += registry()[layer.type].friendly(layer, view, k)  # each op's own test (ReLU: cut one, pass one)
+        if ex.loss is not None and "dL/dW1" in view and all(x == 0 for x in _entries(view["dL/dW1"])):
+            out.append(f"no gradient reaches layer 1{' of ' + part if part else ''}")
     return out
+
+
+class _In:
+    """A part's quantities by the names its layers give them (Z1 for D.Z1)."""
+
+    def __init__(self, solution: Solution, part: str) -> None:
+        self.solution, self.part = solution, part
+
+    def __getitem__(self, name: str) -> Value:
+        return self.solution[self._name(name)]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self._name(name) in self.solution
+
+    def _name(self, name: str) -> str:
+        return f"{self.part}.{name}" if self.part else name
 
 
 def _givens(solution: Solution) -> list[tuple[str, Value]]:

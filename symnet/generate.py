@@ -201,9 +201,13 @@ def header_lines(opts: Options, notes: Sequence[str]) -> list[str]:
 def to_toml(spec: Mapping, header: Sequence[str] = ()) -> str:
     """TOML text of spec data (numbers, strings, `FloatText` decimals, nested lists, layer tables)."""
     lines = [f"# {h}".rstrip() for h in header]
-    lines += [f"{k} = {_toml_value(v)}" for k, v in spec.items() if not isinstance(v, (dict, list)) or k in ("X", "A", "B")]
+    lines += [f"{k} = {_toml_value(v)}" for k, v in spec.items()
+              if not isinstance(v, (dict, list)) or k in ("X", "A", "B", "noise")]
     for layer in spec.get("layers", ()):
         lines += ["", "[[layers]]"] + [f"{k} = {_toml_value(v)}" for k, v in layer.items()]
+    for net in ("generator", "discriminator"):  # a GAN's networks
+        for layer in spec.get(net, {}).get("layers", ()):
+            lines += ["", f"[[{net}.layers]]"] + [f"{k} = {_toml_value(v)}" for k, v in layer.items()]
     for table in ("loss", "train"):
         if table in spec:
             lines += ["", f"[{table}]"] + [f"{k} = {_toml_value(v)}" for k, v in spec[table].items()]
@@ -238,15 +242,21 @@ def options_from_args(args: argparse.Namespace) -> Options:
 def run_cli(args: argparse.Namespace) -> int:
     """`symnet generate`: one spec on stdout, or with --count and --out a class set in a folder."""
     opts = options_from_args(args)
-    if args.count is None:
+    roster, secret = getattr(args, "roster", None), getattr(args, "secret", None)
+    if args.count is None and roster is None:
         if args.out is not None:
             raise UsageError("--out makes a class set and needs --count N", field="--out")
         if args.format != "markdown" or args.jobs != 1:
             raise UsageError("--format and --jobs go with a class set (--count N --out DIR)", field="--count")
+        if secret is not None:
+            raise UsageError("goes with a class set (--count N --out DIR)", field="--secret")
         sys.stdout.write(generate(opts).toml())
         return 0
     if args.out is None:
-        raise UsageError("--count needs --out DIR (the folder for the class set)", field="--count")
+        raise UsageError(f"{'--count' if args.count is not None else '--roster'} needs --out DIR (the folder for the "
+                         "class set)", field="--count" if args.count is not None else "--roster")
     from .classset import write_class_set
 
-    return write_class_set(opts, args.count, args.out, args.format, args.jobs)
+    keys = ("detail", "scaffold", "decimals_shown", "mono", "paper")
+    layout = {k: getattr(args, k) for k in keys if hasattr(args, k)}
+    return write_class_set(opts, args.count, args.out, args.format, args.jobs, roster, secret, layout)

@@ -267,14 +267,16 @@ def shape_text(m: sp.MatrixBase) -> str:
 @dataclass(frozen=True)
 class Reader:
     """Reads one layer table: layer k, its field (layers[k]), the quantity below it (`prev`, its shape), the shapes of
-    every quantity named so far (for a skip), and the bounds."""
+    every quantity named so far (for a skip), the bounds, and the input's maps when it holds maps."""
 
     table: Mapping
     k: int
     prev: str
-    below: tuple[int, int]  # (rows, batch) of the input
+    below: tuple[int, int]  # (rows, columns) of the input: (features, batch) for a dense network
     shapes: Mapping[str, tuple[int, int]] = dataclass_field(default_factory=dict)
     bounds: Bounds = DEFAULT
+    maps: tuple[int, int, int] | None = dataclass_field(default=None, kw_only=True)  # (channels, height, width), one
+    # map per row, row-major, of the input; None: its input is not maps
 
     @property
     def field(self) -> str:

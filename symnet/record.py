@@ -28,7 +28,8 @@ from .exercise import Exercise, Value
 #   grad_a       ∂L/∂A(k−1) = Wkᵀ · ∂L/∂Zk (or one path's part of it)
 #   grad_sum     ∂L/∂q summed over the paths q feeds (a skip)
 #   update       Wk' = Wk − η·∂L/∂Wk, bk' = bk − η·∂L/∂bk
-#   round        Wk'≈, bk'≈: the updated weights rounded to [train] round decimals (an approximation, ≈)
+#   round        Wk'≈, bk'≈: the updated weights rounded to [train] round decimals; Ak≈: a sigmoid, tanh or
+#                softmax value rounded ([train] round_activations, a layer's round); approximations, marked ≈
 #   parameters   the number of weights and biases
 
 
@@ -93,6 +94,18 @@ class Step:
     node: int | None = None  # the layer k it belongs to, or None
     epoch: int = 1  # the gradient-descent step it belongs to (1 for the forward pass of the exercise)
     inputs: tuple[tuple[str, Value], ...] = _Resolved((), pairs=True)  # type: ignore[assignment]
+    part: str = ""  # the sub-network it belongs to (a GAN's "G", "D"), or "": its name in the solution is part.name
+    refs: tuple[str, ...] = ()  # in a part: the inputs' names in the solution (another part's, or this part's)
+
+    @property
+    def qualified(self) -> str:
+        """The name in the solution: part.name ("D.Z1") in a sub-network, else the name itself."""
+        return f"{self.part}.{self.name}" if self.part else self.name
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The inputs' names in the solution (the names `inputs` holds are the op's, local to the part)."""
+        return self.refs or tuple(n for n, _ in self.__dict__["_inputs"])
 
     @property
     def layer(self) -> int | None:
@@ -127,7 +140,7 @@ class Solution(Mapping[str, Value]):
         self._first: dict[str, Step] = {}
         for s in steps:
             if s.epoch == 1:
-                self._first.setdefault(s.name, s)
+                self._first.setdefault(s.qualified, s)
 
     def __getitem__(self, name: str) -> Value:
         return self._first[name].value
@@ -148,12 +161,12 @@ class Solution(Mapping[str, Value]):
         out: dict[str, Value] = {}
         for s in self.steps:
             if s.epoch == k:
-                out.setdefault(s.name, s.value)
+                out.setdefault(s.qualified, s.value)
         return out
 
     def step(self, name: str, epoch: int = 1) -> Step:
         """The step that computed `name` in the given epoch."""
-        return next(s for s in self.steps if s.name == name and s.epoch == epoch)
+        return next(s for s in self.steps if s.qualified == name and s.epoch == epoch)
 
     def __repr__(self) -> str:
         return f"<Solution of {self.exercise.source}: {', '.join(self)}>"

@@ -6,13 +6,15 @@ from dataclasses import dataclass
 
 # Where an op's keys are written in a spec, for the ops that are not a `type` of [[layers]]. An op missing here is
 # listed under its own name; tests/test_docs_site.py fails until it is placed.
-TABLES = {"given": "top level", "matmul": 'top level, with kind = "matmul"', "parameters": "top level",
+TABLES = {"given": "top level", "matmul": 'top level, with kind = "matmul"', "gan": 'top level, with kind = "gan"',
+          "parameters": "top level",
           "loss": "[loss]", "update": "[train]", "fork": "(no keys: it is made where a quantity feeds two layers)"}
 # The keys spec.py reads itself, around the ops' tables.
 SPEC_KEYS = {
     "title": ("text", "the document's title (escaped wherever it is printed)"),
     "description": ("text", "a sentence under the title"),
-    "kind": ('"network" or "matmul"', "a network (the default) or a single matrix product"),
+    "kind": ('"network", "matmul" or "gan"', "a network (the default), a single matrix product, or a GAN (its keys: "
+             "the gan section)"),
     "X": ("matrix, or a flat list for one column", "the input: one sample per column"),
     "layers": ("array of tables [[layers]]", "the layers, in order; each table's type picks its op (default dense)"),
     "loss": ("table [loss]", "the loss, below"),

@@ -10,6 +10,7 @@ import tomllib
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from .bounds import DEFAULT, Bounds
 from .errors import BoundError, SpecError, SymnetError
@@ -180,7 +181,7 @@ def refuse_huge_ints(data: object, bounds: Bounds = DEFAULT) -> None:
 
 
 def _build(data: Mapping, bounds: Bounds, source: str) -> Exercise:
-    kind = choice(data.get("kind", "network"), ("network", "matmul"), "kind")
+    kind = choice(data.get("kind", "network"), ("network", "matmul", "gan"), "kind")
     title = text(data.get("title", ""), "title", bounds.text_length, "text_length")
     description = text(data.get("description", ""), "description", bounds.text_length, "text_length")
     if kind == "matmul":
@@ -191,28 +192,13 @@ def _build(data: Mapping, bounds: Bounds, source: str) -> Exercise:
                 f"A is {shape_text(A)} and B is {shape_text(B)}: A·B needs as many columns in A as rows in B", field="B"
             )
         return Exercise(kind=kind, title=title, description=description, source=source, A=A, B=B, bounds=bounds)
+    if kind == "gan":
+        from .ops.gan import parse as parse_gan
+
+        return parse_gan(data, bounds, source, title, description)
     keys(data, TOP_KEYS, None, required=("X", "layers"))
     X = matrix(data["X"], "X", bounds)
-    raw_layers = data["layers"]
-    if not isinstance(raw_layers, list) or not raw_layers:
-        raise SpecError("expected a list of layer tables ([[layers]])", field="layers")
-    if len(raw_layers) > bounds.layers:
-        raise BoundError(f"more than {bounds.layers} layers (bound: layers)", field="layers")
-    layers, rows, prev = [], X.rows, "X"
-    shapes: dict[str, tuple[int, int]] = {"X": X.shape}
-    types = layer_types()
-    for k, raw in enumerate(raw_layers, 1):
-        field = f"layers[{k}]"
-        if not isinstance(raw, Mapping):
-            raise SpecError(f"expected a table, got {kind_of(raw)}", field=field)
-        name = choice(raw.get("type", "dense"), tuple(types), f"{field}.type")
-        op = types[name]
-        layer = op.parse(raw, Reader(raw, k, prev, (rows, X.cols), dict(shapes), bounds))
-        layers.append(layer)
-        rows, prev = op.out_rows(layer, rows), f"A{k}"
-        for q in op.outputs(k):
-            shapes.setdefault(q, (rows, X.cols))
-    out_shape = (rows, X.cols)
+    layers, out_shape = network(data["layers"], X, bounds)
     loss = parse_loss(data["loss"], out_shape, {"X": X}, bounds) if "loss" in data else None
     train = None
     if "train" in data:
@@ -223,6 +209,30 @@ def _build(data: Mapping, bounds: Bounds, source: str) -> Exercise:
     if not isinstance(count, bool):
         raise SpecError(f"expected true or false, got {kind_of(count)}", field="count_parameters")
     return Exercise(
-        kind=kind, title=title, description=description, source=source, X=X, layers=tuple(layers),
+        kind=kind, title=title, description=description, source=source, X=X, layers=layers,
         loss=loss, train=train, count_parameters=count, bounds=bounds,
     )
+
+
+def network(raw_layers: object, X: Any, bounds: Bounds) -> tuple[tuple[Any, ...], tuple[int, int]]:
+    """The [[layers]] tables read on an input shaped like X: each layer's parameters, and the output's shape."""
+    if not isinstance(raw_layers, list) or not raw_layers:
+        raise SpecError("expected a list of layer tables ([[layers]])", field="layers")
+    if len(raw_layers) > bounds.layers:
+        raise BoundError(f"more than {bounds.layers} layers (bound: layers)", field="layers")
+    layers, shape, prev = [], X.shape, "X"
+    maps: tuple[int, int, int] | None = (1, X.rows, X.cols)  # X, to a layer that reads maps: one image
+    shapes: dict[str, tuple[int, int]] = {"X": X.shape}
+    types = layer_types()
+    for k, raw in enumerate(raw_layers, 1):
+        field = f"layers[{k}]"
+        if not isinstance(raw, Mapping):
+            raise SpecError(f"expected a table, got {kind_of(raw)}", field=field)
+        name = choice(raw.get("type", "dense"), tuple(types), f"{field}.type")
+        op = types[name]
+        layer = op.parse(raw, Reader(raw, k, prev, shape, dict(shapes), bounds, maps=maps))
+        layers.append(layer)
+        maps, shape, prev = op.out_maps(layer, maps, shape), op.out_shape(layer, shape), f"A{k}"
+        for q in op.outputs(k):
+            shapes.setdefault(q, shape)
+    return tuple(layers), shape

@@ -66,9 +66,9 @@ def test_every_page_renders_in_chromium(tmp_path, worksheet):
     hostile.write_text(render(from_data(HOSTILE, source="hostile").solve(), "html"), encoding="utf-8")
     *reports, shown = open_pages(pages + [hostile], ".symnet-math", shots="html")
     for report in reports:
-        report.assert_clean(at_least=3)
+        report.assert_clean(at_least=1)  # (the sheet layout: a built-in in a few displays)
     shown.leaks = []  # its description holds $$ and \begin as text, on purpose
-    shown.assert_clean(at_least=3)
+    shown.assert_clean(at_least=1)
     assert "<script>alert(1)</script>" in shown.text and "$$\\begin{x}$$" in shown.text  # as text; no script ran
 
 

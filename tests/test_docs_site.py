@@ -49,7 +49,7 @@ def test_the_pages_render_in_chromium(site):
     require_module("playwright")
     pages = [site / "index.html", site / "examples" / "backprop.html", site / "examples" / "mlp7.html"]
     for report in open_pages(pages, ".arithmatex", shots="site", root=site):
-        report.assert_clean(at_least=3)
+        report.assert_clean(at_least=1)  # (the sheet layout: a built-in in a few displays)
     (spec,) = open_pages([site / "spec.html"], ".arithmatex", shots="site", root=site)
     spec.assert_clean(at_least=0)
     assert re.search(r"number\s*η\s*required", spec.text)  # (the key itself is code, left out of the text)

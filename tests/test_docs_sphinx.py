@@ -103,7 +103,7 @@ def test_the_pages_render_in_chromium(built):
     reports = open_pages([out / "index.html", out / "myst.html"], "div.math", shots=f"sphinx-{typesetter}",
                          root=out)
     for report in reports:
-        report.assert_clean(at_least=5)
+        report.assert_clean(at_least=2)  # (the sheet layout: a built-in in a few displays)
     assert "<script>alert(1)</script>" in reports[0].text
 
 

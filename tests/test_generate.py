@@ -43,39 +43,48 @@ def _raw_numbers(value) -> list:
     return [value]
 
 
+def _nets(data: dict) -> list[tuple[str, list[dict]]]:
+    """(name prefix, layer tables) of each network: the exercise's, or a GAN's generator (G.) and discriminator (D.)."""
+    if data.get("kind") == "gan":
+        return [("G.", data["generator"]["layers"]), ("D.", data["discriminator"]["layers"])]
+    return [("", data.get("layers", []))]
+
+
 def assert_friendly(data: dict, solution: symnet.Solution, g: int = 3) -> None:
     """The issue's guarantees, checked on the TOML data and the exact solution."""
-    givens = [data.get("X"), data.get("A"), data.get("B"), data.get("loss", {}).get("Y")]
-    givens += [m for layer in data.get("layers", ()) for m in (layer["W"], layer.get("b"))]
+    givens = [data.get("X"), data.get("A"), data.get("B"), data.get("noise"), data.get("loss", {}).get("Y")]
+    givens += [layer.get(key) for _, layers in _nets(data) for layer in layers for key in ("W", "b", "kernels")]
     for value in filter(None, givens):
         for x in _raw_numbers(value):
             assert type(x) is int and -g <= x <= g, f"given {x!r} is not an integer in [-{g}, {g}]"
     layers = data.get("layers", [])
     loss = data.get("loss", {})
     for k, layer in enumerate(layers, 1):
-        if layer["activation"] == "softmax":
+        if layer.get("activation") == "softmax":
             assert layer.get("exp_base") == 3 or "predictions" in loss, "a softmax output needs exp_base = 3 or predictions"
-    exempt = {"L", "X", "Y", "A", "B", "Yhat"} | {f"W{k}" for k in range(1, 9)} | {f"b{k}" for k in range(1, 9)}
+    exempt = {"L", "X", "Y", "A", "B", "Yhat", "real"} | {f"{p}{k}" for p in "WbK" for k in range(1, 9)}
     if "predictions" in loss:
         exempt.add(f"A{len(layers)}")  # the exact e-softmax; the worksheet works from the rounded predictions
         exact = solution[f"A{len(layers)}"]
         for p, a in zip(solution["Yhat"], exact):
             assert abs(sp.N(a - p, 30)) <= sp.Rational(1, 20), "predictions are the exact softmax rounded to 0.1"
     for name, value in solution.items():
-        if name in exempt or name == "parameters":
+        if name.rsplit(".", 1)[-1] in exempt or name == "parameters":  # (a GAN's G.X, D.L, G.D.L, …)
             continue
         for x in _entries(value):
             assert x.is_Rational, f"{name} holds {x}"
             assert x.q <= 100 and abs(x) <= 100, f"{name} holds {x}"
     if "L" in solution and solution["L"].is_Rational:
         assert solution["L"].q <= 100 and abs(solution["L"]) <= 100
-    for k, layer in enumerate(layers, 1):
-        if layer["activation"] not in MASKED:
-            continue
-        Z = _entries(solution[f"Z{k}"])
-        assert all(z != 0 for z in Z), f"a ReLU input of layer {k} is 0"
-        if len(layer["W"]) >= 2:
-            assert any(z < 0 for z in Z) and any(z > 0 for z in Z), f"layer {k}'s ReLU does not both cut and pass"
+    for prefix, net in _nets(data):
+        for k, layer in enumerate(net, 1):
+            if layer.get("activation") not in MASKED:
+                continue
+            pre = f"{prefix}Z{k}" if layer.get("type") != "activation" else ("X" if k == 1 else f"{prefix}A{k - 1}")
+            Z = _entries(solution[pre])
+            assert all(z != 0 for z in Z), f"a ReLU input of layer {k} is 0"
+            if (len(layer["W"]) if "W" in layer else len(Z)) >= 2:  # two neurons (a convolution: two outputs)
+                assert any(z < 0 for z in Z) and any(z > 0 for z in Z), f"layer {k}'s ReLU does not both cut and pass"
 
 
 # ---------------------------------------------------------------- determinism

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import csv
 import os
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 import symnet
-from symnet.classset import student_options, student_seed
+from symnet.classset import labelled, student_options, student_seed
 from symnet.generate import generate, options
 from symnet.spec import parse_text
 
@@ -39,30 +40,35 @@ def test_class_set_folders_index_and_contents(cli, tmp_path):
     assert run.code == 0 and run.err == ""  # no progress: stderr is not a terminal here
     assert "3 written, 0 already complete" in run.out
     rows = list(csv.DictReader((out / "index.csv").open()))
-    assert rows == [{"student": str(n), "seed": str(student_seed(5, n))} for n in (1, 2, 3)]
-    assert sorted(p.name for p in out.iterdir()) == ["index.csv", "student-001", "student-002", "student-003"]
+    secret = (out / "secret").read_text().strip()  # made for the class, kept for a re-run, readable by its owner only
+    assert len(secret) == 32 and (out / "secret").stat().st_mode & 0o077 == 0
+    assert rows == [{"student": str(n), "seed": str(student_seed(5, n, secret))} for n in (1, 2, 3)]
+    assert sorted(p.name for p in out.iterdir()) == ["index.csv", "secret", "student-001", "student-002", "student-003"]
     render = pytest.importorskip("symnet.render").render
     for n in (1, 2, 3):
         folder = out / f"student-{n:03d}"
         assert sorted(p.name for p in folder.iterdir()) == ["key.md", "spec.toml", "worksheet.md"]
         spec = (folder / "spec.toml").read_text()
-        opts = student_options(options("hidden-layer", seed=5), n)
-        assert spec == generate(opts).toml() and f"seed = {opts.seed}" in spec
+        opts = student_options(options("hidden-layer", seed=5), n, secret)
+        assert spec == labelled(generate(opts), f"student {n}").toml() and f"seed = {opts.seed}" in spec
+        assert f'title = "A hidden layer (student {n})"' in spec  # the title names the student, never the seed
         solution = symnet.load(parse_text(spec, str(folder / "spec.toml"))).solve()
         assert (folder / "key.md").read_text() == render(solution, "markdown")
         assert (folder / "worksheet.md").read_text() == render(solution, "markdown", worksheet=True)
 
 
 def test_students_differ_and_seeds_do_not_depend_on_the_count():
-    assert len({student_seed(0, n) for n in range(1, 501)}) == 500
-    assert student_seed(7, 3) == student_seed(7, 3) != student_seed(8, 3)
+    assert len({student_seed(0, n, "s") for n in range(1, 501)}) == 500
+    assert student_seed(7, 3, "s") == student_seed(7, 3, "s") != student_seed(8, 3, "s") != student_seed(7, 3, "t")
+    assert all(0 <= student_seed(0, n, "s") < 2**63 for n in range(1, 50))  # a seed `generate --seed` takes
 
 
 def test_parallel_set_is_identical_to_serial(cli, tmp_path):
-    assert cli("generate", "backprop", "--seed", "2", "--count", "4", "--out", tmp_path / "a").code == 0
-    assert cli("generate", "backprop", "--seed", "2", "--count", "4", "--out", tmp_path / "b", "--jobs", "2").code == 0
+    common = ("generate", "backprop", "--seed", "2", "--count", "4", "--secret", "staff room")
+    assert cli(*common, "--out", tmp_path / "a").code == 0
+    assert cli(*common, "--out", tmp_path / "b", "--jobs", "2").code == 0
     a, b = tree(tmp_path / "a"), tree(tmp_path / "b")
-    assert len(a) == 13 and a == b
+    assert len(a) == 13 and a == b and not (tmp_path / "a" / "secret").exists()  # a given secret is not stored
 
 
 def test_rerun_after_interruption_rewrites_only_the_missing_student(cli, tmp_path):
@@ -132,3 +138,51 @@ def test_pdf_without_pdflatex_writes_nothing(cli, tmp_path, monkeypatch):
     run = cli("generate", "matmul", "--count", "2", "--out", tmp_path / "set", "--format", "pdf")
     assert run.code == 2 and "pdflatex" in run.err and run.err.count("\n") == 1
     assert not (tmp_path / "set").exists()
+
+
+def test_pdf_class_set_is_merged_named_and_keeps_its_secret(cli, tmp_path):
+    """The whole class in one worksheets.pdf and one keys.pdf (the students' pages in order); a roster names each
+    student on the name line and in the title; nothing a worksheet prints gives the secret or the seed behind it,
+    and the seed a student could try, the class's --seed, does not make their exercise again."""
+    require_tool("pdflatex")
+    require_tool("pdftotext")
+    roster = tmp_path / "names.csv"
+    roster.write_text("name\nAda Lovelace\nAlan Turing\n", encoding="utf-8")
+    out = tmp_path / "set"
+    run = cli("generate", "single-neuron", "--seed", "3", "--roster", roster, "--out", out, "--format", "pdf")
+    assert run.code == 0 and "2 students" in run.out
+    secret = (out / "secret").read_text().strip()
+    rows = list(csv.DictReader((out / "index.csv").open()))
+    assert [r["name"] for r in rows] == ["Ada Lovelace", "Alan Turing"]
+
+    def pages(path: Path) -> list[str]:
+        text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+        return [p for p in text.split("\f") if p.strip()]
+
+    merged, keys = pages(out / "worksheets.pdf"), pages(out / "keys.pdf")
+    one, two = pages(out / "student-001" / "worksheet.pdf"), pages(out / "student-002" / "worksheet.pdf")
+    assert merged == one + two and len(keys) == len(pages(out / "student-001" / "key.pdf")) * 2
+    assert "Name: Ada Lovelace" in one[0] and "Name: Alan Turing" in two[0] and "(Alan Turing)" in two[0]
+    for text in (one, two):
+        flat = "".join(text).replace(" ", "")
+        assert secret not in flat and not any(r["seed"] in flat for r in rows)
+        assert "seed" not in "".join(text).lower()
+    spec = (out / "student-001" / "spec.toml").read_text()
+    guess = generate(options("single-neuron", seed=3)).toml()  # the class seed, tried without the secret
+    assert guess.split("\n[[layers]]")[1] != spec.split("\n[[layers]]")[1]
+
+
+@pytest.mark.parametrize("rows, count, message", [
+    ("name\n\n", None, "names.csv: --roster: holds no names"),
+    ("name,class\nAda,4B\n,4B\n", None, None),
+    ("Ada\nBen\n", "3", "--count: --count 3 but the roster names 2 students"),
+])
+def test_roster_refusals_are_one_line(cli, tmp_path, rows, count, message):
+    roster = tmp_path / "names.csv"
+    roster.write_text(rows, encoding="utf-8")
+    args = ["generate", "matmul", "--roster", roster, "--out", tmp_path / "set"] + (["--count", count] if count else [])
+    run = cli(*args)
+    if message is None:  # an empty name among names: refused, naming its row
+        assert run.code == 2 and run.err.endswith(": --roster: row 3: no name\n")
+    else:
+        assert run.code == 2 and run.err.count("\n") == 1 and run.err.rstrip().endswith(message)

@@ -11,7 +11,7 @@ LOSS = NET + '[loss]\nkind = "squared_error"\nY = [1]\n'
 
 CASES = [
     ("typo.toml", 'X = [1, 2]\n[[layers]]\nW = [[1, 2]]\nactivaton = "relu"\n',
-     "layers[1]: unknown key 'activaton' (did you mean 'activation'? allowed: type, W, b, bias, activation, alpha, exp_base, temperature, sample, skip)"),
+     "layers[1]: unknown key 'activaton' (did you mean 'activation'? allowed: type, W, b, bias, activation, alpha, exp_base, temperature, sample, round, skip)"),
     ("top.toml", 'titel = "x"\n' + NET,
      "unknown key 'titel' (did you mean 'title'? allowed: title, description, kind, X, layers, loss, train, count_parameters, grading)"),
     ("losskey.toml", LOSS + 'reduce = "sum"\n',

@@ -16,7 +16,7 @@ from flint import fmpq, fmpq_mat
 
 from ..bounds import Bounds
 from ..sympy_private import from_flint
-from . import Fallback, factored
+from . import Fallback, factored, windows
 from .factored import Atoms, Factored
 from .rationals import (
     ONE,
@@ -38,6 +38,7 @@ from .rationals import (
     whole_power,
 )
 from .sympy import SYMPY
+from .windows import Maps, Pair
 
 
 class Lazy:
@@ -403,8 +404,13 @@ class FlintAlgebra:
 
     def round(self, a: Any, places: int) -> fmpq_mat:
         """Every entry rounded to `places` decimals, halves away from zero."""
-        if not isinstance(a, fmpq_mat):
-            raise Fallback("rounding a non-rational matrix")
+        if not isinstance(a, fmpq_mat):  # softmax atoms (e): rounded exactly by SymPy, rational from here on
+            from .sympy import SYMPY
+
+            rounded = SYMPY.round(self.sympy(a), places)
+            if any(not v.is_Rational for v in rounded):
+                raise Fallback("rounding a non-rational matrix")
+            return self.value(rounded)
         scale = 10**places
         out = []
         for x in a.entries():
@@ -455,6 +461,62 @@ class FlintAlgebra:
     # ------------------------------------------------------------ catalogue: recurrent networks, attention (issue 14)
 
     # ------------------------------------------------------------ catalogue: convolution, pooling, GAN (issue 15)
+
+    def im2col(self, a: Any, maps: Maps, kernel: Pair, stride: Pair, padding: Pair) -> fmpq_mat:
+        """The windows of a's maps (C × H·W, one per row) as columns: (C·h·w) × (Ho·Wo), 0 in the zero padding."""
+        windows.check(self.shape(a), maps)
+        x, table = _mat(a).entries(), windows.patches(maps, kernel, stride, padding)
+        return fmpq_mat(len(table), len(table[0]), [x[t] if t is not None else ZERO for row in table for t in row])
+
+    def col2im(self, a: Any, maps: Maps, kernel: Pair, stride: Pair, padding: Pair) -> fmpq_mat:
+        """The adjoint of `im2col`: C × H·W, each entry the sum of the entries of a that read it."""
+        C, H, W = maps
+        x, sums = _mat(a).entries(), [ZERO] * (C * H * W)
+        table = windows.patches(maps, kernel, stride, padding)
+        P = len(table[0])
+        for r, row in enumerate(table):
+            for p, t in enumerate(row):
+                if t is not None:
+                    sums[t] += x[r * P + p]
+        return fmpq_mat(C, H * W, sums)
+
+    def block_max(self, a: Any, n: int, last: bool = False) -> tuple[fmpq_mat, fmpq_mat]:
+        """For each column and each block of n rows: its maximum (one row per block) and a 0/1 mask of a's shape with
+        1 at the block's first maximum in row order (`last`: its last)."""
+        m = _mat(a)
+        rows, N = m.nrows(), m.ncols()
+        x = m.entries()
+        top, mask = [], [ZERO] * (rows * N)
+        for q in range(rows // n):
+            for j in range(N):
+                best = q * n
+                for t in range(q * n + 1, q * n + n):
+                    if x[t * N + j] > x[best * N + j] or last and x[t * N + j] == x[best * N + j]:
+                        best = t
+                top.append(x[best * N + j])
+                mask[best * N + j] = ONE
+        return fmpq_mat(rows // n, N, top), fmpq_mat(rows, N, mask)
+
+    def permute_cols(self, a: Any, order: list[int]) -> fmpq_mat:
+        """The columns of a in `order` (column t of the result is column order[t] of a)."""
+        m = _mat(a)
+        x, N = m.entries(), m.ncols()
+        return fmpq_mat(m.nrows(), len(order), [x[i * N + o] for i in range(m.nrows()) for o in order])
+
+    def reshape(self, a: Any, r: int, c: int) -> fmpq_mat:
+        """a's entries, row by row, as an r × c matrix."""
+        return fmpq_mat(r, c, _mat(a).entries())
+
+    def join_cols(self, a: Any, b: Any) -> fmpq_mat:
+        """[a | b]."""
+        x, y = _mat(a), _mat(b)
+        n, p, q = x.nrows(), x.ncols(), y.ncols()
+        ex, ey = x.entries(), y.entries()
+        return fmpq_mat(n, p + q, [v for i in range(n) for v in ex[i * p:(i + 1) * p] + ey[i * q:(i + 1) * q]])
+
+    def col_slice(self, a: Any, start: int, stop: int) -> fmpq_mat:
+        """Columns start … stop − 1 (0-based) of a."""
+        return self.permute_cols(a, list(range(start, stop)))
 
     # ------------------------------------------------------------ bounds
 

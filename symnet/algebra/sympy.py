@@ -8,6 +8,8 @@ from typing import Any, TypeAlias
 import sympy as sp
 
 from ..bounds import Bounds, check_nodes, check_powers
+from . import windows
+from .windows import Maps, Pair
 
 M: TypeAlias = sp.ImmutableMatrix
 Value: TypeAlias = Any  # an ImmutableMatrix or a SymPy scalar
@@ -233,6 +235,53 @@ class SympyAlgebra:
 
     # ------------------------------------------------------------ catalogue: convolution, pooling, GAN (issue 15)
 
+    def im2col(self, a: M, maps: Maps, kernel: Pair, stride: Pair, padding: Pair) -> M:
+        """The windows of a's maps (C × H·W, one per row) as columns: (C·h·w) × (Ho·Wo), 0 in the zero padding."""
+        windows.check(self.shape(a), maps)
+        x, table = list(a), windows.patches(maps, kernel, stride, padding)
+        return M(len(table), len(table[0]), [x[t] if t is not None else sp.S.Zero for row in table for t in row])
+
+    def col2im(self, a: M, maps: Maps, kernel: Pair, stride: Pair, padding: Pair) -> M:
+        """The adjoint of `im2col`: C × H·W, each entry the sum of the entries of a that read it."""
+        C, H, W = maps
+        sums: list[list[sp.Expr]] = [[] for _ in range(C * H * W)]
+        for r, row in enumerate(windows.patches(maps, kernel, stride, padding)):
+            for p, t in enumerate(row):
+                if t is not None:
+                    sums[t].append(a[r, p])
+        return M(C, H * W, [_gathered(v) for v in sums])
+
+    def block_max(self, a: M, n: int, last: bool = False) -> tuple[M, M]:
+        """For each column and each block of n rows: its maximum (one row per block) and a 0/1 mask of a's shape with
+        1 at the block's first maximum in row order (`last`: its last); Max and Heaviside while a sign is unknown."""
+        top, mask = [], [[sp.S.Zero] * a.cols for _ in range(a.rows)]
+        for q in range(a.rows // n):
+            row = []
+            for j in range(a.cols):
+                e = [a[q * n + t, j] for t in range(n)]
+                m, flags = _block_max(e, last)
+                row.append(m)
+                for t, f in enumerate(flags):
+                    mask[q * n + t][j] = f
+            top.append(row)
+        return M(top), M(mask)
+
+    def permute_cols(self, a: M, order: list[int]) -> M:
+        """The columns of a in `order` (column t of the result is column order[t] of a)."""
+        return M(a.rows, len(order), lambda i, j: a[i, order[j]])
+
+    def reshape(self, a: M, r: int, c: int) -> M:
+        """a's entries, row by row, as an r × c matrix."""
+        return M(r, c, list(a))
+
+    def join_cols(self, a: M, b: M) -> M:
+        """[a | b]."""
+        return M(a.row_join(b))
+
+    def col_slice(self, a: M, start: int, stop: int) -> M:
+        """Columns start … stop − 1 (0-based) of a."""
+        return M(a[:, start:stop])
+
     # ------------------------------------------------------------ bounds
 
     def check_powers(self, a: M, base: sp.Expr, bounds: Bounds, source: str | None, field: str) -> None:
@@ -242,6 +291,44 @@ class SympyAlgebra:
     def check_nodes(self, name: str, v: Value, bounds: Bounds, source: str | None) -> None:
         """Refuse a value beyond the node bounds (`bounds.check_nodes`)."""
         check_nodes(name, v, bounds, source)
+
+
+def _gathered(terms: list[sp.Expr]) -> sp.Expr:
+    """The sum of the parts an input entry collects, over one denominator when that is shorter (numbers only)."""
+    v = sp.Add(*terms)
+    if len(terms) < 2 or v.is_Rational or v.free_symbols:
+        return v
+    t = sp.together(v)
+    return t if sp.count_ops(t) < sp.count_ops(v) else v
+
+
+def _greater(x: sp.Expr, y: sp.Expr) -> bool | None:
+    """x > y exactly, None while undecided (a symbol)."""
+    d = x - y
+    if d.is_Rational:
+        return bool(d > 0)
+    if d.free_symbols:
+        return None
+    return None if d.is_positive is None else bool(d.is_positive)
+
+
+def _block_max(e: list[sp.Expr], last: bool) -> tuple[sp.Expr, list[sp.Expr]]:
+    """The maximum of e and the 0/1 flags of its first (`last`: last) maximum; Max and Heaviside when undecided."""
+    m = 0
+    for t in range(1, len(e)):
+        beats = _greater(e[m], e[t]) if last else _greater(e[t], e[m])
+        if beats is None:
+            break
+        if beats != last:  # first: e[t] > e[m]; last: not e[m] > e[t]
+            m = t
+    else:
+        return e[m], [sp.S.One if t == m else sp.S.Zero for t in range(len(e))]
+    flags = []  # e_t beats those before it (strictly, for the first maximum) and ties or beats those after it
+    for t in range(len(e)):
+        before = [sp.Heaviside(e[t] - e[s], 1 if last else 0) for s in range(t)]
+        after = [sp.Heaviside(e[t] - e[s], 0 if last else 1) for s in range(t + 1, len(e))]
+        flags.append(sp.Mul(*before, *after))
+    return sp.Max(*e), flags
 
 
 def softmax_column(z: list[sp.Expr], base: sp.Expr) -> list[sp.Expr]:

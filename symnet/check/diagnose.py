@@ -47,8 +47,8 @@ NOT_ASKED = ("given", "approx", "derivative")
 
 def askable(solution: Solution) -> list[str]:
     """The quantities a student is asked for by default, in the order of the computation."""
-    return [s.name for s in solution.steps if s.epoch == 1 and s.kind not in NOT_ASKED
-            and solution.step(s.name) is s]
+    return [s.qualified for s in solution.steps if s.epoch == 1 and s.kind not in NOT_ASKED
+            and solution.step(s.qualified) is s]
 
 
 def asked_names(solution: Solution, asked: Iterable[str] | None, field: str = "--require") -> tuple[str, ...]:
@@ -57,7 +57,7 @@ def asked_names(solution: Solution, asked: Iterable[str] | None, field: str = "-
     if asked is None:
         return tuple(askable(solution))
     names = list(solution)
-    given = {s.name for s in solution.steps if s.kind in ("given", "approx")}
+    given = {s.qualified for s in solution.steps if s.kind in ("given", "approx")}
     wanted = []
     for n in asked:
         if n not in names:
@@ -115,7 +115,7 @@ def _shape(v: Value) -> tuple[int, ...]:
 
 def _applicable(ex: Exercise) -> list[Mistake]:
     """The mistakes that can change anything in this exercise."""
-    if ex.kind != "network":
+    if ex.kind == "matmul":
         return []
     return [m for m in variants() if m.applies(ex)]
 
@@ -126,10 +126,10 @@ def dependencies(solution: Solution) -> dict[str, tuple[str, ...]]:
     names = set(solution)
     out: dict[str, tuple[str, ...]] = {}
     for s in solution.steps:
-        if s.epoch != 1 or s.name in out:
+        if s.epoch != 1 or s.qualified in out:
             continue
-        inputs = [] if s.kind in ("given", "approx") else [n for n, _ in s.inputs]
-        out[s.name] = tuple(n for n in inputs if n in names)
+        inputs = [] if s.kind in ("given", "approx") else s.sources
+        out[s.qualified] = tuple(n for n in inputs if n in names)
     return out
 
 
@@ -157,7 +157,7 @@ class _Judge:
         self.deps = dependencies(solution)
         self.status: dict[str, str] = {}  # name → "exact" | "rounded" | "wrong" (the student's own mistake) | "carried"
         self.given = self._given()
-        self.kinds = {st.name: st.kind for st in solution.steps if st.epoch == 1}
+        self.kinds = {st.qualified: st.kind for st in solution.steps if st.epoch == 1}
         self._explained: dict[tuple[str, str, int], bool] = {}
         self._without: dict[str, Solution | None] = {}
 
@@ -308,7 +308,8 @@ class _Judge:
         g, places = a.value[i, j], a.places(i, j)
         out = [TRANSPOSED] if transposed else []
         for code, sol, ref in self.alternatives(a.name):
-            v = _matrix(sol[a.name])[i, j] if a.name in sol else None
+            v = _matrix(sol[a.name]) if a.name in sol else None
+            v = v[i, j] if v is not None and v.shape == a.value.shape else None  # (a mistake may change a shape)
             if (v is not None and code not in out and self._match(v, None, expected) is None
                     and self._match(g, places, v) in RIGHT and self._explains(a, code, sol, ref)):
                 out.append(code)
@@ -398,4 +399,8 @@ class _Judge:
             dZ = self.solution[f"dL/dZ{name[5:]}"]
             if dZ.cols > 1 and self._all_match(a, dZ):
                 return BIAS_NOT_SUMMED
+        _, scratch = self._variants  # a mistake that changes the shape (padding or stride ignored): its whole answer
+        for code, sol in scratch:
+            if name in sol and isinstance(sol[name], sp.MatrixBase) and self._all_match(a, sol[name]):
+                return code
         return None

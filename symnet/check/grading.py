@@ -115,7 +115,7 @@ def _kind(value: object) -> str:
 def _names(table: Mapping, where: str, source: str, solution: Solution) -> None:
     """Refuse a key that is no quantity of the exercise, with the nearest name."""
     names = list(solution)
-    given = {s.name for s in solution.steps if s.kind in ("given", "approx")}
+    given = {s.qualified for s in solution.steps if s.kind in ("given", "approx")}
     for key in table:
         if key not in names:
             hint = ([n for n in names if n.lower() == str(key).lower()]

@@ -106,6 +106,7 @@ class Op:
     mistakes: ClassVar[tuple[Mistake, ...]] = ()
     kinds: ClassVar[dict[str, Kind]] = {}  # the KINDs of `symnet generate` it offers
     summary: ClassVar[str] = ""
+    image: ClassVar[bool] = False  # reads its input as the maps of one sample (an image, sequences in rows)
 
     # ------------------------------------------------------------ layer ops
 
@@ -116,6 +117,16 @@ class Op:
     def out_rows(self, params: Any, rows: int) -> int:
         """Rows of the layer's output, for `rows` rows of input."""
         return rows
+
+    def out_shape(self, params: Any, shape: tuple[int, int]) -> tuple[int, int]:
+        """(rows, columns) of the layer's output for an input of `shape`: by default `out_rows`, the same columns."""
+        return self.out_rows(params, shape[0]), shape[1]
+
+    def out_maps(self, params: Any, maps: tuple[int, int, int] | None,
+                 shape: tuple[int, int]) -> tuple[int, int, int] | None:
+        """The (channels, height, width) of its output's maps, one map per row, for input maps `maps` (None: its
+        input is not maps) of `shape`: by default the input's, when the output keeps the input's shape."""
+        return maps if self.out_shape(params, shape) == shape else None
 
     def outputs(self, k: int) -> tuple[str, ...]:
         """The quantities its forward pass names (their shapes are its output's)."""

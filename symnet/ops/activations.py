@@ -25,7 +25,11 @@ KEYS = (
     Key("temperature", "number", "softmax only: softmax(Z/T)", "1"),
     Key("sample", "number in [0, 1)", "softmax only: also record tokenk, the row picked by walking the "
         "probabilities in decreasing order until r falls in one's range (the Temperature sheet)"),
+    Key("round", "whole number of decimals", "sigmoid, tanh or softmax: round Ak to this many decimals (halves away "
+        "from zero), recorded as Ak≈ and marked ≈; the layers above start from the rounded values (overrides "
+        "[train] round_activations)"),
 )
+ROUNDED = ("sigmoid", "tanh", "softmax")  # the activations whose values a hand calculation rounds
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,6 +41,7 @@ class Activated:
     exp_base: sp.Expr = sp.E  # 3 for the worksheets' e ≈ 3
     temperature: sp.Expr = sp.S.One  # softmax(Z / T)
     sample: sp.Expr | None = None  # softmax: r in [0, 1), records token k
+    round: int | None = None  # sigmoid, tanh, softmax: decimals Ak is rounded to (Ak≈), a labelled approximation
 
     @property
     def function(self) -> "Activation":
@@ -78,7 +83,22 @@ def parse(read: "Reader") -> dict[str, Any]:
         if not (r.is_Rational and 0 <= r < 1):
             raise SpecError(f"sample must be a number in [0, 1), got {r}", field=read.at("sample"))
         out["sample"] = r
+    if "round" in read.table:
+        if name not in ROUNDED:
+            raise SpecError("round goes only with sigmoid, tanh or softmax", field=read.at("round"))
+        out["round"] = decimals(read.table["round"], read.at("round"), read.bounds.digits)
     return out
+
+
+def decimals(raw: object, field: str, most: int) -> int:
+    """A number of decimals to round to: a whole number from 0 to `most` (bounds.digits)."""
+    if type(raw) is not int:
+        from ..reader import kind
+
+        raise SpecError(f"expected a whole number of decimals, got {kind(raw)}", field=field)
+    if not 0 <= raw <= most:
+        raise SpecError(f"must be from 0 to {most} decimals, got {raw}", field=field)
+    return raw
 
 
 # ---------------------------------------------------------------- the functions
@@ -213,9 +233,23 @@ def forward(run: "Run", act: Activated, Z: Any, k: int, pre: str) -> Any:
             run.check_powers(fn.logits(run.xp, act, Z) if isinstance(fn, Softmax) else Z, act.exp_base, k)
         A = fn.value(run.xp, act, Z)
     A = run.record("activation", f"A{k}", A, **{pre: Z})
+    places = rounding(run, act)
+    if places is not None:  # a labelled approximation: what reads Ak from here on reads the rounded values
+        A = run.record("round", f"A{k}≈", run.xp.round(A, places), **{f"A{k}": A, "decimals": sp.Integer(places)})
     if act.sample is not None and act.activation == "softmax":
         run.record("sample", f"token{k}", sampled(run.xp.sympy(A), act.sample), **{f"A{k}": A})
     return A
+
+
+def rounding(run: "Run", act: Activated) -> int | None:
+    """The decimals a layer's activation values are rounded to: its own `round`, else [train] round_activations
+    (sigmoid, tanh and softmax only), else None."""
+    if act.activation not in ROUNDED:
+        return None
+    if act.round is not None:
+        return act.round
+    train = run.exercise.train
+    return getattr(train, "round_activations", None) if train is not None else None
 
 
 def backward(run: "Run", act: Activated, Z: Any, A: Any, dA: Any, k: int, pre: str, out: str | None = None) -> Any:

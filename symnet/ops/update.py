@@ -16,7 +16,7 @@ from . import Key, Mistake, Node, Op
 if TYPE_CHECKING:
     from ..engine import Run
 
-TABLE_KEYS = ("learning_rate", "steps", "round")
+TABLE_KEYS = ("learning_rate", "steps", "round", "round_activations")
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class Train:
     learning_rate: sp.Expr
     steps: int = 1
     round: int | None = None  # decimals: round the updated weights after each step (a labelled approximation)
+    round_activations: int | None = None  # decimals: round every sigmoid, tanh and softmax value (Ak≈), carried on
 
 
 def parse(raw: object, bounds: Bounds) -> Train:
@@ -45,7 +46,12 @@ def parse(raw: object, bounds: Bounds) -> Train:
             raise SpecError(f"expected a whole number of decimals, got {kind(decimals)}", field="train.round")
         if not 0 <= decimals <= bounds.digits:
             raise SpecError(f"round must be from 0 to {bounds.digits} decimals, got {decimals}", field="train.round")
-    return Train(learning_rate=eta, steps=steps, round=decimals)
+    places = None
+    if "round_activations" in table:
+        from .activations import decimals as whole_decimals
+
+        places = whole_decimals(table["round_activations"], "train.round_activations", bounds.digits)
+    return Train(learning_rate=eta, steps=steps, round=decimals, round_activations=places)
 
 
 class Update(Op):
@@ -59,6 +65,9 @@ class Update(Op):
             "parameters", "1"),
         Key("round", "whole number of decimals", "round the updated parameters after each step (halves away from "
             "zero), marked ≈; the next step starts from them"),
+        Key("round_activations", "whole number of decimals", "round every sigmoid, tanh and softmax value to this "
+            "many decimals (Ak≈, marked ≈), as a hand calculation does; what follows starts from the rounded values "
+            "(a layer's own `round` overrides it)"),
     )
     mistakes = (
         Mistake("no_learning_rate", 60, "The learning rate is missing: W′ = W − η·∂L/∂W.",

@@ -11,14 +11,17 @@ from ..spec import builtin_names, load
 from . import render
 
 ROOT = Path(__file__).resolve().parents[2]
-GOLDEN = {"backprop-key.md": ("backprop", "markdown", False), "backprop-key.tex": ("backprop", "latex", False),
-          "backprop-worksheet.md": ("backprop", "markdown", True), "batch-key.md": ("batch", "markdown", False)}
+GOLDEN = {"backprop-key.md": ("backprop", "markdown", False, {}), "backprop-key.tex": ("backprop", "latex", False, {}),
+          "backprop-worksheet.md": ("backprop", "markdown", True, {}),
+          "backprop-worksheet.tex": ("backprop", "latex", True, {}), "batch-key.md": ("batch", "markdown", False, {}),
+          "backprop-key-full.md": ("backprop", "markdown", False, {"detail": "full"}),
+          "hidden-layer-key-steps.md": ("hidden-layer", "markdown", False, {"detail": "steps"})}
 
 
 def golden_text(name: str) -> str:
     """The text a golden file must hold."""
-    spec, fmt, worksheet = GOLDEN[name]
-    return render(load(spec).solve(), fmt, worksheet=worksheet)
+    spec, fmt, worksheet, options = GOLDEN[name]
+    return render(load(spec).solve(), fmt, worksheet=worksheet, **options)
 
 
 def regenerate(root: Path = ROOT) -> list[Path]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sympy as sp
@@ -14,14 +14,17 @@ from ..record import Solution, Step
 
 @dataclass(frozen=True)
 class Cell:
-    """One printed number: its exact value, whether the reader sees it, its sample colour, muted (the bias trick's 1),
-    and whether the exercise gives it (a result is blank on a worksheet: the page is planned for either)."""
+    """One printed number: its exact value, whether the reader sees it, its sample colour, muted (grey: the bias trick's
+    1 and a bias), whether the exercise gives it (a result is an answer box on a worksheet, and the same box in the
+    key: the page is planned for either), and whether it is a trainable parameter (boxed in a hand layout)."""
 
     value: sp.Expr
     shown: bool = True
     colour: int | None = None
     muted: bool = False
     given: bool = True
+    param: bool = False
+    places: int | None = None  # a rounded value: printed as a decimal with this many places
 
 
 @dataclass(frozen=True)
@@ -79,12 +82,11 @@ class Block:
 
     @property
     def label(self) -> str:
-        """Which part this is, as a reader counts (1-based): "rows 1–16 of 32, columns 5–8 of 8"."""
+        """Which part this is, as a reader counts (1-based): "rows 1–16 of 32, columns 5–8 of 8", "column 3 of 3"."""
         parts = []
-        if (self.r0, self.r1) != (0, self.shape[0]):
-            parts.append(f"rows {self.r0 + 1}–{self.r1} of {self.shape[0]}")
-        if (self.c0, self.c1) != (0, self.shape[1]):
-            parts.append(f"columns {self.c0 + 1}–{self.c1} of {self.shape[1]}")
+        for what, a, b, n in (("row", self.r0, self.r1, self.shape[0]), ("column", self.c0, self.c1, self.shape[1])):
+            if (a, b) != (0, n):
+                parts.append(f"{what} {b} of {n}" if b - a == 1 else f"{what}s {a + 1}–{b} of {n}")
         return ", ".join(parts)
 
     def split(self, before: int | None) -> int | None:
@@ -92,16 +94,28 @@ class Block:
         return before - self.c0 if before is not None and self.c0 < before < self.c1 else None
 
 
-def mat(value: Value, shown: bool, colour_axis: int | None = None, muted: bool = False, given: bool = True) -> Mat:
+def mat(value: Value, shown: bool, colour_axis: int | None = None, muted: bool = False, given: bool = True,
+        param: bool = False) -> Mat:
     """A value (matrix or scalar) as cells; colour_axis 1 colours by column, 0 by row (samples of a batch)."""
     m = value if isinstance(value, sp.MatrixBase) else sp.ImmutableMatrix([[value]])
-    return Mat(tuple(tuple(Cell(m[i, j], shown, (i, j)[colour_axis] if colour_axis is not None else None, muted, given)
-                           for j in range(m.cols)) for i in range(m.rows)))
+    return Mat(tuple(tuple(Cell(m[i, j], shown, (i, j)[colour_axis] if colour_axis is not None else None, muted, given,
+                                param) for j in range(m.cols)) for i in range(m.rows)))
+
+
+def decimal_cells(m: Mat, places: Mat) -> Mat:
+    """The cells of rounded values (to the decimals `places` holds): printed as decimals ("0.5")."""
+    k = int(places.at(0, 0).value)
+    return Mat(tuple(tuple(replace(c, places=k) for c in r) for r in m.rows))
+
+
+def grey(m: Mat) -> Mat:
+    """The cells muted (grey): a bias column and its gradient."""
+    return Mat(tuple(tuple(replace(c, muted=True) for c in r) for r in m.rows))
 
 
 def ones(rows: int, cols: int, colour_axis: int | None = None) -> Mat:
-    """The bias trick's ones, always shown."""
-    return mat(sp.ones(rows, cols), True, colour_axis, muted=True)
+    """The bias trick's ones, always shown, always grey (never a sample's colour: `colour_axis` is not used)."""
+    return mat(sp.ones(rows, cols), True, None, muted=True)
 
 
 @dataclass(frozen=True)
@@ -174,7 +188,8 @@ class Section:
 
 @dataclass(frozen=True)
 class Group:
-    """The steps one op recorded for one layer in one phase of one gradient-descent step, and their sections."""
+    """The steps one op recorded for one layer in one phase of one gradient-descent step, and their sections; in the
+    sheet layout, its `plan` (sheet.Part: what its template draws there, None for the walk-through)."""
 
     op: str
     node: int | None
@@ -182,11 +197,49 @@ class Group:
     epoch: int
     steps: tuple[Step, ...]
     sections: tuple[Section, ...]
+    part: str = ""  # the sub-network (a GAN's "G", "D", "G.D"), or ""
+    batch: int = 1  # the samples of its network (N in the templates)
+    plan: Any = None  # in the sheet layout, what its template draws there (sheet.Part); None: the walk-through
 
     @property
     def template(self) -> list[str]:
         """The templates that may draw it: the op's own, else the generic one."""
         return [f"ops/{self.op}.j2", "ops/generic.j2"]
+
+
+DETAILS = ("sheet", "steps", "full")  # the key: the hand grid alone; with one worked entry of each kind; every entry
+SCAFFOLDS = ("grid", "formulas", "blank")  # the worksheet: the grid; every entry's formula; only the given numbers
+
+
+@dataclass(frozen=True)
+class Options:
+    """How a document is laid out and printed: the key's `detail`, the worksheet's `scaffold`, terminating fractions
+    as decimals (`decimals_shown`), black and white (`mono`), the `paper`, and a student's name for the name line."""
+
+    detail: str = "sheet"
+    scaffold: str = "grid"
+    decimals_shown: bool = False
+    mono: bool = False
+    paper: str = "a4"
+    student: str = ""
+
+    def __post_init__(self) -> None:
+        from ..errors import RenderError
+        from .layout import PAPERS
+
+        for name, value, allowed in (("--detail", self.detail, DETAILS), ("--scaffold", self.scaffold, SCAFFOLDS),
+                                     ("--paper", self.paper, tuple(PAPERS))):
+            if value not in allowed:
+                raise RenderError(f"unknown value {value!r} (choose {', '.join(allowed)})", field=name)
+
+    def mode(self, worksheet: bool) -> str:
+        """The layout: sheet (the hand grid), steps (and one worked entry of each kind), full (every entry written
+        out: the key's --detail full, the worksheet's --scaffold formulas) or blank (the given numbers only)."""
+        if worksheet and self.scaffold == "formulas":
+            return "full"
+        if worksheet and self.scaffold == "blank":
+            return "blank"
+        return self.detail
 
 
 @dataclass(frozen=True)
@@ -200,32 +253,73 @@ class Document:
     batch: int
     approximated: bool  # any exp_base or given predictions
     kit: "Kit | None" = None  # what an op template lays its own grids out with
+    options: Options = Options()
+    mode: str = "full"  # sheet, steps, full or blank (Options.mode)
+    givens: tuple[tuple[str, "Mat", int | None], ...] = ()  # the blank scaffold's (name as maths, cells, rule before)
+    printer: Any = None  # printer.Printer: how its values print (and how the page measures them)
 
     @property
     def sections(self) -> tuple[Section, ...]:
         """Every section, in order."""
         return tuple(s for g in self.groups for s in g.sections)
 
+    @property
+    def sheet(self) -> bool:
+        """True in the sheet layout (the hand grid is the solution)."""
+        return self.mode in ("sheet", "steps")
+
 
 def groups(steps: tuple[Step, ...]) -> list[tuple[tuple[int, int | None, str, str], list[Step]]]:
-    """The steps grouped by (epoch, node, op, phase), in the order each group first appears."""
-    found: dict[tuple[int, int | None, str, str], list[Step]] = {}
+    """The steps grouped by (epoch, node, op, phase) (and part, in a GAN), in the order each group first appears."""
+    return [((e, node, op, phase), found) for (e, _, node, op, phase), found in _groups(steps)]
+
+
+def _groups(steps: tuple[Step, ...]) -> list[tuple[tuple[int, str, int | None, str, str], list[Step]]]:
+    found: dict[tuple[int, str, int | None, str, str], list[Step]] = {}
     for s in steps:
-        found.setdefault((s.epoch, s.node, s.op, s.phase), []).append(s)
+        found.setdefault((s.epoch, s.part, s.node, s.op, s.phase), []).append(s)
     return list(found.items())
 
 
-def build(solution: Solution, worksheet: bool = False, decimals: int | None = None) -> Document:
-    """The document of a solution; on a worksheet only the exercise's given numbers are shown."""
+def build(solution: Solution, worksheet: bool = False, decimals: int | None = None, options: Options | None = None, *,
+          detail: str | None = None, scaffold: str | None = None, decimals_shown: bool | None = None,
+          mono: bool | None = None, paper: str | None = None, student: str | None = None) -> Document:
+    """The document of a solution; on a worksheet only the exercise's given numbers are shown. Its layout: `options`,
+    or the keywords (render's); its printer (`Document.printer`, printer.for_exercise) sizes the sheet's boxes and
+    prints the values (render its templates with that printer in use: printer.use)."""
+    from . import printer
+
+    if options is None:
+        shown = printer.rounds(solution.exercise) if decimals_shown is None else decimals_shown
+        options = Options(detail or "sheet", scaffold or "grid", shown, bool(mono), paper or "a4", student or "")
+    doc_printer = printer.for_exercise(solution.exercise, options.decimals_shown)
+    from .layout import boxes_for
+
+    boxes_for("dense")  # the sheet plans its grids for 1 cm boxes (base.j2 sets the size per group as it draws)
+    with printer.use(doc_printer):
+        return _build(solution, worksheet, decimals, options, doc_printer)
+
+
+def _build(solution: Solution, worksheet: bool, decimals: int | None, options: Options, doc_printer: Any) -> Document:
+    """The document itself, with its printer in use."""
+    from . import sheet
+    from .layout import PAGES
+
+    mode = options.mode(worksheet)
     ex = solution.exercise
-    b = _Builder(ex, worksheet, frozenset(s.name for s in solution.steps))
+    builders = {part: _Builder(sub, worksheet, solution.steps, part, ex) for part, sub in (("", ex),) + ex.parts}
     out = []
-    for (epoch, node, op, phase), steps in groups(solution.steps):
-        info = ex.layers[node - 1] if node and ex.kind == "network" else None
+    for (epoch, part, node, op, phase), steps in _groups(solution.steps):
+        b = builders[part]
+        info = b.ex.layers[node - 1] if node and b.ex.kind == "network" else None
         make = getattr(b, f"{op}_{phase}", None)
         sections = make(steps, node, epoch, info) if make is not None else b.generic(steps, node, epoch, info)
-        out.append(Group(op, node, phase, epoch, tuple(steps), tuple(sections)))
-    return Document(ex, tuple(out), worksheet, decimals, b.batch, ex.approximates, Kit(b))
+        out.append(Group(op, node, phase, epoch, tuple(steps), tuple(sections), part, b.batch))
+    plans = sheet.plan(out, PAGES[options.paper], mode, decimals)
+    out = [replace(g, plan=p) for g, p in zip(out, plans)]
+    b = builders[""]
+    return Document(ex, tuple(out), worksheet, decimals, b.batch, ex.approximates, Kit(b), options, mode,
+                    b.given_numbers() if mode == "blank" else (), doc_printer)
 
 
 def _kind(steps: list[Step], kind: str) -> list[Step]:
@@ -240,9 +334,13 @@ def _one(steps: list[Step], kind: str) -> Step | None:
 class _Builder:
     """Turns each op's group of steps into sections: one method per (op, phase), steps found by their kind."""
 
-    def __init__(self, ex: Exercise, worksheet: bool, names: frozenset[str] = frozenset()) -> None:
-        self.ex, self.worksheet, self.names = ex, worksheet, names
-        self.batch = ex.X.cols if ex.kind == "network" else 1
+    def __init__(self, ex: Exercise, worksheet: bool, steps: tuple[Step, ...] = (), part: str = "",
+                 whole: Exercise | None = None) -> None:
+        self.ex, self.worksheet = ex, worksheet
+        self.parts = frozenset(p for p, _ in (whole or ex).parts)  # the exercise's sub-networks (a GAN's G, D, G.D)
+        self.names = frozenset(s.name for s in steps if s.part == part)  # recorded here: results
+        self.givens = frozenset(s.name for s in steps if s.part == part and s.kind == "given")  # X, Y
+        self.batch = ex.batch
         self.axis = 1 if self.batch > 1 else None  # colour by sample column when there are several
 
     def shown(self, given: bool) -> bool:
@@ -252,6 +350,36 @@ class _Builder:
     def cells(self, value: Value, given: bool, colour_axis: int | None = None) -> Mat:
         """A value that is given by the exercise (always printed) or computed (blank on a worksheet)."""
         return mat(value, self.shown(given), colour_axis, given=given)
+
+    def param(self, value: Value, given: bool, bias: bool = False) -> Mat:
+        """A trainable parameter: given in the first gradient-descent step (boxed), a result after; a bias grey."""
+        return mat(value, self.shown(given), None, muted=bias, given=given, param=given)
+
+    def given_numbers(self) -> tuple[tuple[str, Mat, int | None], ...]:
+        """The numbers the exercise gives, as the blank scaffold prints them: X (A and B), each layer's parameters
+        ([Wk | bk] for a dense layer), the targets Y, given predictions Ŷ, the learning rate."""
+        from ..ops import op
+
+        ex = self.ex
+        if ex.kind == "matmul":
+            return (("A", mat(ex.A, True), None), ("B", mat(ex.B, True), None))
+        out: list[tuple[str, Mat, int | None]] = [("X", mat(ex.X, True, self.axis), None)]
+        for n in ex.nodes:
+            params = op(n.op).trainable(n.params)
+            if n.op == "dense" and "b" in params:
+                out.append((f"[W_{{{n.k}}} \\mid b_{{{n.k}}}]", mat(params["W"], True, param=True).beside(
+                    mat(params["b"], True, muted=True, param=True)), params["W"].cols))
+                continue
+            for name, v in params.items():
+                out.append((f"{name}_{{{n.k}}}", mat(v, True, param=True), None))
+        if ex.loss is not None:
+            out.append(("Y", mat(ex.loss.Y, True, self.axis), None))
+            if ex.loss.predictions is not None:
+                out.append(("\\hat{Y}", mat(ex.loss.predictions, True, self.axis), None))
+        if ex.train is not None:
+            out.append(("\\eta", mat(ex.train.learning_rate, True), None))
+        return tuple(out)
+
 
     def result(self, value: Value, by_sample: bool = True) -> Mat:
         """A computed value: blank on a worksheet."""
@@ -271,7 +399,9 @@ class _Builder:
     def given(self, name: str, e: int) -> bool:
         """True for an input the exercise gives: X, and in the first gradient-descent step a parameter (a name no
         step records: W1, gamma2)."""
-        return name == "X" or (e == 1 and name not in self.names)
+        if name.split(".", 1)[0] in self.parts:
+            return False  # another part's quantity (a GAN's G.A1 in D.X): computed there
+        return name in self.givens or (e == 1 and name not in self.names)
 
     def by_sample(self, value: Value) -> bool:
         """True when a value has one column per sample of a batch (coloured by sample)."""
@@ -287,13 +417,17 @@ class _Builder:
         return [Section("matmul", None, e, {"A": A, "B": B, "C": C}, dots(A, B, C), Grid(A, B, C))]
 
     def dense_forward(self, steps: list[Step], k: int, e: int, info: Any) -> list[Section]:
-        s, act = _one(steps, "linear"), _one(steps, "activation")
-        W, A = self.cells(s.operand(f"W{k}"), e == 1), self.cells(s.operand(self.prev(k)), k == 1, self.axis)
+        s, act, rounded = _one(steps, "linear"), _one(steps, "activation"), _one(steps, "round")
+        prev = self.prev(k)
+        W, A = self.param(s.operand(f"W{k}"), e == 1), self.cells(s.operand(prev), self.given(prev, e), self.axis)
         Z, Aout = self.result(s.value), self.result(act.value)
         mats = {"W": W, "A": A, "Z": Z, "Aout": Aout}
+        if rounded is not None:  # Ak≈: the activation's values rounded, what the layer above reads
+            mats["decimals"] = mat(rounded.operand("decimals"), True)
+            mats["Around"] = decimal_cells(self.result(rounded.value), mats["decimals"])
         if info.has_bias:  # [W | b] · [A ; 1]
-            b = mats["b"] = self.cells(s.operand(f"b{k}"), e == 1)
-            grid = Grid(W.beside(b), A.above(ones(1, self.batch, self.axis)), Z, W.shape[1], A.shape[0])
+            b = mats["b"] = self.param(s.operand(f"b{k}"), e == 1, bias=True)
+            grid = Grid(W.beside(b), A.above(ones(1, A.shape[1], self.axis)), Z, W.shape[1], A.shape[0])
         else:
             b, grid = None, Grid(W, A, Z)
         skip = None
@@ -333,20 +467,21 @@ class _Builder:
                                                       "A": self.result(gz.operand(f"A{k}")), "dZ": self.result(gz.value)},
                                info=info))
         gw, gb = _one(steps, "grad_w"), _one(steps, "grad_b")
-        prev = self.prev(k)
-        dZ, Ain = self.result(gw.operand(f"dL/dZ{k}")), self.cells(gw.operand(prev), k == 1, self.axis)
-        dW = self.result(gw.value, False)
-        by_row = 0 if self.axis else None  # the ones column of [A ; 1]ᵀ: one row per sample
-        mats = {"dZ": dZ, "A": Ain, "dW": dW}
-        if gb is not None:  # ∂L/∂Z · [A ; 1]ᵀ = [∂W | ∂b]
-            db = mats["db"] = self.result(gb.value, False)
-            grid = Grid(dZ, Ain.T.beside(ones(self.batch, 1, by_row)), dW.beside(db), result_split=dW.shape[1])
-            bias_dots = dots(dZ, ones(self.batch, 1, by_row), db)
-        else:
-            grid, bias_dots = Grid(dZ, Ain.T, dW), ()
-        out.append(Section("grad_wb", k, e, mats, dots(dZ, Ain.T, dW), grid, bias_dots, info=info))
+        if gw is not None:  # (a frozen layer, a GAN's D in the generator's step, has no weight gradient)
+            prev = self.prev(k)
+            dZ, Ain = self.result(gw.operand(f"dL/dZ{k}")), self.cells(gw.operand(prev), self.given(prev, e), self.axis)
+            dW = self.result(gw.value, False)
+            by_row = 0 if self.axis else None  # the ones column of [A ; 1]ᵀ: one row per sample
+            mats = {"dZ": dZ, "A": Ain, "dW": dW}
+            if gb is not None:  # ∂L/∂Z · [A ; 1]ᵀ = [∂W | ∂b]
+                db = mats["db"] = grey(self.result(gb.value, False))
+                grid = Grid(dZ, Ain.T.beside(ones(Ain.shape[1], 1, by_row)), dW.beside(db), result_split=dW.shape[1])
+                bias_dots = dots(dZ, ones(Ain.shape[1], 1, by_row), db)
+            else:
+                grid, bias_dots = Grid(dZ, Ain.T, dW), ()
+            out.append(Section("grad_wb", k, e, mats, dots(dZ, Ain.T, dW), grid, bias_dots, info=info))
         for ga in _kind(steps, "grad_a"):
-            W, dZ, dA = self.cells(ga.operand(f"W{k}"), e == 1), self.result(ga.operand(f"dL/dZ{k}")), self.result(ga.value)
+            W, dZ, dA = self.param(ga.operand(f"W{k}"), e == 1), self.result(ga.operand(f"dL/dZ{k}")), self.result(ga.value)
             out.append(Section("grad_a", k, e, {"W": W, "dZ": dZ, "dA": dA}, dots(W.T, dZ, dA), Grid(W.T, dZ, dA),
                                info=info, step=ga))
         return out
@@ -376,19 +511,22 @@ class _Builder:
 
     def _update(self, found: dict[str, Step], k: int, e: int, info: Any) -> Section:
         s, ub = found[f"W{k}'"], found.get(f"b{k}'")
-        mats = {"W": self.cells(s.operand(f"W{k}"), e == 1), "dW": self.result(s.operand(f"dL/dW{k}"), False),
+        mats = {"W": self.param(s.operand(f"W{k}"), e == 1), "dW": self.result(s.operand(f"dL/dW{k}"), False),
                 "Wn": self.result(s.value, False), "eta": mat(s.operand("eta"), True)}
         if ub is not None:
-            mats |= {"b": self.cells(ub.operand(f"b{k}"), e == 1), "db": self.result(ub.operand(f"dL/db{k}"), False),
-                     "bn": self.result(ub.value, False)}
+            mats |= {"b": self.param(ub.operand(f"b{k}"), e == 1, bias=True),
+                     "db": grey(self.result(ub.operand(f"dL/db{k}"), False)),
+                     "bn": grey(self.result(ub.value, False))}
         return Section("update", k, e, mats, info=info)
 
     def _round(self, found: dict[str, Step], k: int, e: int, info: Any) -> Section:
         s, rb = found[f"W{k}'≈"], found.get(f"b{k}'≈")
-        mats = {"W": self.result(s.operand(f"W{k}'"), False), "Wr": self.result(s.value, False),
-                "decimals": mat(s.operand("decimals"), True)}
+        d = mat(s.operand("decimals"), True)
+        mats = {"W": self.result(s.operand(f"W{k}'"), False), "Wr": decimal_cells(self.result(s.value, False), d),
+                "decimals": d}
         if rb is not None:
-            mats |= {"b": self.result(rb.operand(f"b{k}'"), False), "br": self.result(rb.value, False)}
+            mats |= {"b": grey(self.result(rb.operand(f"b{k}'"), False)),
+                     "br": grey(decimal_cells(self.result(rb.value, False), d))}
         return Section("round", k, e, mats, info=info)
 
     def parameters_forward(self, steps: list[Step], k: None, e: int, info: None) -> list[Section]:
@@ -416,5 +554,32 @@ class Kit:
         return dots(left, right, result, bias)
 
     def ones(self, rows: int, cols: int, by_sample: bool = False) -> Mat:
-        """The bias trick's ones (muted)."""
+        """The bias trick's ones (grey, never a sample's colour: `by_sample` is kept for the templates that pass it)."""
         return ones(rows, cols, self._b.axis if by_sample else None)
+
+    def param(self, value: Value, given: bool = True, bias: bool = False) -> Mat:
+        """A trainable parameter's cells: boxed while the exercise gives it (the first gradient-descent step), a
+        result after; a bias grey."""
+        return self._b.param(value, given, bias)
+
+    # Cells rearranged, each kept as it is (a box on a worksheet, a given, a named entry on symnet serve's page):
+
+    def block(self, m: Mat, r0: int, r1: int, c0: int, c1: int) -> Mat:
+        """Rows r0 … r1 − 1 and columns c0 … c1 − 1 (0-based) of m."""
+        return m.part(Block(r0, r1, c0, c1, m.shape))
+
+    def reshape(self, m: Mat, rows: int, cols: int) -> Mat:
+        """m's cells, row by row, in another shape (a map folded back from its row)."""
+        cells = list(m.cells)
+        return Mat(tuple(tuple(cells[i * cols:(i + 1) * cols]) for i in range(rows)))
+
+    def pad(self, m: Mat, rows: int, cols: int) -> Mat:
+        """m inside `rows` rows and `cols` columns of zeros (a zero padding, always printed)."""
+        zero = Cell(sp.S.Zero)
+        edge = (zero,) * (m.shape[1] + 2 * cols)
+        return Mat((edge,) * rows + tuple((zero,) * cols + r + (zero,) * cols for r in m.rows) + (edge,) * rows)
+
+    def gather(self, m: Mat, positions: list[int]) -> Mat:
+        """One row: m's cells at these row-major positions (a window's entries)."""
+        cells = list(m.cells)
+        return Mat((tuple(cells[t] for t in positions),))

@@ -10,15 +10,20 @@ from pathlib import Path
 import jinja2
 import sympy as sp
 from jinja2 import pass_context
-from sympy.printing.latex import LatexPrinter
 
 import symnet
 
 from ..errors import RenderError
 from ..intervals import round_half_even
+from . import printer
 
-# Colours per sample column of a batch: names both xcolor (without options) and KaTeX (CSS) know.
-PALETTE = ("blue", "teal", "purple", "brown", "orange", "olive", "magenta", "cyan")
+# Colours per sample column of a batch, chosen to stay apart in greyscale print (CIE L* 28, 46, 59): for LaTeX the
+# names the preamble defines, for KaTeX (CSS) their hex codes. Then the bias trick's grey, the red of a cut entry,
+# and the grey frame of a trainable parameter.
+COLOURS = {"symnetA": "0B3D91", "symnetB": "2E7D32", "symnetC": "E07000", "symnetbias": "8C8C8C",
+           "symnetcut": "C00000", "symnetparam": "A6A6A6"}
+PALETTE = ("symnetA", "symnetB", "symnetC")
+HEX_PALETTE = tuple("#" + COLOURS[c] for c in PALETTE)
 
 # Unicode the prose uses, and how pdflatex prints it (declared in the LaTeX preamble).
 UNICODE_TEX = {
@@ -50,69 +55,19 @@ def templates_dir() -> Path:
 
 
 def tex(value: sp.Basic) -> str:
-    """The one configured SymPy printer: LaTeX with terms kept in their written order, symbols by `symbol_tex`."""
-    try:
-        return _tex(value)
-    except TypeError:  # an unhashable (mutable) value
-        return _latex(value)
+    """The one configured SymPy printer (the document's: printer.py): LaTeX with terms in their written order."""
+    return printer.current().tex(value)
 
 
-@functools.lru_cache(maxsize=4096)
-def _tex(value: sp.Basic) -> str:
-    return _latex(value)  # (a key prints its few distinct values many times: memoised)
-
-
-def _latex(value: sp.Basic) -> str:
-    return sp.latex(value, order="none", symbol_names=symbol_names(value))
-
-
-def symbol_names(value: object) -> dict[sp.Symbol, str]:
-    """The LaTeX of every symbol in a value (SymPy's `symbol_names` setting), by `symbol_tex`."""
-    symbols: set[sp.Basic] = getattr(value, "free_symbols", set())
-    return {s: symbol_tex(s.name) for s in symbols if isinstance(s, sp.Symbol)}
-
-
-# Greek letters by name, where LaTeX has a glyph of their own (omicron, Alpha, Beta ... print as Latin letters:
-# those names stay words). "lamda" is SymPy's spelling (lambda is a Python keyword).
-GREEK = frozenset("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma tau upsilon "
-                  "phi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi Omega".split())
-_HEAD = re.compile(r"([A-Za-z]+)([0-9]+)")
-
-
-@functools.lru_cache(maxsize=4096)
-def symbol_tex(name: str) -> str:
-    """A symbol name as LaTeX, one way only: the letters (a Greek name as its letter), then every part after an
-    underscore, and digits that end the first part, as one subscript separated by commas: `w12` is w_{12},
-    `x_1_2` is x_{1,2}, `alpha_1` is \\alpha_{1}. No other reading: `xhat`, `nabs`, `xprime`, `omicron` print as
-    written (SymPy's printer would make them x̂, |n|, x′ and o), and `x__y` is no power (the grammar refuses it)."""
-    head, *subs = name.split("_")
-    m = _HEAD.fullmatch(head)
-    if m:
-        head, subs = m[1], [m[2], *subs]
-    return _word(head) + ("_{" + ",".join(_word(s) for s in subs) + "}" if subs else "")
-
-
-def _word(word: str) -> str:
-    word = {"lamda": "lambda", "Lamda": "Lambda"}.get(word, word)
-    return "\\" + word if word in GREEK else word
+def fixed(value: sp.Expr, places: int) -> str:
+    """A rounded value printed with its decimal places ("0.50"; the LaTeX of anything else)."""
+    return printer.current().fixed(value, places)
 
 
 def tex_terms(value: sp.Expr) -> list[str]:
     """The printed terms of a sum, each after the first with its sign ("+ x", "- y"): joined by spaces they
     are `tex(value)`, so a value too long for a line can be broken between its terms. One term otherwise."""
-    if not isinstance(value, sp.Add):
-        return [tex(value)]
-    printer = LatexPrinter({"order": "none", "symbol_names": symbol_names(value)})
-    out = []
-    for i, term in enumerate(printer._as_ordered_terms(value, order="none")):
-        sign = ""
-        if i and term.could_extract_minus_sign():
-            sign, term = "- ", -term
-        elif i:
-            sign = "+ "
-        text = printer._print(term)
-        out.append(sign + (rf"\left({text}\right)" if printer._needs_add_brackets(term) else text))
-    return out
+    return printer.current().terms(value)
 
 
 def decimal(value: sp.Expr, places: int) -> str:
@@ -250,13 +205,41 @@ def is_zero(value: sp.Expr) -> bool:
 
 
 def plain(value: sp.Expr) -> bool:
-    """True when a value prints without a fraction: an integer or a symbol."""
-    return bool(value.is_Integer or value.is_Symbol)
+    """True when a value prints without a fraction: an integer or a symbol (or, decimals shown, a decimal)."""
+    return printer.current().plain(value)
 
 
 def exact_number(value: sp.Expr) -> bool:
     """True when no decimal is wanted beside a value: a rational, or an expression in symbols."""
     return bool(value.is_Rational or value.free_symbols)
+
+
+def box_of(c: object, extra: float = 0.0) -> tuple[float, float]:
+    """The (width, height) in em of the box of a result cell (layout.slot); the least box for None."""
+    from .layout import BOX, slot
+
+    return (round(BOX, 2), round(BOX, 2)) if c is None else slot(c, extra)  # type: ignore[arg-type]
+
+
+def boxes_of(m: object) -> tuple[list[float], list[float]]:
+    """The boxes of a matrix's result cells, alike down each column and along each row: (widths, heights) in em."""
+    from .layout import slot
+
+    rows = m.rows  # type: ignore[attr-defined]
+    widths, heights = [0.0] * (len(rows[0]) if rows else 0), [0.0] * len(rows)
+    for i, r in enumerate(rows):
+        for j, c in enumerate(r):
+            if not c.given:
+                w, h = slot(c)
+                widths[j], heights[i] = max(widths[j], w), max(heights[i], h)
+    return widths, heights
+
+
+def boxes_for(op: str) -> str:
+    """The size of the answer boxes of the group about to be drawn (layout.boxes_for)."""
+    from .layout import boxes_for as choose
+
+    return choose(op)
 
 
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
@@ -285,8 +268,9 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined, autoescape=False,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, bytecode_cache=_bytecode_cache(),
     )
-    env.filters.update(tex=tex, terms=tex_terms, katex_chunks=katex_chunks, tex_chunks=tex_chunks, decimal=decimal,
-                       esc=escape, codepoint=codepoint, nonblank=nonblank)
+    env.filters.update(tex=tex, fixed=fixed, terms=tex_terms, katex_chunks=katex_chunks, tex_chunks=tex_chunks, decimal=decimal, esc=escape, codepoint=codepoint, nonblank=nonblank)
     env.tests.update(compound=needs_parens, zero=is_zero, rational=exact_number, plain=plain)
-    env.globals.update(palette=PALETTE, unicode_tex=UNICODE_TEX)
+    env.globals.update(palette=HEX_PALETTE, unicode_tex=UNICODE_TEX, colours=COLOURS, box_of=box_of,
+                       boxes_of=boxes_of, boxes_for=boxes_for,
+                       mono=False)  # (a LaTeX document is rendered with palette=PALETTE)
     return env

@@ -9,9 +9,11 @@ import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..bounds import long_numbers
 from ..record import Solution
+from . import printer
 from .document import build
 from .env import environment
 from .layout import PAPER, SCREEN
@@ -88,7 +90,7 @@ def copy_katex(dest: str | Path) -> list[str]:
 
 @long_numbers()
 def render_fragment(solution: Solution, worksheet: bool = False, decimals: int | None = None,
-                    math: Math = MATHJAX, paper: bool = False, layout: Mapping[str, str] | None = None) -> str:
+                    math: Math = MATHJAX, paper: bool = False, layout: Mapping[str, Any] | None = None) -> str:
     """The worked solution (or worksheet) as an HTML fragment whose displays are wrapped for `math`'s typesetter;
     laid out for the screen (a wide display scrolls) unless `paper` (the PDF's breaks and scaling). `layout`: the
     document builder's further options (detail, scaffold), passed through."""
@@ -96,19 +98,25 @@ def render_fragment(solution: Solution, worksheet: bool = False, decimals: int |
 
     check_decimals(decimals)
     doc = build(solution, worksheet=worksheet, decimals=decimals, **(layout or {}))
-    return _tidy(environment().get_template("fragment.html.j2").render(
-        doc=doc, fmt="html", decimals=decimals, page=PAPER if paper else SCREEN, math=math))
+    with printer.use(doc.printer):
+        return _tidy(environment().get_template("fragment.html.j2").render(
+            doc=doc, fmt="html", decimals=decimals, page=PAPER if paper else SCREEN, math=math,
+            mono=doc.options.mono))
 
 
 @long_numbers()
-def render_page(solution: Solution, worksheet: bool = False, decimals: int | None = None) -> str:
-    """A standalone, printable HTML page (A4, the PDF's page plan) with KaTeX, its CSS and fonts inlined."""
+def render_page(solution: Solution, worksheet: bool = False, decimals: int | None = None,
+                layout: Mapping[str, Any] | None = None) -> str:
+    """A standalone, printable HTML page (A4, the PDF's page plan) with KaTeX, its CSS and fonts inlined; `layout`:
+    the document builder's further options (detail, scaffold, …), passed through."""
     from . import check_decimals
 
     check_decimals(decimals)
-    doc = build(solution, worksheet=worksheet, decimals=decimals)
-    return _tidy(environment().get_template("solution.html.j2").render(
-        doc=doc, fmt="html", decimals=decimals, page=PAPER, math=KATEX, katex_css=katex_css(), katex_js=katex_js()))
+    doc = build(solution, worksheet=worksheet, decimals=decimals, **(layout or {}))
+    with printer.use(doc.printer):
+        return _tidy(environment().get_template("solution.html.j2").render(
+            doc=doc, fmt="html", decimals=decimals, page=PAPER, math=KATEX, katex_css=katex_css(),
+            katex_js=katex_js(), mono=doc.options.mono))
 
 
 def _tidy(text: str) -> str:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import functools
 import math
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import sympy as sp
 
+from . import printer
 from .document import Block, Cell, Dot, Grid, Mat
 from .env import tex_terms
 
@@ -154,10 +156,60 @@ def tex_width(text: str, style: int = 0) -> float:
     return width
 
 
+def tex_height(text: str, style: int = 0) -> float:
+    """The estimated height (ascent plus descent), in em, of maths written in LaTeX (display style unless told)."""
+    up, down = _extent(text, style)
+    return up + down
+
+
+@functools.lru_cache(maxsize=65536)
+def _extent(text: str, style: int = 0) -> tuple[float, float]:
+    """(ascent, descent) of LaTeX maths in em: fractions stack around the axis, scripts raise and lower."""
+    size = _SIZE[style]
+    up, down = 0.75 * size, 0.25 * size
+    i = 0
+    while i < len(text):
+        m = _TOKEN.match(text, i)
+        assert m is not None  # the last alternative matches any character
+        i = m.end()
+        command, other = m.group(1), m.group(6)
+        if command in ("displaystyle", "textstyle"):
+            style, size = (0, _SIZE[0]) if command == "displaystyle" else (1, _SIZE[1])
+        elif command in ("frac", "dfrac", "tfrac"):
+            num, i = _group(text, i)
+            den, i = _group(text, i)
+            sub = _FRAC_STYLE[0 if command == "dfrac" else 1 if command == "tfrac" else style]
+            gap = 0.3 if (style == 0 or command == "dfrac") and command != "tfrac" else 0.12
+            (nu, nd), (du, dd) = _extent(num, sub), _extent(den, sub)
+            up, down = max(up, 0.25 * size + gap + nu + nd), max(down, gap - 0.25 * size + du + dd)
+        elif command in ("sqrt", "boxed", "fbox", "phantom", "cancel", "underline"):
+            body, i = _group(text, i)
+            a, d = _extent(body, style)
+            pad = {"sqrt": 0.15, "boxed": 0.3, "fbox": 0.3}.get(command, 0.0) * size
+            up, down = max(up, a + pad), max(down, d + pad)
+        elif other in ("^", "_"):
+            body, i = _group(text, i)
+            a, d = _extent(body, _SCRIPT_STYLE[style])
+            if other == "^":
+                up = max(up, 0.4 * size + a)
+            else:
+                down = max(down, 0.15 * size + d)
+        elif other == "{":
+            body, i = _group(text, i - 1)
+            a, d = _extent(body, style)
+            up, down = max(up, a), max(down, d)
+    return up, down
+
+
 # ---------------------------------------------------------------- sizes of printed matrices and sums, in em
 
+EM_PER_MM = 72.27 / 25.4 / 11  # one mm in em of 11 pt
 LINE = 45.0  # the LaTeX text width: A4 less two 18 mm margins, 174 mm, in 11 pt em
 TEXT_HEIGHT = 67.5  # the LaTeX text height: 261 mm
+PAPERS = {"a4": (210.0, 297.0), "letter": (215.9, 279.4)}  # mm; the margins are 18 mm on every side
+MARGIN_MM = 18.0
+BOX = 10 * EM_PER_MM  # the least answer box: 1 cm by 1 cm
+PAD = 0.7  # room around an answer inside its box, in em (both directions)
 SAFETY = 1.05  # estimates run up to 5 % short on nested symbolic expressions
 _COLSEP = 2 * 5 / 11  # \arraycolsep on both sides of a column
 _BRACKETS = 2 * 0.6  # a matrix's [ and ], grown to its height
@@ -167,35 +219,91 @@ _PARENS = (0.8, 1.4)  # "( )" around a number, around a fraction
 _THIN = 0.17
 
 
-@functools.lru_cache(maxsize=65536)
 def value_width(value: sp.Expr) -> float:
-    """The width of a value as the templates print it (`maths.j2`'s number)."""
-    return tex_width(sp.latex(value, order="none"))
+    """The width of a value as the templates print it (`maths.j2`'s number), with the document's printer."""
+    p = printer.current()
+    return _value_width(value, p.key) if _hashable(value) else tex_width(p.tex(value))
+
+
+@functools.lru_cache(maxsize=65536)
+def _value_width(value: sp.Expr, key: object) -> float:
+    return tex_width(printer.current().tex(value))
+
+
+def value_height(value: sp.Expr) -> float:
+    """The height (above and below the baseline) of a value as the templates print it: a fraction in display size."""
+    text = printer.current().tex(value)
+    return tex_height(text, 0 if "\\frac" in text else 1)
+
+
+def _hashable(value: object) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+# The ops whose templates plan their pages for answer boxes of at least 1 cm (the sheet layout's); another op's
+# template (one written before them) gets boxes sized from the answer but only as small as an answer needs, so that
+# its lines keep fitting; it joins here once it plans for the larger boxes (docs/architecture.md).
+SIZED_OPS = frozenset({"given", "matmul", "dense", "loss", "update", "parameters", "fork", "generic"})
+SMALL_BOX = (1.65, 1.35)  # the least box of the others: two digits' room
+_SIZED: ContextVar[bool] = ContextVar("symnet_sized_boxes", default=True)
+
+
+def boxes_for(op: str) -> str:
+    """Called by base.j2 before it draws each group: its answer boxes are the 1 cm ones when `op` plans for them
+    (SIZED_OPS), else the small ones. Gives '' (a template prints what it calls)."""
+    _SIZED.set(op in SIZED_OPS)
+    return ""
+
+
+def box(width: float, height: float) -> tuple[float, float]:
+    """The box of an answer this wide and high (em): a margin around it, at least 1 cm by 1 cm (for an op that plans
+    for it: SIZED_OPS); the key prints the answer in the same box (its frame unseen), so that key and worksheet take
+    the same room."""
+    least_w, least_h = (BOX, BOX) if _SIZED.get() else SMALL_BOX
+    pad = PAD if _SIZED.get() else 0.4
+    return round(max(least_w, width + pad), 2), round(max(least_h, height + pad), 2)
+
+
+def printed_width(c: Cell) -> float:
+    """The width of a cell's number as printed (a rounded value as its decimals)."""
+    if c.places is not None:
+        return tex_width(printer.current().fixed(c.value, c.places))
+    return value_width(c.value)
+
+
+def slot(c: Cell, extra: float = 0.0) -> tuple[float, float]:
+    """The box of a result cell (`extra`: parentheses or a mark printed with it inside the box)."""
+    return box(printed_width(c) + extra, 1.0 if c.places is not None else value_height(c.value))
 
 
 def cell_width(c: Cell) -> float:
-    """A cell's width in the key or on the worksheet, whichever is wider (the same plan serves both)."""
-    return value_width(c.value) if c.given else max(value_width(c.value), BLANK)
+    """A cell's width in the key or on the worksheet: a given number as printed, a result its box."""
+    return printed_width(c) if c.given else slot(c)[0]
 
 
 def factor_width(c: Cell) -> float:
-    """A factor of a written-out product: in parentheses, or a blank box on the worksheet."""
-    inner = value_width(c.value) + _PARENS[not (c.value.is_Integer or c.value.is_Symbol)]
-    return inner if c.given else max(inner, BLANK)
+    """A factor of a written-out product: in parentheses (inside its box, for a result)."""
+    parens = _PARENS[not (c.value.is_Integer or c.value.is_Symbol)]
+    return value_width(c.value) + parens if c.given else slot(c, parens)[0]
 
 
 def addend_width(c: Cell) -> float:
     """A bias added at the end of a product: in parentheses when negative or a sum."""
     v = c.value
-    inner = value_width(v) + (_PARENS[not v.is_Integer] if v.could_extract_minus_sign() or isinstance(v, sp.Add) else 0.0)
-    return inner if c.given else max(inner, BLANK)
+    parens = _PARENS[not v.is_Integer] if v.could_extract_minus_sign() or isinstance(v, sp.Add) else 0.0
+    return value_width(v) + parens if c.given else slot(c, parens)[0]
 
 
 def row_height(cells: list[Cell]) -> float:
-    """The height of one row of an array of these cells, key or worksheet (`maths.j2`'s stretch)."""
-    if any(not (c.value.is_Integer or c.value.is_Symbol) for c in cells):
-        return 2.3 * _BASELINE
-    return (1.6 if any(not c.given for c in cells) else 1.25) * _BASELINE
+    """The height of one row of an array of these cells, key or worksheet (`maths.j2`'s stretch; a result's box)."""
+    boxes = [slot(c)[1] + 0.2 for c in cells if not c.given]
+    if any(not printer.current().plain(c.value) for c in cells):
+        return max([2.3 * _BASELINE] + boxes)
+    return max([1.25 * _BASELINE] + boxes)
 
 
 def column_widths(m: Mat, places: int | None = None) -> list[float]:
@@ -229,10 +337,13 @@ class Page:
     MIN_SCALE = 0.8  # 11 pt maths never prints below 8.8 pt
     MAX_GRID_BLOCKS = 4  # beyond this many blocks the hand layout gives way to its matrices one by one
 
-    def __init__(self, paper: bool) -> None:
-        self.paper = paper
-        self.width = LINE / SAFETY
-        self.height = 0.9 * TEXT_HEIGHT  # what `\symnetfit` allows a display, with room for the skips around it
+    def __init__(self, paper: bool, name: str = "a4") -> None:
+        self.paper, self.name = paper, name
+        w, h = PAPERS[name]
+        self.text_width = (w - 2 * MARGIN_MM) * EM_PER_MM  # the text width and height, in em
+        self.text_height = (h - 2 * MARGIN_MM) * EM_PER_MM
+        self.width = self.text_width / SAFETY
+        self.height = 0.9 * self.text_height  # what `\symnetfit` allows a display, with room for the skips around it
 
     # ---- measures
 
@@ -258,6 +369,12 @@ class Page:
         mats = [p for p in parts if isinstance(p, Mat)]
         return self.line(*parts) <= self.width and all(self.tall(p) <= self.height for p in mats)
 
+    def side_by_side(self, mats: list[Mat], sep: float = 1.0, colsep: float = 2 / 11) -> bool:
+        """True when these matrices fit on one line, `sep` em apart, their columns `colsep` em apart on each side
+        (a display that sets \\arraycolsep so: the updated weights, each named under it)."""
+        width = sum(sum(column_widths(m)) + 2 * colsep * m.shape[1] + _BRACKETS for m in mats) + sep * (len(mats) - 1)
+        return width <= self.width and all(self.tall(m) <= self.height for m in mats)
+
     # ---- decisions
 
     def blocks(self, m: Mat, lhs: str = "", rhs: str = "", places: int | None = None) -> Plan:
@@ -278,6 +395,12 @@ class Page:
         per = max(1, int((self.height / self.MIN_SCALE - _LABEL) // height))
         row_groups = _even(rows, math.ceil(rows / per))
         return Plan(tuple(Block(r0, r1, c0, c1, m.shape) for r0, r1 in row_groups for c0, c1 in col_groups), True)
+
+    def grid_width(self, g: Grid) -> float:
+        """The width of a hand layout printed whole, in em."""
+        left = sum(column_widths(g.left)) + _COLSEP * g.left.shape[1]
+        right = [max(a, b) for a, b in zip(column_widths(g.top), column_widths(g.result))]
+        return left + sum(right) + _COLSEP * len(right)
 
     def grid(self, g: Grid) -> Plan | None:
         """The blocks of the hand layout (each with the whole left factor, a block of the result's rows and
@@ -362,7 +485,7 @@ class Page:
 
     def room(self, lead: str | float = 0.0) -> float:
         """The width left on an align line after `lead` and "= " (or a quad), at the true text width."""
-        return LINE - (self.text(lead) if isinstance(lead, str) else lead) - 2 * max(_REL, 1.0)
+        return self.text_width - (self.text(lead) if isinstance(lead, str) else lead) - 2 * max(_REL, 1.0)
 
     def _wrap_all(self, terms: list[str], lead_w: float) -> tuple[tuple[int, int], ...]:
         """Terms (each with its sign) on as few lines as fit after `lead_w`, greedily."""
@@ -402,7 +525,8 @@ class Page:
                                or any(self.tall(p) > 0.8 * self.height for p in parts if isinstance(p, Mat)))
 
 
-PAPER, SCREEN = Page(True), Page(False)
+PAPER, LETTER, SCREEN = Page(True), Page(True, "letter"), Page(False)
+PAGES = {"a4": PAPER, "letter": LETTER}
 
 
 def _even(n: int, k: int) -> list[tuple[int, int]]:

@@ -20,8 +20,18 @@ def compile_pdf(source: str, runs: int = 1) -> bytes:
     return compile_pdf_log(source, runs)[0]
 
 
-def compile_pdf_log(source: str, runs: int = 1) -> tuple[bytes, str]:
-    """The PDF and pdflatex's log of its last run (where overfull boxes and symnet's scalings are reported).
+def compile_pdf_files(parts: list[Path]) -> bytes:
+    """PDF files one after the other in one PDF, by pdflatex's pdfpages (where poppler's pdfunite is missing): each
+    copied into the private folder first, so that pdflatex reads nothing outside it."""
+    names = {f"part{n:05d}.pdf": Path(p).read_bytes() for n, p in enumerate(parts, 1)}
+    body = "".join(f"\\includepdf[pages=-]{{{name}}}\n" for name in names)
+    return compile_pdf_log("\\documentclass{article}\n\\usepackage{pdfpages}\n\\begin{document}\n" + body
+                           + "\\end{document}\n", files=names)[0]
+
+
+def compile_pdf_log(source: str, runs: int = 1, files: dict[str, bytes] | None = None) -> tuple[bytes, str]:
+    """The PDF and pdflatex's log of its last run (where overfull boxes and symnet's scalings are reported); `files`
+    are written into the private folder beside the document first.
 
     A source too large to be set within TIMEOUT seconds (at RATE bytes a second) is refused before pdflatex runs."""
     pdflatex = shutil.which("pdflatex")
@@ -36,6 +46,8 @@ def compile_pdf_log(source: str, runs: int = 1) -> tuple[bytes, str]:
     env = dict(os.environ, openin_any="p", openout_any="p", shell_escape="f", TEXMFOUTPUT="")
     with tempfile.TemporaryDirectory(prefix="symnet-tex-") as tmp:
         (Path(tmp) / "doc.tex").write_text(source, encoding="utf-8")
+        for name, data in (files or {}).items():
+            (Path(tmp) / name).write_bytes(data)
         cmd = [pdflatex, "-halt-on-error", "-no-shell-escape", "-interaction=nonstopmode", "doc.tex"]
         for _ in range(runs):
             try:

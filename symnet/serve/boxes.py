@@ -50,7 +50,7 @@ class Namer:
 
     def __init__(self, solution: Solution, results: bool = False) -> None:
         self.results = results  # name the key's printed results too (to test the names against the values)
-        self.computed = {s.name for s in solution.steps if s.epoch == 1 and s.kind not in ("given",)}
+        self.computed = {s.qualified for s in solution.steps if s.epoch == 1 and s.kind not in ("given",)}
         self.ids: dict[Entry, str] = {}
         self.origin: dict[int, str] = {}  # id(value object) → the quantity it holds
         self.keep: list[object] = []  # the copies, alive while the document is built (ids are never reused)
@@ -71,8 +71,8 @@ class Namer:
         return value
 
     def _copy(self, s: Step) -> Step:
-        inputs = tuple((n, self._own(n, v, s.epoch)) for n, v in s.inputs)
-        return replace(s, value=self._own(s.name, s.value, s.epoch), inputs=inputs)
+        inputs = tuple((n, self._own(q, v, s.epoch)) for (n, v), q in zip(s.inputs, s.sources))  # (solution names)
+        return replace(s, value=self._own(s.qualified, s.value, s.epoch), inputs=inputs)
 
     def ref(self, name: str, i: int, j: int, shown: bool) -> str | None:
         """The id of entry (i, j) (0-based) of `name`: a box for a computed quantity left blank, a given for a number

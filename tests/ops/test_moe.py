@@ -141,7 +141,7 @@ def test_capacity_lets_overflow_tokens_pass_through_in_token_order():
     ({"experts": [{"W": [[1, 0]], "activation": "softmax"}, {"W": [[1, 0]]}]},
      "layers[1].experts[1].activation: an expert's activation is applied entry by entry: not softmax"),
     ({"experts": [{"W": [[1, 0]], "bias": 1}, {"W": [[1, 0]]}]},
-     "layers[1].experts[1]: unknown key 'bias' (allowed: W, b, activation, alpha, exp_base)"),
+     "layers[1].experts[1]: unknown key 'bias' (allowed: W, b, activation, alpha, exp_base, round)"),
 ])
 def test_bad_keys_are_one_line(change, message):
     layer = {"type": "moe", "Wg": [[1, 0], [0, 1]], "experts": [{"W": [[1, 0]]}, {"W": [[0, 1]]}], **change}

@@ -1,0 +1,467 @@
+"""The sheet layout: the hand grid as the whole solution. Consecutive dense layers cascade down one array (inputs on
+top, [W | b] on the left, each result at its crossing, the activation applied there), the backward pass cascades the
+same way (Wᵀ on the left, ∂L/∂A and its mask in the middle, ∂L/∂[W | b] on the right under [A ; 1]ᵀ), and the
+updates of every layer make one display. `plan` decides, per group of steps, what the op templates draw."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import sympy as sp
+
+from . import layout
+from .document import Cell, Dot, Mat, Section, mat, ones
+
+if TYPE_CHECKING:
+    from .document import Group
+
+HEAD = 14.5  # em above the first grid on page 1: the title, name line, description and introduction, heading, words
+COLSEP = 3 / 11  # \\arraycolsep of a sheet's array (3 pt; KaTeX keeps its own 5 pt, on a screen with no page)
+CUT = ("relu", "leaky_relu")  # activations applied by striking an entry (and writing its value beside it)
+BESIDE = ("sigmoid", "tanh", "softmax")  # activations whose every value is written beside z, in its own box
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One place of a sheet: a number (given, a parameter, a 1 of the bias trick, or a result in its box), and beside
+    a result the activation's value: in a box of its own (`act`, sigmoid), or, for an entry ReLU cuts (`cut`: struck
+    through), its value in red in the room kept beside every entry of the column (`room`)."""
+
+    cell: Cell
+    act: Cell | None = None
+    room: bool = False
+    cut: bool = False
+    approx: bool = False  # the value beside is a rounded one (≈)
+
+
+@dataclass(frozen=True)
+class Label:
+    """What a band of rows holds, for the template to say: kind input, forward, loss (the top of the backward pass),
+    grad (a layer's ∂L/∂A, masked to ∂L/∂Z, and ∂L/∂[W | b]) or copy ([A ; 1]ᵀ copied above ∂L/∂[W | b])."""
+
+    kind: str
+    k: int | None = None
+    act: str = ""
+    bias: bool = True
+    quantity: str = "X"  # the input's name (kind input, copy)
+    fused: bool = False  # kind loss: ∂L/∂Z straight from the loss
+    rounded: bool = False  # kind forward: the activation's values are rounded (≈)
+    right: bool = True  # kind loss, grad: the band's ∂L/∂[W | b] is on its right (else in grids of its own)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of a sheet: its left part (right-aligned to the rule), middle and right parts, a label, a rule above."""
+
+    left: tuple[Entry | None, ...]
+    mid: tuple[Entry | None, ...]
+    right: tuple[Entry | None, ...] = ()
+    label: Label | None = None
+    rule: bool = False
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One array of rows, with the box width of each column (left, middle, right), the box width of the values written
+    beside each middle column (sigmoid's), the room kept beside the entries of each row for a cut entry's value, and
+    the box height of each row (0: no box in it)."""
+
+    rows: tuple[Row, ...]
+    nl: int
+    nm: int
+    nr: int
+    widths: tuple[float, ...] = ()
+    acts: tuple[float, ...] = ()
+    rooms: tuple[float, ...] = ()
+    heights: tuple[float, ...] = ()
+
+    @property
+    def labels(self) -> bool:
+        """True when some row has a label (the array then has a label column)."""
+        return any(r.label is not None for r in self.rows)
+
+    def width(self, page: layout.Page) -> float:
+        """The estimated width of the array, in em."""
+        out = 0.0
+        room = max(self.rooms, default=0.0)
+        for c in range(self.nl + self.nm + self.nr):
+            given = [layout.value_width(e.cell.value) + (0.9 if e.cell.param else 0.0)
+                     for r in self.rows for e in self._column(r, c) if e is not None and e.cell.given]
+            w = max([self.widths[c]] + given)
+            if self.nl <= c < self.nl + self.nm:
+                w += 0.3 + max(self.acts[c - self.nl], room)
+            out += w + 2 * COLSEP
+        label = max((layout.tex_width(_label_stand_in(r.label)) for r in self.rows if r.label), default=0.0)
+        return out + label + 0.2
+
+    def height(self) -> float:
+        """The estimated height of the array, in em."""
+        return sum(_row_height(h) for h in self.heights)
+
+    def _column(self, r: Row, c: int) -> list[Entry | None]:
+        row = r.left + r.mid + r.right
+        return [row[c]] if c < len(row) else []
+
+    def part(self, a: int, b: int) -> "Sheet":
+        """Rows a … b−1 as a sheet of their own, with the same columns (so that the parts line up down the pages)."""
+        return Sheet(self.rows[a:b], self.nl, self.nm, self.nr, self.widths, self.acts, self.rooms[a:b],
+                     self.heights[a:b])
+
+
+def _row_height(h: float) -> float:
+    """A row's height in em: its boxes' and a little, or a line of numbers (\\arraystretch 1.25)."""
+    return max(h + 0.22, 1.25 * 13.6 / 11)
+
+
+def _label_stand_in(label: Label) -> str:
+    """LaTeX about as wide as the template's words for a label (for the width estimate)."""
+    return {"input": r"\quad X", "forward": r"\quad A_{1} = \operatorname{softmax}(Z_{1})",
+            "loss": r"\quad \dfrac{\partial L}{\partial Z_{3}} \quad \dfrac{\partial L}{\partial [W_{3} | b_{3}]}",
+            "copy": r"\quad [A_{1} ; 1]^{T}",
+            "grad": r"\quad \dfrac{\partial L}{\partial A_{2}} \to \dfrac{\partial L}{\partial Z_{2}} \quad "
+                    r"\dfrac{\partial L}{\partial [W_{2} | b_{2}]}"}[label.kind]
+
+
+def sized(rows: list[Row], nl: int, nm: int, nr: int, places: int | None = None) -> Sheet:
+    """The sheet of these rows with its boxes sized from their answers: each column as wide as its widest answer,
+    each row as high as its highest (at least 1 cm by 1 cm, layout.box); beside the entries of a layer (a band of
+    rows under one rule), room as wide as its widest cut value."""
+    widths, acts = [0.0] * (nl + nm + nr), [0.0] * nm
+    heights, rooms = [], []
+    for r in rows:
+        h, room = 0.0, 0.0
+        for c, e in enumerate(r.left + r.mid + r.right):
+            if e is None:
+                continue
+            if not e.cell.given:
+                w, hh = layout.slot(e.cell)
+                widths[c], h = max(widths[c], w), max(h, hh)
+            if e.act is not None:
+                extra = 0.9 if e.approx else 0.0  # "≈ " before a rounded value; " ≈ 0.4955" after an inexact one
+                if places is not None and not (e.act.value.is_Rational or e.act.value.free_symbols):
+                    extra += layout.tex_width(r"\approx " + "0" * (places + 2))
+                if e.room:  # the value is written only where the entry is cut (ReLU: always 0)
+                    room = max(room, 0.8, layout.value_width(e.act.value) + 0.3 if e.cut else 0.0)
+                else:
+                    w, hh = layout.slot(e.act, extra)
+                    j = c - nl
+                    acts[j], h = max(acts[j], w), max(h, hh)
+        heights.append(h)
+        rooms.append(room)
+    bands = [i for i, r in enumerate(rows) if r.rule] + [len(rows)]
+    for a, b in zip([0] + bands, bands):
+        widest = max(rooms[a:b], default=0.0)
+        rooms[a:b] = [widest] * (b - a)
+    return Sheet(tuple(rows), nl, nm, nr, tuple(widths), tuple(acts), tuple(round(x, 2) for x in rooms),
+                 tuple(heights))
+
+
+def right_aligned(cells: tuple[Entry, ...], n: int) -> tuple[Entry | None, ...]:
+    """A row's left part: its entries against the rule, empty places before them."""
+    return (None,) * (n - len(cells)) + cells
+
+
+def left_aligned(cells: tuple[Entry, ...], n: int) -> tuple[Entry | None, ...]:
+    """A row's right part: its entries after the rule, empty places after them."""
+    return cells + (None,) * (n - len(cells))
+
+
+def _plain(m: Mat) -> list[tuple[Entry, ...]]:
+    return [tuple(Entry(c) for c in row) for row in m.rows]
+
+
+def _activated(Z: Mat, A: Mat, act: str, rounded: Mat | None = None) -> list[tuple[Entry, ...]]:
+    """Z's entries with the activation applied where they stand: struck with its value beside (ReLU: 0, leaky ReLU:
+    α·z) where cut; every value beside in a box of its own for sigmoid, tanh and softmax (the rounded one when
+    rounded); nothing for the identity."""
+    out = []
+    for i, row in enumerate(Z.rows):
+        entries = []
+        for j, z in enumerate(row):
+            a = (rounded or A).at(i, j)
+            if act in CUT:  # a z of exactly 0 stays as it is: f(0) = 0
+                entries.append(Entry(z, a, room=True, cut=bool(z.value.is_negative)))
+            elif act in BESIDE:
+                entries.append(Entry(z, a, approx=rounded is not None))
+            else:
+                entries.append(Entry(z))
+        out.append(tuple(entries))
+    return out
+
+
+def _masked(dA: Mat, dZ: Mat, Z: Mat | None, act: str) -> list[tuple[Entry, ...]]:
+    """∂L/∂A with the activation's derivative applied where each entry stands: struck, with ∂L/∂Z beside it, where
+    ReLU's mask (read off Z) cuts; ∂L/∂Z beside every entry (in its box) for sigmoid, tanh and softmax."""
+    out = []
+    for i, row in enumerate(dA.rows):
+        entries = []
+        for j, g in enumerate(row):
+            if act in CUT and Z is not None:
+                entries.append(Entry(g, dZ.at(i, j), room=True, cut=bool(Z.at(i, j).value.is_nonpositive)))
+            elif act in BESIDE:
+                entries.append(Entry(g, dZ.at(i, j)))
+            else:
+                entries.append(Entry(g))
+        out.append(tuple(entries))
+    return out
+
+
+# ---------------------------------------------------------------- the forward cascade
+
+
+@dataclass(frozen=True)
+class Part:
+    """What a group's template draws in the sheet layout: kind forward, backward, update, matmul or loss (drawn
+    here: `sheets`, the `examples` of --detail steps, the `sections` it gathers), or covered (drawn by an earlier
+    group's part)."""
+
+    kind: str
+    sheets: tuple[Sheet, ...] = ()
+    sections: tuple[Section, ...] = ()
+    examples: tuple[tuple[str, Any], ...] = ()  # (what, a Dot or a (section, index) pair)
+    layers: tuple[int, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def forward(sections: list[Section], top: Mat, top_label: Label, places: int | None = None) -> Sheet:
+    """The cascade of consecutive dense layers: `top` (X, or the layer below's output) across the top, then each
+    layer's [W | b] on the left and its Z (activated) in the middle; the 1s of the bias trick under each input."""
+    N = top.shape[1]
+    nl = max(s.mats["W"].shape[1] + (1 if s.info.has_bias else 0) for s in sections)
+    rows: list[Row] = []
+    for i, r in enumerate(_plain(top)):
+        rows.append(Row((None,) * nl, r, label=top_label if i == 0 else None))
+    for s in sections:
+        k, info = s.layer, s.info
+        if info.has_bias:
+            rows.append(Row((None,) * nl, tuple(Entry(c) for c in ones(1, N).rows[0])))
+        W = s.mats["W"]
+        left = W.beside(s.mats["b"]) if info.has_bias else W
+        act_rows = _activated(s.mats["Z"], s.mats["Aout"], info.activation, s.mats.get("Around"))
+        for i in range(W.shape[0]):
+            label = Label("forward", k, info.activation, info.has_bias, rounded="Around" in s.mats) if i == 0 else None
+            rows.append(Row(right_aligned(tuple(Entry(c) for c in left.rows[i]), nl), act_rows[i], label=label,
+                            rule=i == 0))
+    return sized(rows, nl, N, 0, places)
+
+
+def backward(bands: list[dict[str, Any]], N: int, places: int | None = None, right: bool = True) -> Sheet:
+    """The backward cascade, from the loss down: per layer k, [A(k−1) ; 1]ᵀ copied on the right, then a band whose
+    middle holds ∂L/∂Ak with the activation's derivative applied (∂L/∂Zk), whose left holds W(k+1)ᵀ (the product that
+    made ∂L/∂Ak from the band above), and whose right holds ∂L/∂[Wk | bk] (∂L/∂Zk times the row above)."""
+    nl = max((b["WT"].shape[1] for b in bands if b.get("WT") is not None), default=0)
+    nr = max(b["dW"].shape[1] + (1 if b["db"] is not None else 0) for b in bands) if right else 0
+    rows: list[Row] = []
+    for b in bands:
+        k, info = b["k"], b["info"]
+        top = b["A"].T.beside(ones(N, 1)) if b["db"] is not None else b["A"].T
+        for j, r in enumerate(_plain(top) if right else []):
+            rows.append(Row((None,) * nl, (None,) * N, left_aligned(r, nr),
+                            Label("copy", k, bias=b["db"] is not None, quantity=b["prev"]) if j == 0 else None))
+        grad = (b["dW"].beside(b["db"]) if b["db"] is not None else b["dW"]) if right else None
+        if b.get("dA") is not None:
+            mid = _masked(b["dA"], b["dZ"], b.get("Z"), info.activation)
+        else:
+            mid = _plain(b["dZ"])
+        for i, r in enumerate(mid):
+            WT = b.get("WT")
+            left = right_aligned(tuple(Entry(c) for c in WT.rows[i]), nl) if WT is not None else (None,) * nl
+            label = None
+            if i == 0:
+                label = Label("loss" if b.get("WT") is None else "grad", k, info.activation, b["db"] is not None,
+                              fused=b.get("dA") is None, right=right)
+            cells = left_aligned(tuple(Entry(c) for c in grad.rows[i]), nr) if grad is not None else ()
+            rows.append(Row(left, r, cells, label, rule=i == 0))
+    return sized(rows, nl, N, nr, places)
+
+
+def split(sheet: Sheet, room: float, first: float) -> list[Sheet]:
+    """The sheet whole when it fits in `first` em (the room left where it starts), else in parts no taller than
+    `room` (the first no taller than `first`), cut only before a rule (between layers) and balanced, so that no page
+    is left holding a scrap of the grid."""
+    heights = [_row_height(h) for h in sheet.heights]
+    if sum(heights) <= first:
+        return [sheet]
+    starts = [i for i, r in enumerate(sheet.rows) if r.rule and i > 0]
+    cuts = [0] + starts + [len(sheet.rows)]
+    bands = [sum(heights[a:b]) for a, b in zip(cuts, cuts[1:])]
+    count, used, limit = 1, 0.0, first
+    for h in bands:  # how many parts, filled greedily
+        if used and used + h > limit:
+            count, used, limit = count + 1, 0.0, room
+        used += h
+    total, out, start, used, part = sum(bands), [], 0, 0.0, 1
+    for n, h in enumerate(bands):  # then cut near equal heights, the first within `first`
+        goal = min(first, total / count) if part == 1 else total * part / count - sum(bands[:start])
+        if used and (used + h / 2 > goal or (part == 1 and used + h > first)) and part < count:
+            out.append(sheet.part(cuts[start], cuts[n]))
+            start, used, part = n, 0.0, part + 1
+        used += h
+    out.append(sheet.part(cuts[start], len(sheet.rows)))
+    return out
+
+
+# ---------------------------------------------------------------- the plan
+
+
+def plan(groups: list["Group"], page: layout.Page, mode: str, places: int | None = None) -> list[Part | None]:
+    """Per group, its part of the sheet layout (None: the group is drawn in full, the walk-through); `places`: the
+    decimals shown beside inexact values (--decimals)."""
+    parts: list[Part | None] = [None] * len(groups)
+    if mode not in ("sheet", "steps"):
+        return parts
+    i = 0
+    while i < len(groups):
+        g = groups[i]
+        if g.op == "dense" and g.phase == "forward" and _cascades(g):
+            j = i
+            while j + 1 < len(groups) and _follows(groups[j], groups[j + 1]):
+                j += 1
+            _forward_part(groups, i, j, parts, page, mode, places)
+            i = j + 1
+        elif (g.op == "loss" and i + 1 < len(groups) and _backward_dense(groups[i + 1])
+              and groups[i + 1].part == g.part):
+            j = i + 1
+            while j + 1 < len(groups) and _descends(groups[j], groups[j + 1]):
+                j += 1
+            _backward_part(groups, i, j, parts, page, mode, places)
+            i = j + 1
+        elif g.op == "update":
+            j = i
+            while (j + 1 < len(groups) and groups[j + 1].op == "update" and groups[j + 1].epoch == g.epoch
+                   and groups[j + 1].part == g.part):
+                j += 1
+            dense = [n for n in range(i, j + 1) if _dense_update(groups[n])]  # (another op's parameters: in full)
+            sections = tuple(s for n in dense for s in groups[n].sections)
+            if sections:
+                parts[dense[0]] = Part("update", sections=sections, examples=_update_examples(sections, mode))
+                for n in dense[1:]:
+                    parts[n] = Part("covered")
+            i = j + 1
+        elif g.op == "matmul":
+            parts[i] = Part("matmul", examples=(("dot", g.sections[0].dots[0]),) if mode == "steps" else ())
+            i += 1
+        else:
+            i += 1
+    return parts
+
+
+def _dense_update(g: "Group") -> bool:
+    """True for the update of a dense layer's [W | b] (the sheet's panel draws it)."""
+    return bool(g.sections) and all(s.kind in ("update", "round") and "W" in s.mats for s in g.sections)
+
+
+def _backward_dense(g: "Group") -> bool:
+    return g.op == "dense" and g.phase == "backward"
+
+
+def _cascades(g: "Group") -> bool:
+    """True for a dense layer the cascade can draw (one without a skip)."""
+    return bool(g.sections) and g.sections[0].kind == "layer" and g.sections[0].info.skip is None
+
+
+def _follows(a: "Group", b: "Group") -> bool:
+    return (b.op == "dense" and b.phase == "forward" and b.epoch == a.epoch and b.part == a.part
+            and a.node is not None and b.node == a.node + 1 and _cascades(b))
+
+
+def _descends(a: "Group", b: "Group") -> bool:
+    return (b.op == "dense" and b.phase == "backward" and b.epoch == a.epoch and b.part == a.part
+            and a.node is not None and b.node == a.node - 1 and bool(b.sections) and not b.sections[0].info.skip)
+
+
+def _forward_part(groups: list["Group"], i: int, j: int, parts: list[Part | None], page: layout.Page,
+                  mode: str, places: int | None) -> None:
+    sections = [g.sections[0] for g in groups[i:j + 1]]
+    first = sections[0]
+    k = int(first.layer or 1)
+    quantity = "X" if k == 1 else f"A{k - 1}"
+    sheet = forward(sections, first.mats["A"], Label("input", k, quantity=quantity), places)
+    if sheet.width(page) > page.text_width:
+        return  # too wide for the page: the walk-through, which splits what it must
+    room = 0.85 * page.text_height
+    pieces = split(sheet, room, page.text_height - HEAD if k == 1 and first.epoch == 1 else room)
+    examples: list[tuple[str, Any]] = []
+    if mode == "steps":
+        examples.append(("z", first.dots[0]))
+        seen = set()
+        for s in sections:
+            act = s.info.activation
+            if act == "identity" or act in seen:
+                continue
+            seen.add(act)
+            index = next((n for n, (z, _) in enumerate(s.entries) if z.value.is_nonpositive), 0) if act in CUT else 0
+            examples.append((act, (s, index)))
+    parts[i] = Part("forward", tuple(pieces), tuple(sections), tuple(examples),
+                    tuple(int(s.layer or 0) for s in sections), {"quantity": quantity})
+    for n in range(i + 1, j + 1):
+        parts[n] = Part("covered")
+
+
+def _backward_part(groups: list["Group"], i: int, j: int, parts: list[Part | None], page: layout.Page, mode: str,
+                   places: int | None) -> None:
+    loss, layers = groups[i], groups[i + 1:j + 1]
+    batch = loss.batch
+    bands: list[dict[str, Any]] = []
+    above: Section | None = None  # the grad_a section of the layer above (∂L/∂A(k) = W(k+1)ᵀ·∂L/∂Z(k+1))
+    for g in layers:
+        by = {s.kind: s for s in g.sections}
+        wb = by.get("grad_wb")
+        if wb is None:
+            return
+        band: dict[str, Any] = {"k": g.node, "info": wb.info, "A": wb.mats["A"], "dW": wb.mats["dW"],
+                                "db": wb.mats.get("db"), "dZ": wb.mats["dZ"], "prev": _prev(wb)}
+        act = by.get("grad_act") or by.get("grad_softmax")
+        if act is not None:  # ∂L/∂Ak, through the activation to ∂L/∂Zk (fused with the loss: ∂L/∂Zk alone)
+            band |= {"dA": act.mats["dA"], "dZ": act.mats["dZ"], "Z": act.mats.get("Z")}
+        if above is not None:
+            band["WT"] = above.mats["W"].T
+        bands.append(band)
+        above = by.get("grad_a")
+        if g is not layers[-1] and above is None:
+            return
+    sheet, grids = backward(bands, batch, places), ()  # type: tuple[Sheet, tuple[Section, ...]]
+    if sheet.width(page) > page.text_width:  # too wide with the gradients on the right: each in a grid of its own
+        sheet = backward(bands, batch, places, right=False)
+        grids = tuple(s for g in layers for s in g.sections if s.kind == "grad_wb")
+        if sheet.width(page) > page.text_width or any(s.grid is None or page.grid(s.grid) is None for s in grids):
+            return
+    pieces = split(sheet, 0.85 * page.text_height, 0.85 * page.text_height)
+    examples: list[tuple[str, Any]] = []
+    if mode == "steps":
+        first = next(s for s in layers[0].sections if s.kind == "grad_wb")
+        examples.append(("w", first.dots[0]))
+        if first.extra:
+            examples.append(("b", first.extra[0]))
+        ga = next((s for g in layers for s in g.sections if s.kind == "grad_a"), None)
+        if ga is not None:
+            examples.append(("a", ga.dots[0]))
+    L = next((s.mats["L"].at(0, 0) for s in loss.sections if s.kind == "loss"), None)
+    if L is None or layout.cell_width(L) < 0.4 * page.width:  # a long loss: its walk-through breaks it into lines
+        parts[i] = Part("loss")
+    parts[i + 1] = Part("backward", tuple(pieces), tuple(s for g in layers for s in g.sections), tuple(examples),
+                        tuple(int(g.node or 0) for g in layers), {"grids": grids})
+    for n in range(i + 2, j + 1):
+        parts[n] = Part("covered")
+
+
+def _prev(section: Section) -> str:
+    """The name of the quantity a dense layer reads (X or A(k−1))."""
+    k = int(section.layer or 1)
+    return "X" if k == 1 else f"A{k - 1}"
+
+
+def _update_examples(sections: tuple[Section, ...], mode: str) -> tuple[tuple[str, Any], ...]:
+    if mode != "steps":
+        return ()
+    first = next((s for s in sections if s.kind == "update"), None)
+    return (("update", first),) if first is not None else ()
+
+
+def given_cells(value: Any, colour: int | None = None) -> Mat:
+    """A given value as cells (for the worksheet's givens)."""
+    return mat(value if isinstance(value, sp.MatrixBase) else sp.ImmutableMatrix([[value]]), True, colour)
+
+
+__all__ = ["Entry", "Label", "Part", "Row", "Sheet", "plan", "sized", "Dot"]
