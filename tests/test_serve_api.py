@@ -12,6 +12,7 @@ import pytest
 import sympy as sp
 
 import symnet
+from symnet.render.document import DETAILS
 
 from .browser import require_module
 from .test_check import ANSWERS, CASES, SHAPES, wrong
@@ -196,6 +197,8 @@ BAD = [
      "symbol 'x' (symbols of this exercise: none: every answer is a number)"),
     ("/api/page", {"spec": "backprop", "view": "poster"}, "symnet: error: request: view: expected \"key\" or "
      "\"worksheet\", got 'poster'"),
+    ("/api/page", {"spec": "backprop", "detail": "all"}, "symnet: error: request: detail: expected one of sheet, "
+     "steps, full, got 'all'"),
     ("/api/generate", {"kind": "nope"}, None),
 ]
 
@@ -260,6 +263,18 @@ def test_the_bounds_apply_as_on_the_command_line(client):
     spec = {"X": [[1]] * 65, "layers": [{"W": [[1] * 65]}]}  # 65 rows: beyond the bound rows = 64
     r = post(client, "/api/solve", {"spec": spec})
     assert r.status_code == 400 and "(bound: rows)" in r.json()["error"]
+
+
+def test_the_page_key_writes_out_as_much_as_asked(client):
+    """backprop's key: the hand grid alone (sheet), z1,1 = (1)(2) + (−1)(1) + (1)(3) + (−5) = −1 written out as the
+    first entry of its kind (steps, the page's default), or every entry of Z1 (full)."""
+    z11 = r"z_{1,1}^{[1]} &amp;= \left( 1 \right)\left( 2 \right) + \left( -1 \right)\left( 1 \right)"
+    z21 = r"z_{2,1}^{[1]} &amp;= "
+    html = {d: post(client, "/api/page", {"spec": "backprop", "detail": d}).json()["html"] for d in DETAILS}
+    html["default"] = post(client, "/api/page", {"spec": "backprop"}).json()["html"]
+    assert z11 not in html["sheet"] and z21 not in html["sheet"]
+    assert z11 in html["steps"] and z21 not in html["steps"] and html["default"] == html["steps"]
+    assert z11 in html["full"] and z21 in html["full"]
 
 
 # ---------------------------------------------------------------- hostile text

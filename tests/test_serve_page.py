@@ -91,9 +91,10 @@ def annotation(page: Any, pane: str, start: str) -> str:
 
 
 def z11(page: Any) -> str:
-    """z₁,₁ as the key writes it out: the last number after "z_{1,1} &= … = "."""
-    tex = annotation(page, "explore-doc", "z_{1,1} &=")
-    return re.search(r"z_\{1,1\} &=.*?= (-?\d+)(?: \\\\|$)", tex, re.M)[1]
+    """z₁,₁ as the key writes it out (the page's key writes the first entry of each kind: --detail steps): the last
+    number after "z_{1,1}^{[1]} &= … = "."""
+    tex = annotation(page, "explore-doc", "z_{1,1}^{[1]} &=")
+    return re.search(r"z_\{1,1\}\^\{\[1\]\} &=.*?= (-?\d+)(?: \\\\|$)", tex, re.M)[1]
 
 
 def boxes(page: Any, name: str, row: int, col: int) -> Any:

@@ -110,20 +110,27 @@ def _rubric(data: Mapping, solution: Solution) -> Any:
 
 
 def page(body: Mapping, bounds: Bounds = DEFAULT) -> Json:
-    """POST /api/page: the key (`"view": "key"`, its given numbers named for editing) or the worksheet (its answer
-    boxes named), as an HTML fragment for KaTeX, with the spec's structure (made explicit where a given is edited)
+    """POST /api/page: the key (`"view": "key"`, its given numbers named for editing; `"detail"`: the hand grid
+    alone, "sheet", with the first entry of each kind written out, "steps" (the default), or every entry, "full") or
+    the worksheet (its answer boxes named), as an HTML fragment for KaTeX, with the spec's structure (made explicit where a given is edited)
     and its TOML, the title, and the quantities asked."""
     from ..check.diagnose import askable
     from ..generate import to_toml
+    from ..render.document import DETAILS
     from .boxes import named_fragment
     from .edit import editable
 
     view = body.get("view", "key")
     if view not in ("key", "worksheet"):
         raise UsageError(f"expected \"key\" or \"worksheet\", got {str(view)[:40]!r}", source="request", field="view")
+    detail = body.get("detail", "steps")
+    if detail not in DETAILS:
+        raise UsageError(f"expected one of {', '.join(DETAILS)}, got {str(detail)[:40]!r}", source="request",
+                         field="detail")
     exercise, data = exercise_of(body, bounds)
     solution = exercise.solve()
-    html, namer = named_fragment(solution, worksheet=view == "worksheet")
+    layout = {"detail": detail} if view == "key" else None
+    html, namer = named_fragment(solution, worksheet=view == "worksheet", layout=layout)
     data, givens = editable(data, exercise, namer)
     shapes = {n: list(v.shape) if isinstance(v, sp.MatrixBase) else [] for n, v in solution.items()}
     return {"title": exercise.title or exercise.source, "view": view, "html": html,
