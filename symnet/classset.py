@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import RenderError, SymnetError, UsageError
-from .files import write_atomic
+from .files import write_output
 from .generate import Generated, Options, generate, header_lines
 from .spec import from_data, parse_text
 
@@ -53,7 +53,7 @@ def class_secret(root: Path, given: str | None) -> str:
         if text:
             return text
     made = secrets.token_hex(16)
-    write_atomic(path, made + "\n")
+    write_output(path, made + "\n")
     os.chmod(path, 0o600)
     return made
 
@@ -123,7 +123,12 @@ def make_student(opts: Options, folder: str, fmt: str, label: str = "", name: st
     from .render import render, render_pdf
 
     base = Path(folder)
-    base.mkdir(parents=True, exist_ok=True)
+    if base.exists() and not base.is_dir():
+        raise SymnetError("is a file, not a folder: move it away to make this student", source=folder)
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise SymnetError(f"cannot make the folder: {e.strerror}", source=folder) from None
     for stale in base.glob(".*.tmp"):  # left by an interrupted atomic write
         stale.unlink(missing_ok=True)
     made = generate(opts)
@@ -134,8 +139,8 @@ def make_student(opts: Options, folder: str, fmt: str, label: str = "", name: st
     for path, worksheet in ((sheet_path, True), (key_path, False)):
         doc = (render_pdf(solution, worksheet=worksheet, **options) if fmt == "pdf"
                else render(solution, fmt, worksheet=worksheet, **options))
-        write_atomic(path, doc)
-    write_atomic(spec_path, text)  # last: a complete spec names a complete student
+        write_output(path, doc)
+    write_output(spec_path, text)  # last: a complete spec names a complete student
 
 
 def merge_pdfs(parts: list[Path], out: Path) -> None:
@@ -153,7 +158,7 @@ def merge_pdfs(parts: list[Path], out: Path) -> None:
             return
         from .render.pdf import compile_pdf_files
 
-        write_atomic(out, compile_pdf_files(parts))
+        write_output(out, compile_pdf_files(parts))
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -201,7 +206,7 @@ def write_class_set(opts: Options, count: int | None, out: str, fmt: str = "mark
         index = "student,name,seed\n" + "".join(f"{n},{_csv(names[n - 1])},{o.seed}\n" for n, o in students)
     else:
         index = "student,seed\n" + "".join(f"{n},{o.seed}\n" for n, o in students)
-    write_atomic(root / INDEX, index)
+    write_output(root / INDEX, index)
     tasks = [(o, str(root / folder_name(n, count)), fmt, label(n), names[n - 1] if names else "", layout or {})
              for n, o in students if not is_complete(root / folder_name(n, count), o, fmt)]
     _run(tasks, jobs, count)

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import SymnetError, UsageError
 
+if TYPE_CHECKING:
+    from .budget import Budget
+
 PROG = "symnet"
+_HARD = False  # True in the `symnet` command itself: a run that ignores its budget's interruption is ended there
 
 
 class _Parser(argparse.ArgumentParser):
@@ -31,10 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
         c = sub.add_parser(name, help=help, description=help)
         c.add_argument("spec", metavar="SPEC", help="a .toml or .json spec file, or a built-in name (see 'symnet examples')")
         c.add_argument("--format", choices=formats, default=formats[0], help=f"output format (default {formats[0]})")
-        c.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically) instead of standard output")
+        c.add_argument("-o", "--output", metavar="FILE",
+                       help="write to FILE (whole or not at all; - or /dev/stdout: standard output)")
         c.add_argument("--decimals", type=int, metavar="N", help="show N-decimal approximations beside exact values")
         _layout_options(c)
         _bound_option(c)
+        _budget_options(c)
         return c
 
     document("solve", "the worked solution (answer key)", ("markdown", "latex", "pdf", "json", "text", "html"))
@@ -44,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("spec", metavar="SPEC", help="the exercise: a spec file or a built-in name")
     c.add_argument("answers", metavar="ANSWERS", nargs="+", help="answers file(s) (.toml or .json), or a folder of them")
     c.add_argument("--format", choices=("text", "json"), default="text", help="report format (default text)")
-    c.add_argument("--csv", metavar="FILE", help="write the gradebook (one row per student) to FILE as CSV")
+    c.add_argument("--csv", metavar="FILE",
+                   help="write the gradebook (one row per student) to FILE as CSV (-: instead of the report)")
     c.add_argument("--require", action="append", metavar="Q,Q,...",
                    help="the quantities asked (default: every computed one); others answered are still checked")
     c.add_argument("--only", action="append", metavar="Q,Q,...",
@@ -53,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--feedback", metavar="DIR", help="write one feedback file per student to DIR (Markdown and PDF)")
     c.add_argument("--report", metavar="FILE", help="write the class report to FILE (self-contained HTML)")
     _bound_option(c)
+    _budget_options(c, " (for each answers file)")
 
     g = sub.add_parser("generate", help="a new exercise spec (TOML) with hand-friendly numbers",
                        description="a new exercise spec (TOML) with hand-friendly numbers")
@@ -115,6 +125,44 @@ def _bound_option(c: argparse.ArgumentParser) -> None:
                    help="raise one of the limits on input size and work, e.g. --bound rows=128 (README: Limits)")
 
 
+def _budget_options(c: argparse.ArgumentParser, each: str = "") -> None:
+    from .budget import MEMORY, TIMEOUT
+
+    c.add_argument("--timeout", type=_limit(float), default=TIMEOUT, metavar="SECONDS",
+                   help=f"stop with an error after SECONDS of wall-clock time{each} (default {TIMEOUT}; 0: no limit)")
+    c.add_argument("--memory", type=_limit(int), default=MEMORY, metavar="MB",
+                   help=f"stop with an error beyond MB megabytes of memory (default {MEMORY}; 0: no limit)")
+
+
+def _limit(kind: type) -> Callable[[str], float | int | None]:
+    """An argparse type for --timeout and --memory: a number from 0 (no limit, None) to 10**6."""
+    def parse(text: str) -> float | int | None:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = -1
+        if not 0 <= value <= 10**6 or value != value:
+            raise argparse.ArgumentTypeError(f"expected a {'whole ' if kind is int else ''}number from 0 to 1000000, "
+                                             f"got {text[:20]!r}")
+        return value or None
+    return parse
+
+
+@contextlib.contextmanager
+def budget(args: argparse.Namespace, source: str | None) -> Iterator["Budget"]:
+    """The run budget of one piece of a command (--timeout, --memory); every error from it names `source` (the
+    file being worked on) when it names no file itself."""
+    from .budget import Budget
+
+    try:
+        with Budget(getattr(args, "timeout", None), getattr(args, "memory", None), source=source, hard=_HARD) as b:
+            yield b
+    except SymnetError as e:
+        if e.source is not None or isinstance(e, UsageError) or source is None:
+            raise
+        raise e.located(source=source) from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit status (0 done, 1 `check` found a wrong answer, 2 bad input)."""
     args_list = list(sys.argv[1:] if argv is None else argv)
@@ -125,9 +173,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             print(f"{PROG} {__version__}")
             return 0
-        if args.command is None:
-            build_parser().print_help()
-            return 2
+        if args.command is None:  # (exit 2 is one line on stderr: the help is one option away)
+            raise UsageError(f"a command is needed: one of {', '.join(COMMANDS)} (see '{PROG} --help')")
         if hasattr(args, "bound"):
             from .bounds import DEFAULT
 
@@ -135,6 +182,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except SymnetError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print(f"{PROG}: error: out of memory", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{PROG}: error: interrupted", file=sys.stderr)
@@ -150,6 +200,8 @@ def run() -> None:
     then frozen: they make only long-lived objects, and looking for cycles among them is a tenth of a short run.
     Every file is written whole and closed by then, and the standard streams are flushed here; what is skipped is
     the interpreter's teardown, which frees every object SymPy made one by one (a third of a short run)."""
+    global _HARD
+    _HARD = True
     gc.disable()
     try:
         from . import engine, spec  # noqa: F401
@@ -165,22 +217,42 @@ def run() -> None:
     os._exit(code)
 
 
-def _emit(text: str | bytes, output: str | None, inputs: Sequence[str] = ()) -> None:
-    """Print to standard output, or write FILE whole (never over an input)."""
-    if output is None:
-        if isinstance(text, bytes):
-            raise UsageError("PDF output needs -o FILE")
-        sys.stdout.write(text)
-        return
-    from .files import same_file, write_atomic
+def refuse_inputs(output: str | None, inputs: Sequence[str | Path], option: str = "-o") -> None:
+    """Refuse, before any work, an output naming one of the input files, or an empty name."""
+    from .files import is_stdout, same_file
 
+    if output is None or is_stdout(output):
+        return
+    if output == "":
+        raise UsageError(f"{option}: an empty file name; name a file, or - for standard output")
     for src in inputs:
-        if Path(src).exists() and same_file(src, output):
-            raise UsageError(f"-o {output} is an input file; choose another output", source=output)
-    write_atomic(output, text)
+        if _exists(src) and same_file(src, output):
+            raise UsageError(f"{option} {output} is an input file; choose another output", source=output)
+
+
+def _exists(path: str | Path) -> bool:
+    try:
+        return Path(path).exists()
+    except (OSError, ValueError):
+        return False
 
 
 def _document(args: argparse.Namespace, worksheet: bool) -> int:
+    from .files import write_output, write_stdout
+
+    if args.format == "pdf" and args.output is None:
+        raise UsageError("PDF output needs -o FILE (or -o - for standard output)")
+    refuse_inputs(args.output, [args.spec])
+    with budget(args, args.spec):
+        text = _make_document(args, worksheet)
+        if args.output is None:
+            write_stdout(text)
+        else:
+            write_output(args.output, text)
+    return 0
+
+
+def _make_document(args: argparse.Namespace, worksheet: bool) -> str | bytes:
     from .spec import load
 
     solution = load(args.spec, bounds=args.bounds).solve()
@@ -200,8 +272,7 @@ def _document(args: argparse.Namespace, worksheet: bool) -> int:
             text = render_pdf(solution, worksheet=worksheet, decimals=args.decimals, **options)
         else:
             text = render(solution, args.format, worksheet=worksheet, decimals=args.decimals, **options)
-    _emit(text, args.output, [args.spec])
-    return 0
+    return text
 
 
 def _examples(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ import re
 
 import sympy as sp
 
-from .bounds import DEFAULT, Bounds
+from .bounds import DEFAULT, Bounds, expansion_terms, infinite
 from .errors import BoundError, EntryError, SymnetError
 
 
@@ -22,7 +22,8 @@ RESERVED = frozenset(n for n in dir(sp) if not n.startswith("_")) | frozenset(ke
 NOT_FINITE = frozenset({"nan", "inf", "infinity"})  # (any case) names a reader would take for a non-finite float
 
 _TOKEN = re.compile(
-    r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<name>[A-Za-z][A-Za-z0-9_]*)|(?P<op>\*\*|[-+*/^()]))", re.ASCII
+    r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)|(?P<name>[A-Za-z][A-Za-z0-9_]*)|(?P<op>\*\*|[-+*/^()]))",
+    re.ASCII,
 )
 _NUMBER = re.compile(r"^(?P<int>\d*)(?:\.(?P<frac>\d*))?(?:[eE](?P<exp>[+-]?\d+))?$", re.ASCII)
 
@@ -202,6 +203,14 @@ class _Parser:
         return FUNCTIONS[name](arg)
 
 
+def check_finite(result: sp.Expr, text: str, bounds: Bounds = DEFAULT) -> None:
+    """Refuse an entry that divides by a number equal to 0 in disguise (1/(log(6) − log(2) − log(3))), or takes
+    its log: SymPy does not see it is infinite (see `symnet.bounds.infinite`)."""
+    problem = infinite(result, bounds)
+    if problem:
+        raise EntryError(f"{_short(text)!r} {problem}: not a finite value")
+
+
 def check_exponentials(value: sp.Expr, bounds: Bounds = DEFAULT) -> None:
     """Refuse an exp(a), a a number, beyond ±`bounds.exponent`: SymPy merges exp(64)^64 and exp(64)·exp(64) into one."""
     for f in value.atoms(sp.exp):
@@ -236,6 +245,8 @@ def check_name(name: str, bounds: Bounds = DEFAULT) -> str:
         raise EntryError(f"{name!r} is not a symbol name (a letter, then letters, digits or _)")
     if name in RESERVED or name in FUNCTIONS or name in CONSTANTS:
         raise EntryError(f"{name!r} is a reserved name; choose another symbol name")
+    if "__" in name or name.endswith("_"):  # SymPy's printers read x__y as a power x^y, and x_ as x with a blank
+        raise EntryError(f"{name!r} is not a symbol name (an underscore must be followed by a letter or digit)")
     return name
 
 
@@ -267,9 +278,15 @@ def parse_entry(value: object, bounds: Bounds = DEFAULT) -> sp.Expr:
     except SymnetError:
         raise
     except (RecursionError, OverflowError, MemoryError, ValueError, ZeroDivisionError) as e:  # SymPy on bounded input
-        raise BoundError(f"{value!r} is too large to compute ({type(e).__name__}; bounds: exponent, power_bits)") from None
+        raise BoundError(f"{value!r} is too large to compute ({type(e).__name__}; bounds: exponent, power_bits)") \
+            from None
     if result.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
         raise EntryError(f"{value!r} is not a finite value")
+    check_finite(result, value, bounds)
+    expandable = result.free_symbols or result.has(sp.log, sp.exp)  # (nothing SymPy multiplies back together)
+    if expandable and expansion_terms(result, bounds.expression_nodes) > bounds.expression_nodes:
+        raise BoundError(f"{_short(value)!r}: a power that multiplies out to more than {bounds.expression_nodes} "
+                         "terms (bound: expression_nodes)")
     check_exponentials(result, bounds)
     if result.is_number and (result.has(sp.I) or result.is_extended_real is False):
         raise EntryError(f"{value!r} is not a real number")

@@ -7,7 +7,6 @@ import json
 import os
 import stat
 import tomllib
-import unicodedata
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -20,7 +19,7 @@ from .expr import FloatText
 from .ops import layer_types
 from .ops.loss import parse as parse_loss
 from .ops.update import parse as parse_train
-from .reader import Reader, choice, cut, keys, matrix, scalar, shape_text, text
+from .reader import Reader, choice, cut, keys, matrix, shape_text, text
 from .reader import kind as kind_of
 
 TOP_KEYS = ("title", "description", "kind", "X", "layers", "loss", "train", "count_parameters", "grading")
@@ -83,7 +82,7 @@ def parse_text(raw: bytes | str, source: str, json_format: bool = False, bounds:
     try:
         if json_format:
             data = json.loads(text, parse_float=FloatText, parse_int=lambda t: _json_int(t, bounds),
-                              parse_constant=_no_constant)
+                              parse_constant=_no_constant, object_pairs_hook=_unique_keys)
         else:
             data = tomllib.loads(text, parse_float=FloatText)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as e:
@@ -103,6 +102,16 @@ def _json_int(text: str, bounds: Bounds = DEFAULT) -> int:
     if len(text.lstrip("-")) > bounds.digits:
         raise BoundError(f"integer of more than {bounds.digits} digits (bound: digits)")
     return int(text)
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    """A JSON object as a dict, refusing a key given twice (JSON readers keep the last silently; TOML refuses)."""
+    data: dict = {}
+    for key, value in pairs:
+        if key in data:
+            raise SpecError(f"not valid JSON: the key {cut(key)!r} appears twice in one object")
+        data[key] = value
+    return data
 
 
 def _no_constant(name: str) -> None:

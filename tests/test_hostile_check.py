@@ -10,7 +10,6 @@ import json
 import random
 import time
 
-
 from .hostile.guard import alarm
 
 FILES = 1000

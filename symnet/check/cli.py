@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..bounds import DEFAULT
 from ..errors import AnswersError, SymnetError, UsageError
-from ..files import same_file, write_atomic
+from ..files import is_stdout, same_file, write_output
 from ..record import Solution
 from ..spec import load, read_data
 from .answers import read_file
@@ -107,27 +107,38 @@ def _outputs(args: argparse.Namespace, inputs: list[Path]) -> None:
 
 def run_cli(args: argparse.Namespace) -> int:
     """Check every answers file; print a report (or a class table); exit 0 all right, 1 a wrong or missing answer
-    (or, in a class, an unreadable file), 2 bad input."""
-    exercise = load(args.spec, bounds=getattr(args, "bounds", DEFAULT))
-    paths, is_class = answer_paths(args.answers)
-    rubric_file = getattr(args, "rubric", None)
-    _outputs(args, paths + [Path(str(args.spec))] + ([Path(rubric_file)] if rubric_file else []))
-    solution = exercise.solve()
-    rubric = _rubric(args, solution)
-    only, require = _list(getattr(args, "only", None)), _list(getattr(args, "require", None))
-    if only and require:
-        raise UsageError("give --require or --only, not both", field="--only")
-    asked: tuple[str, ...] | str
-    if (only or require) == [ANSWERED]:
-        asked = ANSWERED
-    elif only or require:
-        asked = asked_names(solution, only or require, "--only" if only else "--require")
-    else:
-        asked = rubric.asked_in(solution)
+    (or, in a class, an unreadable file), 2 bad input.
+
+    The exercise, and then each answers file, runs in its own budget (--timeout, --memory: in a class, a file
+    beyond it is unreadable, the others are graded); the outputs are written only when every file is checked.
+    `--csv -` (or `--report -`) prints the CSV (the report) instead of the text report."""
+    from ..cli import budget, refuse_inputs
+
+    with budget(args, args.spec):
+        exercise = load(args.spec, bounds=getattr(args, "bounds", DEFAULT))
+        paths, is_class = answer_paths(args.answers)
+        rubric_file = getattr(args, "rubric", None)
+        inputs = paths + [Path(str(args.spec))] + ([Path(rubric_file)] if rubric_file else [])
+        refuse_inputs(args.csv, inputs, "--csv")
+        refuse_inputs(getattr(args, "report", None), inputs, "--report")
+        _outputs(args, inputs)
+        solution = exercise.solve()
+        rubric = _rubric(args, solution)
+        only, require = _list(getattr(args, "only", None)), _list(getattr(args, "require", None))
+        if only and require:
+            raise UsageError("give --require or --only, not both", field="--only")
+        asked: tuple[str, ...] | str
+        if (only or require) == [ANSWERED]:
+            asked = ANSWERED
+        elif only or require:
+            asked = asked_names(solution, only or require, "--only" if only else "--require")
+        else:
+            asked = rubric.asked_in(solution)
     grades: list[Grade] = []
     for p in paths:
         try:
-            verdict = check(exercise, read_file(p, solution), asked=asked, only=bool(only))
+            with budget(args, str(p)):
+                verdict = check(exercise, read_file(p, solution), asked=asked, only=bool(only))
         except SymnetError as e:
             if not is_class:
                 raise
@@ -136,20 +147,30 @@ def run_cli(args: argparse.Namespace) -> int:
                                      asked if isinstance(asked, tuple) else (), rubric))
             continue
         grades.append(grade(verdict, rubric))
-    single = grades[0].verdict
-    if args.format == "json":
-        text = _json(class_json(grades, rubric) if is_class or single is None else to_json(single, rubric))
-    else:
-        text = class_text(grades, order=list(solution)) if is_class or single is None else text_report(single, rubric)
-    if args.csv:
-        write_atomic(args.csv, class_csv(grades, list(solution)))
-    if getattr(args, "feedback", None):
-        from .feedback import write_feedback
+    with budget(args, args.spec):
+        single = grades[0].verdict
+        if args.format == "json":
+            text = _json(class_json(grades, rubric) if is_class or single is None else to_json(single, rubric))
+        else:
+            text = (class_text(grades, order=list(solution)) if is_class or single is None
+                    else text_report(single, rubric))
+        if args.csv:
+            table = class_csv(grades, list(solution))
+            if is_stdout(args.csv):
+                text = table
+            else:
+                write_output(args.csv, table, "--csv")
+        if getattr(args, "feedback", None):
+            from .feedback import write_feedback
 
-        write_feedback(args.feedback, grades, solution, rubric)
-    if getattr(args, "report", None):
-        from .classreport import class_report
+            write_feedback(args.feedback, grades, solution, rubric)
+        if getattr(args, "report", None):
+            from .classreport import class_report
 
-        write_atomic(args.report, class_report(grades, solution, rubric))
-    sys.stdout.write(text)
+            page = class_report(grades, solution, rubric)
+            if is_stdout(args.report):
+                text = page
+            else:
+                write_output(args.report, page, "--report")
+        sys.stdout.write(text)
     return 0 if all(g.correct for g in grades) else 1

@@ -22,7 +22,7 @@ __all__ = ["FORMATS", "Document", "Options", "RenderError", "build", "render", "
 def check_decimals(decimals: int | None) -> None:
     """Refuse a number of decimals outside 0…30."""
     if decimals is not None and not 0 <= decimals <= 30:
-        raise RenderError("--decimals must be between 0 and 30", field="--decimals")
+        raise RenderError(f"expected a whole number from 0 to 30, got {decimals}", field="--decimals")
 
 
 @long_numbers()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
 import jinja2
@@ -15,6 +14,7 @@ from jinja2 import pass_context
 import symnet
 
 from ..errors import RenderError
+from ..intervals import round_half_even
 from . import printer
 
 # Colours per sample column of a batch, chosen to stay apart in greyscale print (CIE L* 28, 46, 59): for LaTeX the
@@ -71,10 +71,22 @@ def tex_terms(value: sp.Expr) -> list[str]:
 
 
 def decimal(value: sp.Expr, places: int) -> str:
-    """An exact real value rounded (half to even) to `places` decimals, for display beside it."""
+    """An exact real value rounded (half to even) to `places` decimals, for display beside it: exactly, by interval
+    arithmetic (`symnet.intervals`); a value that is no real number here (it holds a symbol: a rounded value of
+    `X = ["x"]` stays symbolic; or it is not finite) is printed exactly instead."""
     places = int(places)
-    text = str(sp.N(value, places + 20))
-    return str(Decimal(text).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN))
+    if not isinstance(value, sp.Expr) or not value.is_number:
+        return tex(value)
+    try:
+        return _places(round_half_even(value, places), places)
+    except (TypeError, ValueError, ArithmeticError):  # not a real number: SymPy's floor stays unevaluated
+        return tex(value)
+
+
+def _places(n: int, places: int) -> str:
+    """The integer n / 10^places written with exactly `places` decimals."""
+    sign, digits = ("-" if n < 0 else ""), str(abs(n)).rjust(places + 1, "0")
+    return sign + (digits[:-places] + "." + digits[-places:] if places else digits)
 
 
 def escape_latex(text: str) -> str:
@@ -145,7 +157,9 @@ def split_lines(body: str, budget: int, cost: Callable[[str], int]) -> list[str]
     """The lines of an aligned block in groups of at most `budget` (each line's `cost`), cut only between
     two entries: after a line ending in \\\\, outside any inner environment (a cases block stays whole), before
     a line that does not continue the one above (a continuation starts with "&"). One group when it is small."""
-    groups, current, used, depth = [], [], 0, 0
+    groups: list[str] = []
+    current: list[str] = []
+    used, depth = 0, 0
     for line in body.split("\n"):
         line_cost = cost(line)
         if (current and depth == 0 and used + line_cost > budget and current[-1].endswith("\\\\")

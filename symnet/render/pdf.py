@@ -1,4 +1,4 @@
-"""Compiling a LaTeX document with pdflatex: private folder, no shell escape, no file access outside it, a time bound."""
+"""Compiling a LaTeX document with pdflatex: private folder, no shell escape, no file access outside, a time bound."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 from ..errors import RenderError
 
 TIMEOUT = 60  # seconds for one pdflatex run
+RATE = 2**20  # bytes of symnet's LaTeX pdflatex sets in a second, about (measured: 0.8 s of CPU per MB, 1.5 to 60 MB)
 PACKAGES = "texlive-latex-base texlive-latex-recommended texlive-latex-extra"
 
 
@@ -30,10 +31,17 @@ def compile_pdf_files(parts: list[Path]) -> bytes:
 
 def compile_pdf_log(source: str, runs: int = 1, files: dict[str, bytes] | None = None) -> tuple[bytes, str]:
     """The PDF and pdflatex's log of its last run (where overfull boxes and symnet's scalings are reported); `files`
-    are written into the private folder beside the document first."""
+    are written into the private folder beside the document first.
+
+    A source too large to be set within TIMEOUT seconds (at RATE bytes a second) is refused before pdflatex runs."""
     pdflatex = shutil.which("pdflatex")
     if pdflatex is None:
         raise RenderError(f"PDF output needs pdflatex, which is not installed (Debian: apt-get install {PACKAGES})",
+                          field="--format pdf")
+    size = len(source.encode("utf-8"))
+    if size * runs > RATE * TIMEOUT:  # it would run out of time: say so now, not in a minute
+        raise RenderError(f"the LaTeX is {size / 2**20:.0f} MB, more than pdflatex sets in {TIMEOUT} s (about 1 MB "
+                          "a second); use --format latex and compile it yourself, or a smaller exercise",
                           field="--format pdf")
     env = dict(os.environ, openin_any="p", openout_any="p", shell_escape="f", TEXMFOUTPUT="")
     with tempfile.TemporaryDirectory(prefix="symnet-tex-") as tmp:

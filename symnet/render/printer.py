@@ -4,6 +4,7 @@ request terminating fractions as decimals; the document being rendered sets it (
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
@@ -34,9 +35,38 @@ class _Sheet(LatexPrinter):
 
         return sorted(terms, key=key)
 
+    def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
+        name = self._settings["symbol_names"].get(expr)
+        return name if name is not None else symbol_tex(expr.name)
+
     def _print_Rational(self, expr: sp.Rational) -> str:
         text = decimal_text(expr) if self.decimals else None
         return text if text is not None else super()._print_Rational(expr)
+
+
+# Greek letters by name, where LaTeX has a glyph of their own (omicron, Alpha, Beta ... print as Latin letters:
+# those names stay words). "lamda" is SymPy's spelling (lambda is a Python keyword).
+GREEK = frozenset("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma tau upsilon "
+                  "phi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi Omega".split())
+_HEAD = re.compile(r"([A-Za-z]+)([0-9]+)")
+
+
+@functools.lru_cache(maxsize=4096)
+def symbol_tex(name: str) -> str:
+    """A symbol name as LaTeX, one way only: the letters (a Greek name as its letter), then every part after an
+    underscore, and digits that end the first part, as one subscript separated by commas: `w12` is w_{12},
+    `x_1_2` is x_{1,2}, `alpha_1` is \\alpha_{1}. No other reading: `xhat`, `nabs`, `xprime`, `omicron` print as
+    written (SymPy's printer would make them x̂, |n|, x′ and o), and `x__y` is no power (the grammar refuses it)."""
+    head, *subs = name.split("_")
+    m = _HEAD.fullmatch(head)
+    if m:
+        head, subs = m[1], [m[2], *subs]
+    return _word(head) + ("_{" + ",".join(_word(s) for s in subs) + "}" if subs else "")
+
+
+def _word(word: str) -> str:
+    word = {"lamda": "lambda", "Lamda": "Lambda"}.get(word, word)
+    return "\\" + word if word in GREEK else word
 
 
 def decimal_text(v: sp.Rational) -> str | None:
