@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 
@@ -210,6 +212,20 @@ def plain_matrix(value: object, bounds: Bounds = DEFAULT) -> fmpq_mat | None:
     return fmpq_mat(*shape, out)
 
 
+_BASES: ContextVar[dict[str, str] | None] = ContextVar("symnet_symbol_bases", default=None)
+
+
+@contextlib.contextmanager
+def symbol_bases() -> Iterator[None]:
+    """Within the block (one spec being read) each {symbol} matrix's base names one matrix only: two matrices of
+    one base would share their entries' symbols (w11 of W1 would be w11 of W2) and every derivative would mix them."""
+    token = _BASES.set({})
+    try:
+        yield
+    finally:
+        _BASES.reset(token)
+
+
 def symbol_matrix(value: Mapping, field: str, bounds: Bounds, shape: tuple[int, int] | None) -> sp.ImmutableMatrix:
     table = keys(value, ("symbol", "shape"), field, required=("symbol",) if shape else ("symbol", "shape"))
     name = text(table["symbol"], f"{field}.symbol", bounds.name_length, "name_length")
@@ -217,6 +233,12 @@ def symbol_matrix(value: Mapping, field: str, bounds: Bounds, shape: tuple[int, 
         check_name(name, bounds)
     except SymnetError as e:
         raise e.located(field=f"{field}.symbol") from None
+    used = _BASES.get()
+    if used is not None:
+        if name in used:
+            raise SpecError(f"'{name}' is already the symbol of {used[name]}; choose another (for example {name}2)",
+                            field=f"{field}.symbol")
+        used[name] = field
     if "shape" in table:
         given = table["shape"]
         if not (isinstance(given, list) and len(given) == 2 and all(type(n) is int for n in given)):
@@ -241,8 +263,6 @@ def symbol_matrix(value: Mapping, field: str, bounds: Bounds, shape: tuple[int, 
         return symbol(f"{name}{sep}{suffix}")
 
     return sp.ImmutableMatrix(r, c, lambda i, j: entry(i + 1, j + 1))
-
-
 
 
 def whole(value: object, field: str) -> int:

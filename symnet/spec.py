@@ -19,7 +19,7 @@ from .expr import FloatText
 from .ops import layer_types
 from .ops.loss import parse as parse_loss
 from .ops.update import parse as parse_train
-from .reader import Reader, choice, cut, keys, matrix, shape_text, text
+from .reader import Reader, choice, cut, keys, matrix, shape_text, symbol_bases, text
 from .reader import kind as kind_of
 
 TOP_KEYS = ("title", "description", "kind", "X", "layers", "loss", "train", "count_parameters", "grading")
@@ -151,7 +151,8 @@ def from_data(data: Mapping, source: str = "<dict>", bounds: Bounds = DEFAULT) -
     """Validate spec data and build the `Exercise`; every problem raises a located `SpecError`."""
     try:
         refuse_huge_ints(data, bounds)
-        return _build(data, bounds, source)
+        with symbol_bases():
+            return _build(data, bounds, source)
     except SymnetError as e:
         raise e.located(source) from None
 

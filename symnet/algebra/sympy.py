@@ -7,6 +7,7 @@ from typing import Any, TypeAlias
 
 import sympy as sp
 
+from .. import intervals
 from ..bounds import Bounds, check_nodes, check_powers
 from . import windows
 from .windows import Maps, Pair
@@ -378,9 +379,14 @@ def softmax_column(z: list[sp.Expr], base: sp.Expr) -> list[sp.Expr]:
 
 
 def round_value(v: sp.Expr, decimals: int) -> sp.Expr:
-    """v rounded to `decimals` places, halves away from zero (exactly, also for e-values); symbols stay."""
+    """v rounded to `decimals` places, halves away from zero (exactly, also for e-values: by interval arithmetic,
+    not SymPy's floor, which raises its precision level by level over nested exponentials); symbols stay."""
     if v.free_symbols:
         return v
+    try:
+        return intervals.round_half_away(v, decimals)
+    except intervals.Undecided:  # too close to a rounding boundary for the enclosures: SymPy's exact floor decides
+        pass
     scale = sp.Integer(10) ** decimals
     n = sp.floor(abs(v) * scale + sp.Rational(1, 2))
     return (-n if v.is_negative else n) / scale
