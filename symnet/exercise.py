@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from .ops.update import Train
     from .record import Solution
 
-Value = Union[sp.Expr, sp.ImmutableMatrix]
+Value = sp.Expr | sp.ImmutableMatrix
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from functools import lru_cache
 from math import lcm
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 from flint import fmpq, fmpq_mat
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .generate import Options
 
 Grid = list[list[int | Fraction]]  # rows × columns of exact numbers (Fractions only after a leaky ReLU)
-Candidate = Optional[tuple[dict, list[str]]]  # (spec data, header notes), or None to draw again
+Candidate = tuple[dict, list[str]] | None  # (spec data, header notes), or None to draw again
 Drawn = tuple[list[list[int]], list[int], Grid]  # one layer: W (n×m), b (n), Z = W·A + b (n×N)
 
 LAYER_TRIES = 200  # draws of one layer's W and b before the whole candidate starts again

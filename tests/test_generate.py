@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 from fractions import Fraction
-from functools import lru_cache
+from functools import cache
 
 import pytest
 import sympy as sp
@@ -24,7 +24,7 @@ SEEDS = range(200)
 MASKED = ("relu", "leaky_relu")
 
 
-@lru_cache(maxsize=None)
+@cache
 def made(kind: str, seed: int, **kw) -> tuple[str, dict, symnet.Solution]:
     """The printed TOML, its parsed data, and the engine's solution of that data."""
     text = generate(options(kind, seed=seed, **kw)).toml()
@@ -59,7 +59,7 @@ def assert_friendly(data: dict, solution: symnet.Solution, g: int = 3) -> None:
             assert type(x) is int and -g <= x <= g, f"given {x!r} is not an integer in [-{g}, {g}]"
     layers = data.get("layers", [])
     loss = data.get("loss", {})
-    for k, layer in enumerate(layers, 1):
+    for layer in layers:
         if layer.get("activation") == "softmax":
             assert layer.get("exp_base") == 3 or "predictions" in loss, "a softmax output needs exp_base = 3 or predictions"
     exempt = {"L", "X", "Y", "A", "B", "Yhat", "real"} | {f"{p}{k}" for p in "WbK" for k in range(1, 9)}

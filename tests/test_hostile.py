@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from .conftest import require_tool
-from .hostile.corpus import ANSWERS, CORPUS, RUN, spec
 from .hostile import guard
+from .hostile.corpus import ANSWERS, CORPUS, RUN, spec
 
 hang_guard = guard.hang_guard  # the autouse fixture, in this module's namespace so that pytest runs it
 PREFIX = "symnet: error: "

@@ -9,8 +9,8 @@ import sympy as sp
 
 import symnet
 from symnet.bounds import Bounds
-from tests.numeric import approx
 from tests.nets import ACTS, HIDDEN, frac, matrix
+from tests.numeric import approx
 
 NAMES = ["u", "v", "w"]
 

@@ -9,9 +9,9 @@ import sympy as sp
 
 import symnet
 from symnet.bounds import Bounds
-from tests.numeric import approx
 from tests.conftest import IN_CI
 from tests.nets import ACTS, LOSSES, random_spec
+from tests.numeric import approx
 
 try:
     import torch

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from symnet.errors import RenderError
-from symnet.ops import registry
 from symnet.render import FORMATS, render, render_jupyter, render_pdf
 from symnet.render.__main__ import GOLDEN, golden_text
 from symnet.render.document import Mat, mat

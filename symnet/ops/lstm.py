@@ -57,7 +57,7 @@ class LSTM:
 
 def _parse(read: "Reader") -> LSTM:
     read.keys(("Wf", "Wi", "Wc", "Wo", "h0", "c0", "exp_base", "round", "output_at"), required=("Wf", "Wi", "Wc", "Wo"))
-    k, (n, T), prev = read.k, read.below, read.prev
+    k, (n, _), prev = read.k, read.below, read.prev
     Wf = read.matrix("Wf")
     h = Wf.cols - n - 1
     if h < 1 or Wf.rows != h:

@@ -12,8 +12,18 @@ import sympy as sp
 from ..errors import SpecError
 from ..reader import Reader, shape_text
 from . import Backward, Grad, Key, Kind, KindInfo, Node, Op
-from .attention import (GRADS, OPTION_KEYS, Options, head_names, mix, parse_options, parse_skip, projection, scores,
-                        scores_backward)
+from .attention import (
+    GRADS,
+    OPTION_KEYS,
+    Options,
+    head_names,
+    mix,
+    parse_options,
+    parse_skip,
+    projection,
+    scores,
+    scores_backward,
+)
 
 if TYPE_CHECKING:
     from ..engine import Run

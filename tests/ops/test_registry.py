@@ -7,7 +7,6 @@ using it (after a dense layer, so its input's gradient is checked through that l
 from __future__ import annotations
 
 import importlib
-import random
 from pathlib import Path
 
 import mpmath
@@ -18,7 +17,7 @@ from symnet import engine, spec
 from symnet.bounds import DEFAULT
 from symnet.ops import layer_types, mistakes, registry
 from symnet.render import render
-from symnet.render.document import build, groups
+from symnet.render.document import groups
 from tests.numeric import approx
 
 ROOT = Path(__file__).resolve().parents[2]
