@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -100,8 +102,25 @@ def mat(value: Value, shown: bool, colour_axis: int | None = None, muted: bool =
         param: bool = False) -> Mat:
     """A value (matrix or scalar) as cells; colour_axis 1 colours by column, 0 by row (samples of a batch)."""
     m = value if isinstance(value, sp.MatrixBase) else sp.ImmutableMatrix([[value]])
-    return Mat(tuple(tuple(Cell(m[i, j], shown, (i, j)[colour_axis] if colour_axis is not None else None, muted, given,
-                                param) for j in range(m.cols)) for i in range(m.rows)))
+    cells = Mat(tuple(tuple(Cell(m[i, j], shown, (i, j)[colour_axis] if colour_axis is not None else None, muted,
+                                 given, param) for j in range(m.cols)) for i in range(m.rows)))
+    namer = _NAMER.get()
+    return cells if namer is None else namer(value, cells)
+
+
+CellNamer = Callable[[Value, Mat], Mat]  # (the value made into cells, its cells) → the cells, some told their entry
+_NAMER: ContextVar[CellNamer | None] = ContextVar("symnet_cell_namer", default=None)
+
+
+@contextlib.contextmanager
+def naming_cells(namer: CellNamer) -> Iterator[None]:
+    """Within the block (in this thread or task only), every value made into cells passes through `namer`: how
+    symnet serve's page learns which entry each printed number and each answer box is (serve/boxes.py)."""
+    token = _NAMER.set(namer)
+    try:
+        yield
+    finally:
+        _NAMER.reset(token)
 
 
 def decimal_cells(m: Mat, places: Mat) -> Mat:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
@@ -17,11 +16,11 @@ from ..render.document import Cell, Mat
 # How it works. The document builder (render/document.py) makes every printed number with `document.mat(value, …)`,
 # from a step's value or one of its named inputs. Built from a copy of the solution in which every step's value and
 # every input is a matrix object of its own, the value handed to `mat` says which quantity it is; while the page's
-# document is built, `mat` is wrapped to make `Named` cells: the entry (quantity, row, column) and an id. The maths
-# macros (templates/maths.j2 `named`) wrap such a cell in \htmlData{symnet-ref=ID}{…} in HTML, and the page finds
-# it there: a blank box becomes an input, a given number an editable field. Nothing else changes in the document.
-# A scalar cannot be copied into an object of its own (SymPy shares equal values): it is named only where a single
-# quantity holds that value.
+# document is built (`document.naming_cells`), `mat` hands its cells to the namer, which makes `Named` cells: the
+# entry (quantity, row, column) and an id. The maths macros (templates/maths.j2 `named`) wrap such a cell in
+# \htmlData{symnet-ref=ID}{…} in HTML, and the page finds it there: a blank box becomes an input, a given number an
+# editable field. Nothing else changes in the document. A scalar cannot be copied into an object of its own (SymPy
+# shares equal values): it is named only where a single quantity holds that value.
 
 
 @dataclass(frozen=True)
@@ -85,16 +84,13 @@ class Namer:
             self.ids[entry] = f"{'g' if given else 'b'}{len(self.ids) + 1}"
         return self.ids[entry]
 
-    def mat(self, make: Any) -> Any:
-        """`document.mat` naming the cells of the values it knows."""
-        def named(value: Any, shown: bool, *args: Any, **kwargs: Any) -> Mat:
-            m = make(value, shown, *args, **kwargs)
-            name = self.origin.get(id(value))
-            if not name:
-                return m
-            return Mat(tuple(tuple(_named(c, self.ref(name, i, j, c.shown)) for j, c in enumerate(row))
-                             for i, row in enumerate(m.rows)))
-        return named
+    def name_cells(self, value: Any, m: Mat) -> Mat:
+        """The cells `document.mat` made of `value`, named where the value is a quantity's own."""
+        name = self.origin.get(id(value))
+        if not name:
+            return m
+        return Mat(tuple(tuple(_named(c, self.ref(name, i, j, c.shown)) for j, c in enumerate(row))
+                         for i, row in enumerate(m.rows)))
 
     def entries(self, given: bool) -> list[dict[str, Any]]:
         """The answer boxes (or the given numbers) named, as the page reads them."""
@@ -111,20 +107,12 @@ def _named(c: Cell, ref: str | None) -> Cell:
     return Named(**{f.name: getattr(c, f.name) for f in fields(c)}, ref=ref)
 
 
-_LOCK = threading.Lock()  # `document.mat` is wrapped for one build at a time
-
-
 @contextlib.contextmanager
 def naming(solution: Solution, results: bool = False) -> Iterator[Namer]:
     """While the block runs, documents built from `namer.solution` name their cells (see above)."""
     namer = Namer(solution, results)
-    with _LOCK:
-        make = document.mat
-        document.mat = namer.mat(make)
-        try:
-            yield namer
-        finally:
-            document.mat = make
+    with document.naming_cells(namer.name_cells):
+        yield namer
 
 
 def named_fragment(solution: Solution, worksheet: bool, decimals: int | None = None,
