@@ -14,8 +14,8 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-TIMEOUT = 60.0  # seconds per request: the command line's default run budget (symnet solve … --timeout)
-MEMORY = 2048  # MB per worker: the command line's default memory cap (--memory)
+from ..budget import MEMORY, TIMEOUT  # the command line's defaults: seconds per request, MB per worker
+
 TICK = 0.05  # seconds between two looks at a running request's clock and memory
 LINE = 256 * 2**20  # the longest answer line read from a worker (a page of the largest exercise within the bounds)
 
