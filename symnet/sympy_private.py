@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import sympy as sp
@@ -116,3 +117,41 @@ def print_term(term: sp.Expr, order: str = "none") -> tuple[str, bool]:
     """One term's LaTeX and whether it needs brackets inside a sum (private: `_print`, `_needs_add_brackets`)."""
     printer = LatexPrinter({"order": order})
     return printer._print(term), bool(printer._needs_add_brackets(term))
+
+
+class TermsPrinter(LatexPrinter):
+    """SymPy's LaTeX printer with three hooks symnet's one printer (render/printer.py) sets: the order of a sum's
+    terms (`term_key`, None: as SymPy stores them), the name of a symbol no table names (`symbol_tex`), and another
+    text for a rational (`rational`, None: SymPy's). Private: `_as_ordered_terms`, `_print`, `_needs_add_brackets`,
+    `_settings` (the `_print_<Class>` methods are SymPy's documented way to extend a printer)."""
+
+    def __init__(self, names: Mapping[sp.Symbol, str], term_key: Callable[[sp.Expr], Any] | None,
+                 symbol_tex: Callable[[str], str], rational: Callable[[sp.Rational], str | None]) -> None:
+        super().__init__({"order": "none", "symbol_names": dict(names)})
+        self.term_key, self.symbol_tex, self.rational = term_key, symbol_tex, rational
+
+    def _as_ordered_terms(self, expr: Any, order: Any = None) -> list[Any]:
+        terms = list(expr.args)
+        return sorted(terms, key=self.term_key) if self.term_key and isinstance(expr, sp.Add) else terms
+
+    def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
+        name = self._settings["symbol_names"].get(expr)
+        return name if name is not None else self.symbol_tex(expr.name)
+
+    def _print_Rational(self, expr: sp.Rational) -> str:
+        text = self.rational(expr)
+        return text if text is not None else super()._print_Rational(expr)
+
+    def terms(self, value: sp.Add) -> list[str]:
+        """The printed terms of a sum, each after the first with its sign ("+ x", "- y"): joined by spaces they are
+        the sum's LaTeX, so a value too long for a line can be broken between its terms."""
+        out = []
+        for i, term in enumerate(self._as_ordered_terms(value)):
+            sign = ""
+            if i and term.could_extract_minus_sign():
+                sign, term = "- ", -term
+            elif i:
+                sign = "+ "
+            text = self._print(term)
+            out.append(sign + (rf"\left({text}\right)" if self._needs_add_brackets(term) else text))
+        return out

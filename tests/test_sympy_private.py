@@ -118,3 +118,19 @@ def test_the_latex_printers_terms():
     assert ordered_terms(s) == [x**2, -3 * x, sp.Rational(1, 2)]
     assert print_term(x + 1) == ("1 + x", True) and print_term(-3 * x) == ("- 3 x", False)  # (as SymPy orders x + 1)
     assert print_term(x**2) == ("x^{2}", False)
+
+
+def test_the_terms_printer_s_hooks():
+    """TermsPrinter: terms sorted by its key (x before y before the number, whatever SymPy stores), a symbol's name
+    from its table or the fallback, a rational's text from the hook; its terms join to its LaTeX."""
+    from symnet.sympy_private import TermsPrinter
+
+    x, y = sp.symbols("x y")
+    order = {y: 0, x: 1}
+    p = TermsPrinter({x: "w_{1,1}"}, lambda t: min((order[s] for s in t.free_symbols), default=9),
+                     lambda name: "<" + name + ">", lambda v: "half" if v == sp.Rational(1, 2) else None)
+    v = 3 + x - 2 * y
+    assert p.terms(v) == ["- 2 <y>", "+ w_{1,1}", "+ 3"]
+    assert p.doprint(v) == "- 2 <y> + w_{1,1} + 3"
+    assert p.doprint(sp.Rational(1, 2)) == "half" and p.doprint(sp.Rational(1, 3)) == "\\frac{1}{3}"
+    assert TermsPrinter({}, None, str, lambda v: None).terms(x - y) == ["x", "- y"]  # as SymPy stores them

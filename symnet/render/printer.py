@@ -11,37 +11,23 @@ from contextvars import ContextVar
 from typing import Any
 
 import sympy as sp
-from sympy.printing.latex import LatexPrinter
+
+from ..sympy_private import TermsPrinter
 
 MAX_PLACES = 10  # --decimals-shown writes a terminating fraction with at most this many decimals as a decimal
 
 
-class _Sheet(LatexPrinter):
-    """SymPy's LaTeX printer with the sheets' symbol names, the written order of a sum's terms, and decimals."""
+def _sheet(names: Mapping[sp.Symbol, str], order: Mapping[sp.Symbol, int], decimals: bool) -> TermsPrinter:
+    """SymPy's LaTeX printer with the sheets' symbol names, a sum's terms in the order written (each by the first
+    place its symbols are written; a number, the bias, last), and terminating fractions as decimals when asked."""
+    far = len(order) + 1
 
-    def __init__(self, names: Mapping[sp.Symbol, str], order: Mapping[sp.Symbol, int], decimals: bool) -> None:
-        super().__init__({"order": "none", "symbol_names": dict(names)})
-        self.positions, self.decimals = order, decimals
+    def written(t: sp.Expr) -> tuple[int, ...]:
+        found = sorted(order.get(s, far) for s in t.free_symbols)
+        return tuple(found) if found else (far + 1,)
 
-    def _as_ordered_terms(self, expr: Any, order: Any = None) -> list[Any]:
-        terms = list(expr.args)
-        if not self.positions or not isinstance(expr, sp.Add):
-            return terms
-        far = len(self.positions) + 1
-
-        def key(t: sp.Expr) -> tuple[int, ...]:
-            found = sorted(self.positions.get(s, far) for s in t.free_symbols)
-            return tuple(found) if found else (far + 1,)  # a number (the bias) last, as written
-
-        return sorted(terms, key=key)
-
-    def _print_Symbol(self, expr: sp.Symbol, style: str = "plain") -> str:
-        name = self._settings["symbol_names"].get(expr)
-        return name if name is not None else symbol_tex(expr.name)
-
-    def _print_Rational(self, expr: sp.Rational) -> str:
-        text = decimal_text(expr) if self.decimals else None
-        return text if text is not None else super()._print_Rational(expr)
+    return TermsPrinter(names, written if order else None, symbol_tex,
+                        decimal_text if decimals else (lambda v: None))
 
 
 # Greek letters by name, where LaTeX has a glyph of their own (omicron, Alpha, Beta ... print as Latin letters:
@@ -96,7 +82,7 @@ class Printer:
     def __init__(self, names: Mapping[sp.Symbol, str] | None = None, order: Mapping[sp.Symbol, int] | None = None,
                  decimals: bool = False) -> None:
         self.names, self.order, self.decimals = dict(names or {}), dict(order or {}), decimals
-        self._printer = _Sheet(self.names, self.order, decimals)
+        self._printer = _sheet(self.names, self.order, decimals)
         self._cache: dict[Any, str] = {}
         self.key = (tuple(sorted((s.name, n) for s, n in self.names.items())),
                     tuple(sorted((s.name, p) for s, p in self.order.items())), decimals)
@@ -118,17 +104,7 @@ class Printer:
         `tex(value)`, so a value too long for a line can be broken between its terms. One term otherwise."""
         if not isinstance(value, sp.Add):
             return [self.tex(value)]
-        p = self._printer
-        out = []
-        for i, term in enumerate(p._as_ordered_terms(value)):
-            sign = ""
-            if i and term.could_extract_minus_sign():
-                sign, term = "- ", -term
-            elif i:
-                sign = "+ "
-            text = p._print(term)
-            out.append(sign + (rf"\left({text}\right)" if p._needs_add_brackets(term) else text))
-        return out
+        return self._printer.terms(value)
 
     def fixed(self, value: sp.Expr, places: int) -> str:
         """A rounded value as a decimal ("0.5"), or its LaTeX when it is not one."""
