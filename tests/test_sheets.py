@@ -325,3 +325,14 @@ def test_decimals_on_a_display_of_their_own_never_follow_an_equals():
         text = render(from_data(data).solve(), fmt, decimals=3, detail="full")
         assert "\\frac{\\partial L}{\\partial Z_{1}} \\approx \\begin{bmatrix}" in text
         assert not re.search(r"=\s*\\approx", text)
+
+
+@pytest.mark.parametrize("value, text", [
+    (sp.Rational(-4, 5), "-0.8"), (sp.Rational(1, 8), "0.125"), (sp.Rational(-1, 20), "-0.05"),
+    (sp.Rational(7, 2), "3.5"), (sp.Rational(1, 1024), "0.0009765625"),  # 2^10: ten places, the most written
+    (sp.Rational(1, 2048), None), (sp.Rational(1, 3), None), (sp.Rational(3), None), (sp.Rational(1, 6), None),
+])
+def test_a_terminating_fraction_as_a_decimal(value, text):
+    from symnet.render.printer import decimal_text
+
+    assert decimal_text(value) == text

@@ -57,15 +57,20 @@ def _word(word: str) -> str:
 
 def decimal_text(v: sp.Rational) -> str | None:
     """A fraction whose decimal expansion ends (denominator 2^a·5^b) within MAX_PLACES places, as a decimal
-    ("-0.8"); None otherwise (and for an integer, printed as it is)."""
-    if v.q == 1:
+    ("-0.8"); None otherwise (and for an integer, printed as it is). Whole-number arithmetic only."""
+    p, q = int(v.p), int(v.q)
+    if q == 1:
         return None
-    places = next((d for d in range(1, MAX_PLACES + 1) if (v * 10**d).q == 1), None)
-    if places is None:
+    rest, twos, fives = q, 0, 0
+    while rest % 2 == 0:
+        rest, twos = rest // 2, twos + 1
+    while rest % 5 == 0:
+        rest, fives = rest // 5, fives + 1
+    places = max(twos, fives)
+    if rest != 1 or places > MAX_PLACES:
         return None
-    n = abs(int(v * 10**places))
-    digits = str(n).rjust(places + 1, "0")
-    return ("-" if v < 0 else "") + digits[:-places] + "." + digits[-places:]
+    digits = str(abs(p) * 10**places // q).rjust(places + 1, "0")
+    return ("-" if p < 0 else "") + digits[:-places] + "." + digits[-places:]
 
 
 def fixed(v: sp.Expr, places: int) -> str | None:
