@@ -248,6 +248,21 @@ def test_blank_scaffold_prints_only_the_given_numbers():
     assert "Z1 and A1" in md and "the updated weights and biases" in md
 
 
+@pytest.mark.parametrize("name, shown, absent", [
+    ("transformer", [r"P_{1} = ", r"\gamma_{2} = ", r"\beta_{5} = ", r"[W_{3} \mid b_{3}] = ", r"W_{4} = "],
+     [r"b_{4} = "]),  # layer 4 has no bias: its zero b is not a given
+    ("dropout", [r"M_{2} = ", r"p_{2} = ", r"[W_{1} \mid b_{1}] = "], []),
+    ("lstm", [r"W_{f}^{[1]} = ", r"h_{0}^{[1]} = ", r"c_{0}^{[1]} = "], []),
+    ("rnn", [r"W_{x}^{[1]} = ", r"b_{h}^{[1]} = ", r"h_{0}^{[1]} = ", "Y = "], []),
+])
+def test_blank_scaffold_gives_what_each_layer_reads(name, shown, absent):
+    """Beside the trained parameters, what a layer reads and does not train (attention's given weights, dropout's
+    mask and p, a recurrent layer's h0), each named as on paper."""
+    md = render(load(name).solve(), "markdown", worksheet=True, scaffold="blank")
+    assert all(s in md for s in shown), [s for s in shown if s not in md]
+    assert not any(s in md for s in absent)
+
+
 def test_no_worksheet_says_a_cut_entry_was_struck():
     for scaffold in ("grid", "formulas"):
         sheet = render(load("four-neurons").solve(), "markdown", worksheet=True, scaffold=scaffold)

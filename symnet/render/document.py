@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import dataclasses
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -269,6 +271,36 @@ class Document:
         return self.mode in ("sheet", "steps")
 
 
+GIVEN_TEX = {"mask": "M"}  # a given's name on paper, where it is not its key's (dropout's mask is M, as drawn)
+SCALARS = {"p": 0, "epsilon": 0, "temperature": 1}  # scalar keys a blank scaffold gives, unless at this default
+
+
+def given_name(key: str, k: int) -> str:
+    """A layer's given as maths, by its spec key: W_{3}, \\gamma_{2}, W_{q}^{[1]} (Wq: W with q below), h_{0}^{[1]}."""
+    from .printer import GREEK, symbol_tex
+
+    tex = GIVEN_TEX.get(key)
+    if tex is None:
+        two = re.fullmatch(r"([A-Za-z])([a-z])", key)
+        tex = f"{two[1]}_{{{two[2]}}}" if two and key not in GREEK else symbol_tex(key)
+    return f"{tex}^{{[{k}]}}" if "_" in tex else f"{tex}_{{{k}}}"
+
+
+def other_givens(params: Any, trained: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """The values a layer's spec gives beside its trained parameters: its matrices (attention's P, dropout's mask,
+    h0), and dropout's p, a normalisation's epsilon, a softmax's temperature where they are not their default."""
+    if not dataclasses.is_dataclass(params):
+        return []
+    out: list[tuple[str, Any]] = []
+    for f in dataclasses.fields(params):
+        v = getattr(params, f.name)
+        if f.name in trained or v is None or (f.name == "b" and getattr(params, "has_bias", True) is False):
+            continue  # (a dense layer without a bias holds a zero b it never uses)
+        if isinstance(v, sp.MatrixBase) or (f.name in SCALARS and isinstance(v, sp.Expr) and v != SCALARS[f.name]):
+            out.append((f.name, v))
+    return out
+
+
 def groups(steps: tuple[Step, ...]) -> list[tuple[tuple[int, int | None, str, str], list[Step]]]:
     """The steps grouped by (epoch, node, op, phase) (and part, in a GAN), in the order each group first appears."""
     return [((e, node, op, phase), found) for (e, _, node, op, phase), found in _groups(steps)]
@@ -376,7 +408,9 @@ class _Builder:
                     mat(params["b"], True, muted=True, param=True)), params["W"].cols))
                 continue
             for name, v in params.items():
-                out.append((f"{name}_{{{n.k}}}", mat(v, True, param=True), None))
+                out.append((given_name(name, n.k), mat(v, True, param=True), None))
+            for name, v in other_givens(n.params, params):  # what the layer reads but does not train (P, a mask, h0)
+                out.append((given_name(name, n.k), mat(v, True), None))
         if ex.loss is not None:
             out.append(("Y", mat(ex.loss.Y, True, self.axis), None))
             if ex.loss.predictions is not None:
