@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import SymnetError, UsageError
 
@@ -35,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def document(name: str, help: str, formats: tuple[str, ...]) -> argparse.ArgumentParser:
         c = sub.add_parser(name, help=help, description=help)
-        c.add_argument("spec", metavar="SPEC", help="a .toml or .json spec file, or a built-in name (see 'symnet examples')")
+        c.add_argument("spec", metavar="SPEC",
+                       help="a .toml or .json spec file, or a built-in name (see 'symnet examples')")
         c.add_argument("--format", choices=formats, default=formats[0], help=f"output format (default {formats[0]})")
         c.add_argument("-o", "--output", metavar="FILE",
                        help="write to FILE (whole or not at all; - or /dev/stdout: standard output)")
@@ -50,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="verdicts on a hand calculation", description="verdicts on a hand calculation")
     c.add_argument("spec", metavar="SPEC", help="the exercise: a spec file or a built-in name")
-    c.add_argument("answers", metavar="ANSWERS", nargs="+", help="answers file(s) (.toml or .json), or a folder of them")
+    c.add_argument("answers", metavar="ANSWERS", nargs="+",
+                   help="answers file(s) (.toml or .json), or a folder of them")
     c.add_argument("--format", choices=("text", "json"), default="text", help="report format (default text)")
     c.add_argument("--csv", metavar="FILE",
                    help="write the gradebook (one row per student) to FILE as CSV (-: instead of the report)")
@@ -66,13 +68,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = sub.add_parser("generate", help="a new exercise spec (TOML) with hand-friendly numbers",
                        description="a new exercise spec (TOML) with hand-friendly numbers")
-    g.add_argument("kind", metavar="KIND", help="matmul, single-neuron, four-neurons, hidden-layer, batch, mlp, backprop")
+    g.add_argument("kind", metavar="KIND",
+                   help="matmul, single-neuron, four-neurons, hidden-layer, batch, mlp, backprop")
     g.add_argument("--seed", type=int, default=0, help="the seed (same seed, same exercise; default 0)")
     g.add_argument("--sizes", metavar="N,N,...", help="layer widths, input first (mlp)")
     g.add_argument("--batch", type=int, metavar="N", help="samples per batch")
     g.add_argument("--activation", metavar="NAME", help="hidden activation")
     g.add_argument("--loss", metavar="NAME", help="loss kind")
-    g.add_argument("--softmax", metavar="HOW", help="backprop's softmax by hand: predictions (rounded, default) or base3")
+    g.add_argument("--softmax", metavar="HOW",
+                   help="backprop's softmax by hand: predictions (rounded, default) or base3")
     g.add_argument("--max-given", type=int, default=3, metavar="N", help="given numbers from -N to N (default 3)")
     g.add_argument("--count", type=int, metavar="N", help="make a class set of N exercises (needs --out)")
     g.add_argument("--out", metavar="DIR", help="folder for a class set")
@@ -114,7 +118,7 @@ def _layout_options(c: argparse.ArgumentParser) -> None:
     c.add_argument("--paper", choices=("a4", "letter"), default="a4", help="paper size of LaTeX and PDF (default a4)")
 
 
-def layout_options(args: argparse.Namespace) -> dict[str, object]:
+def layout_options(args: argparse.Namespace) -> dict[str, Any]:
     """The render() keyword arguments of the document options on a command line."""
     return {"detail": args.detail, "scaffold": args.scaffold, "decimals_shown": args.decimals_shown,
             "mono": args.mono, "paper": args.paper}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import sympy as sp
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from .ops.update import Train
     from .record import Solution
 
-Value = sp.Expr | sp.ImmutableMatrix
+Value: TypeAlias = sp.Expr | sp.ImmutableMatrix
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,8 @@ class Exercise:
     A: sp.ImmutableMatrix | None = None  # matmul only
     B: sp.ImmutableMatrix | None = None  # matmul only
     parts: tuple[tuple[str, "Exercise"], ...] = ()  # kind "gan": its named sub-networks, whose quantities are part.name
-    bounds: Bounds = field(default=DEFAULT, compare=False, repr=False)  # the limits it was read with; solving keeps them
+    # the limits it was read with; solving keeps them
+    bounds: Bounds = field(default=DEFAULT, compare=False, repr=False)
 
     @cached_property
     def nodes(self) -> tuple["Node", ...]:

@@ -70,6 +70,7 @@ class _Parser:
                 bad = text[pos:].lstrip(" \t\r\n\f\v")[:1]
                 raise EntryError(f"unexpected character {bad!r} in {text!r}")
             kind = m.lastgroup
+            assert kind is not None  # every alternative of _TOKEN is a named group
             tokens.append((kind, m[kind]))
             pos = m.end()
         return tokens
@@ -296,4 +297,5 @@ def parse_entry(value: object, bounds: Bounds = DEFAULT) -> sp.Expr:
 
 
 def _type_name(value: object) -> str:
-    return {dict: "table", list: "list"}.get(type(value), type(value).__name__)
+    names: dict[type, str] = {dict: "table", list: "list"}
+    return names.get(type(value), type(value).__name__)

@@ -54,7 +54,8 @@ class Options:
     def key(self) -> str:
         """The canonical text of these options (the RNG's seed string)."""
         sizes = ",".join(map(str, self.sizes))
-        return f"{self.kind}:{self.seed}:{sizes}:{self.batch}:{self.activation}:{self.loss}:{self.softmax}:{self.max_given}"
+        return (f"{self.kind}:{self.seed}:{sizes}:{self.batch}:{self.activation}:{self.loss}:{self.softmax}:"
+                f"{self.max_given}")
 
     def command(self) -> str:
         """The `symnet generate` command line that makes this exercise again."""
@@ -110,7 +111,8 @@ def options(kind: str, seed: int = 0, sizes: str | Sequence[int] | None = None, 
     act = _offered(activation, info.activations, kind, "--activation")
     lossname = _offered(loss, info.losses, kind, "--loss")
     if act == "leaky_relu" and len(widths) - 2 > 2 and kind != "hidden-layer":
-        raise UsageError("leaky_relu over more than two hidden layers makes denominators beyond 100", field="--activation")
+        raise UsageError("leaky_relu over more than two hidden layers makes denominators beyond 100",
+                         field="--activation")
     if lossname == "cross_entropy" and widths[-1] < 2:
         raise UsageError("a softmax output needs at least 2 classes (the last of --sizes)", field="--sizes")
     if softmax is not None and lossname != "cross_entropy":
@@ -134,14 +136,16 @@ def _sizes(kind: str, info: KindInfo, text: str | Sequence[int] | None) -> tuple
     if kind == "single-neuron" and len(widths) == 1:
         widths += (1,)
     if any(not 1 <= w <= MAX_WIDTH for w in widths):
-        raise UsageError(f"every width must be from 1 to {MAX_WIDTH}, got {','.join(map(str, widths))}", field="--sizes")
+        raise UsageError(f"every width must be from 1 to {MAX_WIDTH}, got {','.join(map(str, widths))}",
+                         field="--sizes")
     least, most = info.layers
     count = len(widths) - 1
     if kind == "matmul" and len(widths) != 3:
         raise UsageError("matmul takes three sizes: rows of A, columns of A (rows of B), columns of B", field="--sizes")
     if not least <= count <= most:
         want = f"{least + 1}" if least == most else f"{least + 1} to {most + 1}"
-        raise UsageError(f"{kind} takes {want} sizes (inputs, then each layer's width), got {len(widths)}", field="--sizes")
+        raise UsageError(f"{kind} takes {want} sizes (inputs, then each layer's width), got {len(widths)}",
+                         field="--sizes")
     if kind == "single-neuron" and widths[-1] != 1:
         raise UsageError(f"a single neuron has one output: --sizes {widths[0]} or {widths[0]},1", field="--sizes")
     return widths

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from functools import lru_cache
@@ -73,7 +73,7 @@ def _inputs(rng: Search, rows: int, cols: int, g: int) -> Grid:
     """An input matrix, mostly positive as on the sheets, with no all-zero column."""
     pool = [v for v in range(-g, g + 1) for _ in range(3 if v > 0 else 1)]
     while True:
-        X = [[rng.choice(pool) for _ in range(cols)] for _ in range(rows)]
+        X: Grid = [[rng.choice(pool) for _ in range(cols)] for _ in range(rows)]
         if all(any(X[i][j] for i in range(rows)) for j in range(cols)):
             return X
 
@@ -83,8 +83,9 @@ def _inputs(rng: Search, rows: int, cols: int, g: int) -> Grid:
 FLINT = FlintAlgebra()
 
 
-def _flint(grid: Grid) -> fmpq_mat:
-    return fmpq_mat(len(grid), len(grid[0]), [fmpq(Fraction(v).numerator, Fraction(v).denominator) for r in grid for v in r])
+def _flint(grid: Sequence[Sequence[int | Fraction]]) -> fmpq_mat:
+    entries = [fmpq(Fraction(v).numerator, Fraction(v).denominator) for r in grid for v in r]
+    return fmpq_mat(len(grid), len(grid[0]), entries)
 
 
 def _grid(m: Any) -> Grid:
@@ -123,7 +124,7 @@ def _z_ok(act: str, hidden: bool, cap: int = HIDDEN_CAP) -> Callable[[Grid], boo
     limit = {"sigmoid": 4, "tanh": 2}.get(act, cap)  # base 3: 81/82 and 40/41 keep denominators ≤ 100
 
     def ok(Z: Grid) -> bool:
-        if any(abs(z) > limit for row in Z for z in row):
+        if any(not -limit <= z <= limit for row in Z for z in row):  # some |z| > limit
             return False
         return _masked_ok(Z, hidden) if act in ("relu", "leaky_relu") else True
 
@@ -302,7 +303,8 @@ def _output_ok(o: "Options") -> Callable[[Grid], bool]:
 
 
 def backprop(rng: Search, o: "Options") -> Candidate:
-    """Forward, loss, backward and one gradient-descent step; the output and targets drawn so gradients reach layer 1."""
+    """Forward, loss, backward and one gradient-descent step; the output and targets drawn so gradients reach
+    layer 1."""
     depth, g = len(o.sizes) - 1, o.max_given
     out_act = "softmax" if o.loss == "cross_entropy" else "identity"
     acts = [o.activation] * (depth - 1) + [out_act]
@@ -350,18 +352,23 @@ def _backprop_description(o: "Options", out_act: str) -> str:
     layers = f"{hidden} {NAMES[o.activation]} layer{'s' if hidden > 1 else ''} and " if hidden else ""
     output = "a softmax" if out_act == "softmax" else "a linear"
     loss = {"cross_entropy": "cross-entropy", "squared_error": "squared-error", "mse": "MSE"}[o.loss]
-    return f"Forward through {layers}{output} output, {loss} loss, the chain rule layer by layer, one gradient-descent step"
+    return (f"Forward through {layers}{output} output, {loss} loss, the chain rule layer by layer, "
+            "one gradient-descent step")
 
 
-def _targets(rng: Search, o: "Options", Z: Grid) -> tuple[list[list[int]] | None, list | None]:
+def _targets(rng: Search, o: "Options", Z: Grid) -> tuple[list[list[int]] | None, list[tuple[Fraction, ...]] | None]:
     """Targets Y for the output Z (and the rounded predictions, worksheet style); Y is None when none fit."""
     cols = [_column(Z, j) for j in range(len(Z[0]))]
     if o.loss != "cross_entropy":
         Y = [[_target(rng, int(z), o.max_given) for z in row] for row in Z]
         return (None if Y == _ints(Z) else Y), None
-    preds = None
+    preds: list[tuple[Fraction, ...]] | None = None
     if o.softmax == "predictions":
-        preds = [rounded_softmax(tuple(v - max(c) for v in c)) for c in cols]
+        preds = []
+        for c in cols:
+            p = rounded_softmax(tuple(v - max(c) for v in c))
+            assert p is not None  # Z passed _output_ok, which refuses a column whose rounded softmax is None
+            preds.append(p)
         classes = [[i for i, p in enumerate(col) if p] for col in preds]
     else:
         classes = [list(range(len(c))) for c in cols]
@@ -369,7 +376,7 @@ def _targets(rng: Search, o: "Options", Z: Grid) -> tuple[list[list[int]] | None
     return [[int(i == t) for t in truth] for i in range(len(Z))], preds
 
 
-def _output_gradient(o: "Options", Z: Grid, Y: list[list[int]], preds: list | None) -> Grid:
+def _output_gradient(o: "Options", Z: Grid, Y: list[list[int]], preds: list[tuple[Fraction, ...]] | None) -> Grid:
     """∂L/∂Z of the output up to a positive factor, by the loss's own gradients: Ŷ − Y for softmax and
     cross-entropy (from the rounded predictions, or with 3 for e), the squared error's Ẑ − Y for a linear output."""
     Yq = _flint(Y)

@@ -45,7 +45,7 @@ def solution_html(solution: Solution) -> str:
 
 
 @long_numbers()
-def latex_fragment(solution: Solution, worksheet: bool = False, decimals: int | None = None, **layout: str) -> str:
+def latex_fragment(solution: Solution, worksheet: bool = False, decimals: int | None = None, **layout: Any) -> str:
     """The LaTeX document's body (its page plan, no preamble), its Unicode written as ASCII commands."""
     from .render import check_decimals
     from .render.document import build

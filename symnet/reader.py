@@ -247,6 +247,7 @@ def symbol_matrix(value: Mapping, field: str, bounds: Bounds, shape: tuple[int, 
         if r < 1 or c < 1:
             raise SpecError(f"shape [{r}, {c}] is empty", field=f"{field}.shape")
         shape = (r, c)
+    assert shape is not None  # with no shape passed, `keys` required the table's
     r, c = shape
     if r > bounds.rows or c > bounds.cols:
         raise BoundError(f"shape [{r}, {c}] beyond {bounds.rows}×{bounds.cols} "

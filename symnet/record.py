@@ -90,7 +90,7 @@ class Step:
     phase: str
     kind: str
     name: str
-    value: Value = _Resolved()  # type: ignore[assignment]
+    value: Value = _Resolved()
     node: int | None = None  # the layer k it belongs to, or None
     epoch: int = 1  # the gradient-descent step it belongs to (1 for the forward pass of the exercise)
     inputs: tuple[tuple[str, Value], ...] = _Resolved((), pairs=True)  # type: ignore[assignment]

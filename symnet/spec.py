@@ -23,7 +23,8 @@ from .reader import Reader, choice, cut, keys, matrix, shape_text, symbol_bases,
 from .reader import kind as kind_of
 
 TOP_KEYS = ("title", "description", "kind", "X", "layers", "loss", "train", "count_parameters", "grading")
-MATMUL_KEYS = ("title", "description", "kind", "A", "B", "grading")  # grading: read by `symnet check` (check/grading.py)
+# grading: read by `symnet check` (check/grading.py)
+MATMUL_KEYS = ("title", "description", "kind", "A", "B", "grading")
 
 
 # ---------------------------------------------------------------- files and built-ins

@@ -116,7 +116,8 @@ class Factored:
         if self.layout != "outer":
             return max([max_bits(self.const)] + [max_bits(J * self.scale) for J in self.coef])
         s = self.scale
-        top = max((max(abs(x).bit_length() for x in c.entries()) + s.p.bit_length() for c, _ in self.blocks()), default=0)
+        top = max((max(abs(x).bit_length() for x in c.entries()) + s.p.bit_length() for c, _ in self.blocks()),
+                  default=0)
         return max([max_bits(self.const), top] + [(d * s.q).bit_length() for _, d in self.blocks()])
 
 

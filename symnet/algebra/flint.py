@@ -429,7 +429,7 @@ class FlintAlgebra:
         except _Irrational:
             return Lazy(lambda: f(SYMPY, *[self.sympy(x) for x in args]), nodes)
 
-    # ------------------------------------------------------------ catalogue: normalisation, dropout, mixtures (issue 13)
+    # -------------------------------------------------------- catalogue: normalisation, dropout, mixtures (issue 13)
 
     def sqrt(self, a: Any) -> fmpq_mat:
         """√x for each entry: exact where x is the square of a rational, else `Fallback` (SymPy keeps √2)."""
@@ -469,7 +469,8 @@ class FlintAlgebra:
         """The matrices side by side, [a | b | …]."""
         ms = [_mat(p) for p in parts]
         r = ms[0].nrows()
-        return fmpq_mat(r, sum(m.ncols() for m in ms), [m[i, j] for i in range(r) for m in ms for j in range(m.ncols())])
+        entries = [m[i, j] for i in range(r) for m in ms for j in range(m.ncols())]
+        return fmpq_mat(r, sum(m.ncols() for m in ms), entries)
 
     def vstack(self, parts: list[Any]) -> fmpq_mat:
         """The matrices one above the other, [a ; b ; …]."""

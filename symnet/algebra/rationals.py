@@ -104,7 +104,7 @@ def linear(W: fmpq_mat, A: fmpq_mat, b: fmpq_mat | None, Wn: Scaled, bn: Scaled 
     return fmpq_mat(nW * nA * (l // d) + nb * (l // db) * fmpz_mat(1, N, [1] * N)) / l  # (n×m)·(m×N) + (n×1)·(1×N)
 
 
-# ---------------------------------------------------------------- signs, shared by ReLU's value, mask and masked gradient
+# ------------------------------------------------------------ signs, shared by ReLU's value, mask and masked gradient
 
 
 _CELLS: dict[tuple[int, int], list[tuple[int, int]]] = {}

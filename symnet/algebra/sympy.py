@@ -166,7 +166,8 @@ class SympyAlgebra:
         return _entrywise(a, f)
 
     def step(self, a: M, slope: sp.Expr) -> M:
-        """1 where x > 0, else slope: the derivative of `relu` (Heaviside(x, 0) for slope 0 while the sign is unknown)."""
+        """1 where x > 0, else slope: the derivative of `relu` (Heaviside(x, 0) for slope 0 while the sign is
+        unknown)."""
         def f(z: sp.Expr) -> sp.Expr:
             pos = _positive(z)
             if slope == 0:
@@ -213,7 +214,7 @@ class SympyAlgebra:
         """Nodes beyond one in an entry (only the fast algebra estimates them; here they are counted when recorded)."""
         return 0
 
-    # ------------------------------------------------------------ catalogue: normalisation, dropout, mixtures (issue 13)
+    # -------------------------------------------------------- catalogue: normalisation, dropout, mixtures (issue 13)
 
     def sqrt(self, a: M) -> M:
         """√x for each entry, exact (√2 stays √2)."""

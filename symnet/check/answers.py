@@ -89,8 +89,8 @@ def _read(data: Mapping, solution: Solution, source: str, student: str) -> Answe
             same_case = [n for n in names if n.lower() == str(key).lower()]
             hint = same_case or difflib.get_close_matches(str(key), names, n=1, cutoff=0.6)
             meant = f"did you mean {hint[0]!r}? " if hint else ""
-            raise AnswersError(f"unknown quantity {str(key)!r} ({meant}quantities of this exercise: {', '.join(names)})",
-                               field=str(key))
+            raise AnswersError(f"unknown quantity {str(key)!r} "
+                               f"({meant}quantities of this exercise: {', '.join(names)})", field=str(key))
     if "student" in data:
         name = data["student"]
         if not isinstance(name, str) or isinstance(name, FloatText) or not name.strip() or len(name) > 100:
@@ -130,7 +130,8 @@ def _read_answer(name: str, raw: object, expected: object, bounds: Bounds) -> An
             raise BoundError(f"a {raw.rows}×{raw.cols} matrix, beyond {bounds.rows}×{bounds.cols} (bounds: rows, cols)",
                              field=name)
         value = sp.ImmutableMatrix(raw) if isinstance(raw, sp.MatrixBase) else sp.ImmutableMatrix([[raw]])
-        return Answer(name, value, tuple((None,) * value.cols for _ in range(value.rows)), not isinstance(raw, sp.MatrixBase))
+        texts = tuple((None,) * value.cols for _ in range(value.rows))
+        return Answer(name, value, texts, not isinstance(raw, sp.MatrixBase))
     raw = _floats_as_text(raw)
     value = matrix(raw, name, bounds)
     if not isinstance(raw, list):

@@ -51,6 +51,7 @@ def _json(doc: object, indent: str = "") -> str:
         parts = [f"{inner}{json.dumps(k, ensure_ascii=False)}: {_json(v, inner)}" for k, v in doc.items()]
         text = "{\n" + ",\n".join(parts) + f"\n{indent}}}"
     else:
+        assert isinstance(doc, list)  # nested: a table or a list
         text = "[\n" + ",\n".join(inner + _json(v, inner) for v in doc) + f"\n{indent}]"
     return text + ("\n" if not indent else "")
 

@@ -6,6 +6,7 @@ import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from functools import cached_property
+from typing import Protocol, TypeAlias
 
 import sympy as sp
 
@@ -31,7 +32,7 @@ from .verdict import (
     Verdict,
 )
 
-M = sp.ImmutableMatrix
+M: TypeAlias = sp.ImmutableMatrix
 
 
 def variants() -> tuple[Mistake, ...]:
@@ -133,6 +134,14 @@ def dependencies(solution: Solution) -> dict[str, tuple[str, ...]]:
     return out
 
 
+class _Values(Protocol):
+    """What a diagnosis reads of a re-run: a `Solution`, or a `_Patched` one."""
+
+    def __contains__(self, name: object) -> bool: ...
+
+    def __getitem__(self, name: str) -> Value: ...
+
+
 class _Patched:
     """A re-run's solution read with the quantities it was given in place of those it recorded (a mistake's ∂A/∂Z)."""
 
@@ -190,7 +199,7 @@ class _Judge:
         """Every step recomputed from the student's own answers for its inputs."""
         return self._solve(given=self.given) if self.given else None
 
-    def _variant(self, mistake: Mistake, given: Mapping[str, Value]) -> Solution | None:
+    def _variant(self, mistake: Mistake, given: Mapping[str, Value]) -> _Values | None:
         """One mistake re-run with `given` (the student's answers, or none: from scratch)."""
         if mistake.overrides is None:
             return self._solve(frozenset({mistake.code}), given)
@@ -200,14 +209,14 @@ class _Judge:
         return _Patched(sol, overrides) if sol is not None else None
 
     @cached_property
-    def _variants(self) -> tuple[list[tuple[str, Solution]], list[tuple[str, Solution]]]:
+    def _variants(self) -> tuple[list[tuple[str, _Values]], list[tuple[str, _Values]]]:
         """Each applicable mistake re-run on the student's own answers, and re-run from scratch."""
         applicable = _applicable(self.solution.exercise)
         mine = [(m.code, self._variant(m, self.given)) for m in applicable] if self.given else []
         scratch = [(m.code, self._variant(m, {})) for m in applicable]
         return [(c, s) for c, s in mine if s is not None], [(c, s) for c, s in scratch if s is not None]
 
-    def alternatives(self, name: str) -> list[tuple[str, Solution, Solution]]:
+    def alternatives(self, name: str) -> list[tuple[str, _Values, Solution]]:
         """(code, solution, reference) for the mistakes that may explain `name`: first those made in this very step
         on the student's own inputs (the reference: the step done right from them), then those made from scratch
         that agree with every answer written upstream (the reference: the answer key)."""
@@ -216,15 +225,15 @@ class _Judge:
         return ([(c, s, ref) for c, s in mine if self._local(s, name)]
                 + [(c, s, self.solution) for c, s in scratch if self._consistent(s, name)])
 
-    def _explains(self, a: Answer, code: str, sol: Solution, ref: Solution) -> bool:
+    def _explains(self, a: Answer, code: str, sol: _Values, ref: Solution) -> bool:
         """True when a mistake explains this answer wherever it makes a difference: at every entry where the
         mistaken value differs from the right one (from the same inputs), the student wrote the mistaken value.
         A layer-wide mistake is not named for one entry that happens to equal it."""
         key = (a.name, code, id(sol))
         if key not in self._explained:
             v, r = _matrix(sol[a.name]), _matrix(ref[a.name]) if a.name in ref else None
-            ok = r is not None and v.shape == r.shape == a.value.shape
-            if ok:
+            ok = False
+            if r is not None and v.shape == r.shape == a.value.shape:
                 cells = [(i, j) for i in range(v.rows) for j in range(v.cols)
                          if self._match(v[i, j], None, r[i, j]) is None]
                 ok = bool(cells) and all(self._match(a.value[c], a.places(*c), v[c]) in RIGHT for c in cells)
@@ -238,12 +247,12 @@ class _Judge:
             out |= self._inputs(d) if self.kinds.get(d) == "derivative" else {d}
         return out
 
-    def _local(self, sol: Solution, name: str) -> bool:
+    def _local(self, sol: _Values, name: str) -> bool:
         """True when an alternative leaves every input of this step as the student's answers make it."""
         ref = self.recomputed or self.solution
         return all(d in self.given or d not in sol or _same(sol[d], ref[d], self.bounds) for d in self._inputs(name))
 
-    def _consistent(self, sol: Solution, name: str) -> bool:
+    def _consistent(self, sol: _Values, name: str) -> bool:
         """True when a from-scratch alternative agrees with every answer the student wrote upstream of `name`."""
         by_name = {a.name: a for a in self.answers.items}
         for n in self._upstream(name):
@@ -275,6 +284,7 @@ class _Judge:
         entries = []
         for c in cells:
             i, j = c
+            verdict: tuple[bool, str | None, str | None]
             if found[c] == EXACT:
                 continue
             if found[c] == ROUNDED or carried.get(c) == ROUNDED:
@@ -284,7 +294,7 @@ class _Judge:
             elif carried[c] is not None:
                 verdict = (False, CARRIED, carried[c])
             else:  # a mistake that explains every wrong entry of this step wins over entry-by-entry ones
-                verdict = (False, (shared or codes[c] or [None])[0], None)
+                verdict = (False, next(iter(shared or codes[c]), None), None)
             entries.append(EntryVerdict(i + 1, j + 1, a.value[c], a.texts[i][j], e[c], *verdict))
         wrong = [v for v in entries if not v.correct]
         right = len(cells) - len(wrong)
@@ -301,7 +311,8 @@ class _Judge:
             diagnosis = ROUNDED
         carried_from = roots.pop() if diagnosis == CARRIED and len(roots) == 1 else None
         shape_given = shape_e  # a scalar and a 1×1 matrix are the same answer
-        return QuantityVerdict(a.name, not wrong, right, len(e), shape_given, shape_e, tuple(entries), diagnosis, carried_from)
+        return QuantityVerdict(a.name, not wrong, right, len(e), shape_given, shape_e, tuple(entries), diagnosis,
+                               carried_from)
 
     def _codes(self, a: Answer, i: int, j: int, expected: sp.Expr, transposed: bool) -> list[str]:
         """Every known mistake that gives this wrong entry, most specific first."""

@@ -36,7 +36,8 @@ def _logits(rng: Any, options: Any) -> Any:
     r = rng.choice(["0.1", "0.3", "0.5", "0.7", "0.9"])
     from ..expr import FloatText
 
-    spec = {"title": "Softmax with a temperature", "description": f"softmax(z/2) with 3 for e, then a sample at r = {r}",
+    spec = {"title": "Softmax with a temperature",
+            "description": f"softmax(z/2) with 3 for e, then a sample at r = {r}",
             "X": z, "layers": [{"type": "activation", "activation": "softmax", "exp_base": 3, "temperature": 2,
                                 "sample": FloatText(r)}]}
     return spec, ["Approximation: softmax with exp_base = 3 (3 in place of e), as the AI by Hand sheets do."]

@@ -316,7 +316,8 @@ def slope_one_at_zero(ex: "Exercise", base: Any, given: Mapping[str, Any]) -> di
         if name not in base:
             continue
         Z, D = _matrix(given.get(pre, base[pre])), _matrix(base[name])
-        zeros = {(i, j) for i in range(Z.rows) for j in range(Z.cols) if Z[i, j] == 0}  # a written 0, not one in disguise
+        # a written 0, not one in disguise
+        zeros = {(i, j) for i in range(Z.rows) for j in range(Z.cols) if Z[i, j] == 0}
         if zeros and Z.shape == D.shape:
             out[name] = sp.ImmutableMatrix(D.rows, D.cols, lambda i, j: sp.S.One if (i, j) in zeros else D[i, j])
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import sympy as sp
 
@@ -103,7 +103,21 @@ def parse_skip(read: "Reader", shape: tuple[int, int]) -> str | None:
     return skip
 
 
-def projection(read: "Reader", key: str, d: int, rows: int | None = None) -> sp.ImmutableMatrix:
+class MatrixReader(Protocol):
+    """What `projection` reads a matrix with: a layer's `Reader`, or a multi-head layer's reader of one head."""
+
+    @property
+    def k(self) -> int: ...
+
+    @property
+    def prev(self) -> str: ...
+
+    def at(self, key: str) -> str: ...
+
+    def matrix(self, key: str, shape: tuple[int, int] | None = None) -> sp.ImmutableMatrix: ...
+
+
+def projection(read: MatrixReader, key: str, d: int, rows: int | None = None) -> sp.ImmutableMatrix:
     """A projection W (rows × d) acting on the d features of each token."""
     W = read.matrix(key, (rows, d) if rows is not None else None)
     if W.cols != d:
@@ -156,7 +170,8 @@ def scores(run: "Run", o: Options, Q: Any, K: Any, names: dict[str, str], k: int
     P = xp.masked_softmax(Shat, o.exp_base, drop) if drop else xp.softmax(Shat, o.exp_base)  # each column over keys
     P = run.record("weights", names["P"], P, **{names["Shat"]: Shat})
     if o.round is not None:
-        P = run.record("round", names["Pround"], xp.round(P, o.round), **{names["P"]: P, "decimals": sp.Integer(o.round)})
+        P = run.record("round", names["Pround"], xp.round(P, o.round),
+                       **{names["P"]: P, "decimals": sp.Integer(o.round)})
     return S, Shat, P
 
 
@@ -258,8 +273,8 @@ MISTAKES_HERE = (
     Mistake("unscaled_scores", 1404, "The scores were not scaled: divide them by √d_k (or apply the sheet's hand "
             "scale) before the softmax.", _scaled),
     Mistake("scaled_by_dk", 1405, "The scores were divided by d_k: the scale is 1/√d_k.", _root_scaled),
-    Mistake("weights_transposed", 1406, "The output was taken as V·Pᵀ: each query's output is V times its own column of "
-            "weights, A = V·P.", _mixes),
+    Mistake("weights_transposed", 1406, "The output was taken as V·Pᵀ: each query's output is V times its own "
+            "column of weights, A = V·P.", _mixes),
 )
 
 
@@ -346,14 +361,17 @@ class AttentionOp(Op):
         names = head_names(k)
         out: dict[str, Any] = {}
         if "Wv" in params:
-            V = out[f"V{k}"] = run.record("value", f"V{k}", xp.matmul(params["Wv"], X), **{f"Wv{k}": params["Wv"], prev: X})
+            V = out[f"V{k}"] = run.record("value", f"V{k}", xp.matmul(params["Wv"], X),
+                                          **{f"Wv{k}": params["Wv"], prev: X})
         else:
             V = X
         if p.P is not None:  # the weights given
             P = run.record("given", f"P{k}", xp.value(p.P, keep=True))
         else:
-            Q = out[f"Q{k}"] = run.record("query", f"Q{k}", xp.matmul(params["Wq"], X), **{f"Wq{k}": params["Wq"], prev: X})
-            K = out[f"K{k}"] = run.record("key", f"K{k}", xp.matmul(params["Wk"], X), **{f"Wk{k}": params["Wk"], prev: X})
+            Q = out[f"Q{k}"] = run.record("query", f"Q{k}", xp.matmul(params["Wq"], X),
+                                          **{f"Wq{k}": params["Wq"], prev: X})
+            K = out[f"K{k}"] = run.record("key", f"K{k}", xp.matmul(params["Wk"], X),
+                                          **{f"Wk{k}": params["Wk"], prev: X})
             _, _, P = scores(run, p, Q, K, names, k)
         v = f"V{k}" if "Wv" in params else prev
         A = mix(run, V, P)  # (d_v×n)·(n×n)
@@ -381,15 +399,19 @@ class AttentionOp(Op):
         dV = xp.matmul(dA, xp.transpose(P))  # (d_v×n)·(n×n)
         if "Wv" in params:
             dV = run.record("grad_v", f"dL/dV{k}", dV, **{f"dL/dA{k}": dA, weights: P})
-            grads["Wv"] = run.record("grad_w", f"dL/dWv{k}", xp.matmul(dV, xp.transpose(X)), **{f"dL/dV{k}": dV, prev: X})
+            grads["Wv"] = run.record("grad_w", f"dL/dWv{k}", xp.matmul(dV, xp.transpose(X)),
+                                     **{f"dL/dV{k}": dV, prev: X})
             paths.append(("Wv", dV))
         elif prev in need:  # V = X
             dV = run.record("grad_v", run.grad_name(prev, f"A{k}"), dV, **{f"dL/dA{k}": dA, weights: P})
         if p.P is None:
-            dP = run.record("grad_p", f"dL/dP{k}", xp.matmul(xp.transpose(V), dA), **{v: V, f"dL/dA{k}": dA})  # (n×d_v)·(d_v×n)
+            dP = run.record("grad_p", f"dL/dP{k}", xp.matmul(xp.transpose(V), dA),  # (n×d_v)·(d_v×n)
+                            **{v: V, f"dL/dA{k}": dA})
             dQ, dK = scores_backward(run, p, dP, P, saved[f"Q{k}"], saved[f"K{k}"], names)
-            grads["Wq"] = run.record("grad_w", f"dL/dWq{k}", xp.matmul(dQ, xp.transpose(X)), **{f"dL/dQ{k}": dQ, prev: X})
-            grads["Wk"] = run.record("grad_w", f"dL/dWk{k}", xp.matmul(dK, xp.transpose(X)), **{f"dL/dK{k}": dK, prev: X})
+            grads["Wq"] = run.record("grad_w", f"dL/dWq{k}", xp.matmul(dQ, xp.transpose(X)),
+                                     **{f"dL/dQ{k}": dQ, prev: X})
+            grads["Wk"] = run.record("grad_w", f"dL/dWk{k}", xp.matmul(dK, xp.transpose(X)),
+                                     **{f"dL/dK{k}": dK, prev: X})
             paths = [("Wq", dQ), ("Wk", dK)] + paths
         parts = []
         if prev in need:

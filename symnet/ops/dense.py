@@ -49,7 +49,8 @@ def _parse_layer(read: "Reader") -> Layer:
         raise SpecError("b is given but bias = false", field=read.at("bias"))
     b = read.matrix("b", (W.rows, 1)) if "b" in table else sp.zeros(W.rows, 1).as_immutable()
     if b.shape != (W.rows, 1):
-        raise SpecError(f"b{k} is {shape_text(b)} but W{k} is {shape_text(W)}: b{k} needs {W.rows}×1", field=read.at("b"))
+        raise SpecError(f"b{k} is {shape_text(b)} but W{k} is {shape_text(W)}: b{k} needs {W.rows}×1",
+                        field=read.at("b"))
     skip = None
     if "skip" in table:
         skip = read.quantity("skip")
@@ -171,7 +172,8 @@ class Dense(Op):
         else:
             dZ = activations.backward(run, layer, saved[f"Z{k}"], saved[f"A{k}"], grad.value, k, f"Z{k}")
         A_in = saved[prev]
-        dW = run.record("grad_w", f"dL/dW{k}", xp.matmul(dZ, xp.transpose(A_in)), **{f"dL/dZ{k}": dZ, prev: A_in})  # (n×N)·(N×m)
+        dW = run.record("grad_w", f"dL/dW{k}", xp.matmul(dZ, xp.transpose(A_in)),  # (n×N)·(N×m)
+                        **{f"dL/dZ{k}": dZ, prev: A_in})
         grads = {"W": dW}
         if "b" in params:
             grads["b"] = run.record("grad_b", f"dL/db{k}", xp.col_sums(dZ), **{f"dL/dZ{k}": dZ})  # (n×N)·(N×1)

@@ -52,7 +52,8 @@ def parse(raw: object, shape: tuple[int, int], given: Mapping[str, sp.ImmutableM
     if "predictions" in table:
         predictions = matrix(table["predictions"], "loss.predictions", bounds, shape=shape)
         if predictions.shape != shape:
-            raise SpecError(f"predictions are {shape_text(predictions)} but the output is {out}", field="loss.predictions")
+            raise SpecError(f"predictions are {shape_text(predictions)} but the output is {out}",
+                            field="loss.predictions")
     return Loss(kind=kind, Y=Y, reduction=reduction, predictions=predictions, target=target)
 
 
@@ -91,7 +92,8 @@ def gradient(xp: Any, kind: str, P: Any, Y: Any, c: Any) -> Any:
 
 def fused(kind: str, activation: Any) -> bool:
     """True for softmax + cross-entropy and sigmoid + bce, whose ∂L/∂Z is taken in one step."""
-    return activation is not None and (kind, activation.activation) in (("cross_entropy", "softmax"), ("bce", "sigmoid"))
+    return (activation is not None
+            and (kind, activation.activation) in (("cross_entropy", "softmax"), ("bce", "sigmoid")))
 
 
 def fused_gradient(xp: Any, kind: str, P: Any, Y: Any, c: Any, activation: Any) -> Any:
@@ -129,8 +131,8 @@ class LossOp(Op):
     mistakes = (
         Mistake("summed_over_batch", 80, "The loss is a mean over the batch: divide the summed loss, and its gradient, "
                 "by the batch size.", lambda ex: _reduced(ex, "mean")),
-        Mistake("averaged_over_batch", 90, "The loss is a sum over the batch: do not divide it, or its gradient, by the "
-                "batch size.", lambda ex: _reduced(ex, "sum")),
+        Mistake("averaged_over_batch", 90, "The loss is a sum over the batch: do not divide it, or its gradient, by "
+                "the batch size.", lambda ex: _reduced(ex, "sum")),
     )
 
     def start(self, run: "Run", loss: Loss, k: int, A: Any, Y: Any, activation: Any) -> Grad:

@@ -169,7 +169,8 @@ class LSTMOp(Op):
         W = {g: params[f"W{g}"] for g in GATES}
         h0, c0 = xp.value(p.h0, keep=True), xp.value(p.c0, keep=True)
         T, hsize = xp.shape(X)[1], p.hidden
-        h, c, cols = h0, c0, {q: [] for q in ("z", "F", "I", "Ctilde", "O", "C", "H")}
+        h, c = h0, c0
+        cols: dict[str, list[Any]] = {q: [] for q in ("z", "F", "I", "Ctilde", "O", "C", "H")}
         for t in range(T):  # one step at a time, each from the state the last one left
             u = self._stacked(run, xp.column(X, t), h, hsize)  # [x_t ; h(t−1) ; 1]
             z = {g: xp.matmul(W[g], u) for g in GATES}  # (h×(n+h+1))·((n+h+1)×1)
@@ -191,7 +192,8 @@ class LSTMOp(Op):
             gate[q] = out[f"{q}{k}"] = run.record("gate", f"{q}{k}", gate[q], **{f"Z{g}{k}": out[f"Z{g}{k}"]})
         Cprev, Hprev = shifted(xp, c0, xp.hstack(cols["C"])), shifted(xp, h0, xp.hstack(cols["H"]))
         C = out[f"C{k}"] = run.record("cell", f"C{k}", self._cell(run, p, gate, Cprev, Hprev),
-                                      **{f"F{k}": gate["F"], "c0": c0, f"I{k}": gate["I"], f"Ctilde{k}": gate["Ctilde"]})
+                                      **{f"F{k}": gate["F"], "c0": c0, f"I{k}": gate["I"],
+                                         f"Ctilde{k}": gate["Ctilde"]})
         tC = out[f"tanhC{k}"] = run.record("cell_tanh", f"tanhC{k}", self._tanh(run, p, C, k), **{f"C{k}": C})
         H = out[f"H{k}"] = run.record("state", f"H{k}", self._state(run, p, gate["O"], tC),
                                       **{f"O{k}": gate["O"], f"tanhC{k}": tC})
@@ -276,17 +278,20 @@ class LSTMOp(Op):
                                                                            f"tanhC{k}": tC, f"F{k}": F})
         ones = xp.ones(hsize, T)
         dO = run.record("grad_gate", f"dL/dO{k}", xp.hadamard(dH, tC), **{f"dL/dH{k}": dH, f"tanhC{k}": tC})
-        dF = run.record("grad_gate", f"dL/dF{k}", xp.hadamard(dC, Cprev), **{f"dL/dC{k}": dC, f"C{k}": C, "c0": xp.value(p.c0, keep=True)})
+        dF = run.record("grad_gate", f"dL/dF{k}", xp.hadamard(dC, Cprev),
+                        **{f"dL/dC{k}": dC, f"C{k}": C, "c0": xp.value(p.c0, keep=True)})
         dI = run.record("grad_gate", f"dL/dI{k}", xp.hadamard(dC, Ct), **{f"dL/dC{k}": dC, f"Ctilde{k}": Ct})
         dCt = run.record("grad_gate", f"dL/dCtilde{k}", xp.hadamard(dC, I), **{f"dL/dC{k}": dC, f"I{k}": I})
         dZ = {}
         for g, d, v in (("f", dF, F), ("i", dI, I), ("c", dCt, Ct), ("o", dO, O)):
             q = GATE_NAMES[g]
             local = xp.sub(ones, xp.square(v)) if g == "c" else xp.hadamard(v, xp.sub(ones, v))  # 1 − C̃², σ(1 − σ)
-            dZ[g] = run.record("grad_gate_in", f"dL/dZ{g}{k}", xp.hadamard(d, local), **{f"dL/d{q}{k}": d, f"{q}{k}": v})
+            dZ[g] = run.record("grad_gate_in", f"dL/dZ{g}{k}", xp.hadamard(d, local),
+                               **{f"dL/d{q}{k}": d, f"{q}{k}": v})
         grads = {}
         for g in GATES:  # ∂L/∂[W | U | b] = ∂L/∂Zg · [X ; H(t−1) ; 1]ᵀ: summed over the steps
-            grads[f"W{g}"] = run.record("grad_w", f"dL/dW{g}{k}", xp.matmul(dZ[g], xp.transpose(U)),  # (h×T)·(T×(n+h+1))
+            # (h×T)·(T×(n+h+1))
+            grads[f"W{g}"] = run.record("grad_w", f"dL/dW{g}{k}", xp.matmul(dZ[g], xp.transpose(U)),
                                         **{f"dL/dZ{g}{k}": dZ[g], prev: X, f"H{k}": H})
         parts = []
         if prev in need:
@@ -295,7 +300,8 @@ class LSTMOp(Op):
             for g in GATES:  # the x rows of Σg Wgᵀ·∂L/∂Zg
                 part = xp.matmul(xp.transpose(xp.hstack([xp.column(W[g], j) for j in range(n)])), dZ[g])
                 dX = part if dX is None else xp.add(dX, part)
-            dX = run.record("grad_a", name, dX, **{f"W{g}{k}": W[g] for g in GATES} | {f"dL/dZ{g}{k}": dZ[g] for g in GATES})
+            dX = run.record("grad_a", name, dX,
+                            **{f"W{g}{k}": W[g] for g in GATES} | {f"dL/dZ{g}{k}": dZ[g] for g in GATES})
             parts.append((prev, name, dX))
         return Backward(grads, tuple(parts))
 

@@ -67,22 +67,23 @@ def _parse(read: Reader) -> MultiHead:
         raise SpecError(f"more than {read.bounds.layers} heads (bound: layers)", field=read.at("heads"))
     Wq, Wk, Wv, sizes = [], [], [], []
     for h, table in enumerate(raw, 1):
-        sub = Reader(table, k, read.prev, read.below, read.shapes, read.bounds)
-        at = f"heads[{h}]"
-        sub = _Located(sub, at)
+        sub = _Located(Reader(table, k, read.prev, read.below, read.shapes, read.bounds), f"heads[{h}]")
         sub.keys(("Wq", "Wk", "Wv"), required=("Wq", "Wk", "Wv"))
         q = projection(sub, "Wq", d)
         kk = projection(sub, "Wk", d, q.rows)
         if kk.rows != q.rows:
-            raise SpecError(f"Wk is {shape_text(kk)} but Wq is {shape_text(q)}: Kᵀ·Q needs queries and keys of the same "
-                            "length", field=sub.at("Wk"))
+            raise SpecError(f"Wk is {shape_text(kk)} but Wq is {shape_text(q)}: Kᵀ·Q needs queries and keys of the "
+                            "same length", field=sub.at("Wk"))
         v = projection(sub, "Wv", d)
-        Wq.append(q), Wk.append(kk), Wv.append(v), sizes.append((q.rows, v.rows))
+        Wq.append(q)
+        Wk.append(kk)
+        Wv.append(v)
+        sizes.append((q.rows, v.rows))
     width = sum(s[1] for s in sizes)
     Wo = read.matrix("Wo")
     if Wo.cols != width:
-        raise SpecError(f"Wo{k} is {shape_text(Wo)} but the heads' outputs stack to {width} rows: Wo{k}·Concat{k} needs "
-                        f"{width} columns", field=read.at("Wo"))
+        raise SpecError(f"Wo{k} is {shape_text(Wo)} but the heads' outputs stack to {width} rows: Wo{k}·Concat{k} "
+                        f"needs {width} columns", field=read.at("Wo"))
     stack = sp.ImmutableMatrix.vstack
     return MultiHead(Wq=stack(*Wq), Wk=stack(*Wk), Wv=stack(*Wv), Wo=Wo, sizes=tuple(sizes),
                      skip=parse_skip(read, (Wo.rows, n)), **parse_options(read))
@@ -193,7 +194,8 @@ class MultiHeadAttention(Op):
             _, _, P = scores(run, p, made["Q"], made["K"], names, k)
             weights = names["Pround"] if p.round is not None else names["P"]
             out[weights] = P
-            out[names["A"]] = run.record("mix", names["A"], mix(run, made["V"], P), **{names["V"]: made["V"], weights: P})
+            out[names["A"]] = run.record("mix", names["A"], mix(run, made["V"], P),
+                                         **{names["V"]: made["V"], weights: P})
             heads.append(out[names["A"]])
         concat = out[f"Concat{k}"] = run.record("concat", f"Concat{k}", xp.vstack(heads),
                                                 **{head_names(k, f".{h + 1}")["A"]: a for h, a in enumerate(heads)})
@@ -213,7 +215,8 @@ class MultiHeadAttention(Op):
         Wo = params["Wo"]
         grads = {"Wo": run.record("grad_w", f"dL/dWo{k}", xp.matmul(dA, xp.transpose(concat)),  # (d_out×n)·(n×Σd_v)
                                   **{f"dL/dA{k}": dA, f"Concat{k}": concat})}
-        dC = run.record("grad_concat", f"dL/dConcat{k}", xp.matmul(xp.transpose(Wo), dA), **{f"Wo{k}": Wo, f"dL/dA{k}": dA})
+        dC = run.record("grad_concat", f"dL/dConcat{k}", xp.matmul(xp.transpose(Wo), dA),
+                        **{f"Wo{k}": Wo, f"dL/dA{k}": dA})
         per: dict[str, list[Any]] = {"Wq": [], "Wk": [], "Wv": [], "Q": [], "K": [], "V": []}
         for h in range(len(p.sizes)):
             names, s = head_names(k, f".{h + 1}"), f"{k}.{h + 1}"

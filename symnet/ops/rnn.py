@@ -27,7 +27,8 @@ OUTPUT_AT = ("every", "last")
 
 @dataclass(frozen=True, kw_only=True)
 class Output(Activated):
-    """A recurrent layer's output activation At = g(Ot): what the loss fuses with (softmax + cross-entropy) acts on Ok."""
+    """A recurrent layer's output activation At = g(Ot): what the loss fuses with (softmax + cross-entropy) acts on
+    Ok."""
 
     def pre(self, k: int) -> str:
         """The quantity the output activation acts on."""
@@ -176,7 +177,8 @@ def _build(rng: Any, options: Any) -> tuple[dict, list[str]] | None:
              "by": [rng.choice(w) for _ in range(o)], "activation": "relu"}
     X = [[rng.randint(1, min(3, g)) for _ in range(T)] for _ in range(n)]
     Y = [[rng.randint(0, min(3, g)) for _ in range(T)] for _ in range(o)]
-    spec = {"title": "A recurrent network by hand", "description": f"{T} steps through a ReLU RNN and back through time",
+    spec = {"title": "A recurrent network by hand",
+            "description": f"{T} steps through a ReLU RNN and back through time",
             "X": X, "layers": [layer], "loss": {"kind": "squared_error", "Y": Y, "reduction": "sum"}}
     return spec, ["Approximations: none; every value is exact (ReLU in place of tanh, as the RNN sheet does)."]
 

@@ -76,7 +76,8 @@ class Update(Op):
                 lambda ex: ex.train is not None),
     )
 
-    def step(self, run: "Run", node: Node, params: Mapping[str, Any], grads: Mapping[str, Any], train: Train) -> dict[str, Any]:
+    def step(self, run: "Run", node: Node, params: Mapping[str, Any], grads: Mapping[str, Any],
+             train: Train) -> dict[str, Any]:
         """Record P' (and P'≈ when rounding) for each trained parameter of the layer; give the new values."""
         xp, k = run.xp, node.k
         eta = train.learning_rate if not run.broken("no_learning_rate") else sp.S.One
@@ -88,9 +89,9 @@ class Update(Op):
                                 **{f"{p}{k}": P, f"dL/d{p}{k}": G, "eta": eta})
         size = max(xp.bits(v) for v in new.values())
         if size > run.bounds.result_bits:
-            raise BoundError(f"gradient-descent step {run.epoch}: an updated weight of layer {k} needs {size} bits, more "
-                             f"than {run.bounds.result_bits} (bound: result_bits); use fewer steps or round the weights "
-                             "([train] round = 4)", source=run.source, field="train.steps")
+            raise BoundError(f"gradient-descent step {run.epoch}: an updated weight of layer {k} needs {size} bits, "
+                             f"more than {run.bounds.result_bits} (bound: result_bits); use fewer steps or round the "
+                             "weights ([train] round = 4)", source=run.source, field="train.steps")
         run.bit(size)
         if train.round is not None:  # a labelled approximation: the next step starts from the rounded values
             d = sp.Integer(train.round)

@@ -5,17 +5,23 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from ..files import write_atomic
 from ..spec import builtin_names, load
 from . import render
 
 ROOT = Path(__file__).resolve().parents[2]
-GOLDEN = {"backprop-key.md": ("backprop", "markdown", False, {}), "backprop-key.tex": ("backprop", "latex", False, {}),
-          "backprop-worksheet.md": ("backprop", "markdown", True, {}),
-          "backprop-worksheet.tex": ("backprop", "latex", True, {}), "batch-key.md": ("batch", "markdown", False, {}),
-          "backprop-key-full.md": ("backprop", "markdown", False, {"detail": "full"}),
-          "hidden-layer-key-steps.md": ("hidden-layer", "markdown", False, {"detail": "steps"})}
+# file name: (spec, format, worksheet, render's layout keywords)
+GOLDEN: dict[str, tuple[str, str, bool, dict[str, Any]]] = {
+    "backprop-key.md": ("backprop", "markdown", False, {}),
+    "backprop-key.tex": ("backprop", "latex", False, {}),
+    "backprop-worksheet.md": ("backprop", "markdown", True, {}),
+    "backprop-worksheet.tex": ("backprop", "latex", True, {}),
+    "batch-key.md": ("batch", "markdown", False, {}),
+    "backprop-key-full.md": ("backprop", "markdown", False, {"detail": "full"}),
+    "hidden-layer-key-steps.md": ("hidden-layer", "markdown", False, {"detail": "steps"}),
+}
 
 
 def golden_text(name: str) -> str:

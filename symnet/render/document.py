@@ -382,6 +382,11 @@ def _one(steps: list[Step], kind: str) -> Step | None:
     return found[0] if found else None
 
 
+def _the(steps: list[Step], kind: str) -> Step:
+    """The step of `kind` that every group of this op and phase records."""
+    return _kind(steps, kind)[0]
+
+
 class _Builder:
     """Turns each op's group of steps into sections: one method per (op, phase), steps found by their kind."""
 
@@ -446,7 +451,8 @@ class _Builder:
         """A section per step, for an op whose layout is all in its template: the section's kind is the step's, its
         mats `value` (a result: blank on a worksheet) and each input by name (given, or a result)."""
         return [Section(s.kind, k, e, {"value": self.result(s.value, self.by_sample(s.value))}
-                        | {n: self.cells(v, self.given(n, e), self.axis if self.by_sample(v) else None) for n, v in s.inputs},
+                        | {n: self.cells(v, self.given(n, e), self.axis if self.by_sample(v) else None)
+                           for n, v in s.inputs},
                         info=info, step=s) for s in steps]
 
     def given(self, name: str, e: int) -> bool:
@@ -465,12 +471,12 @@ class _Builder:
         return [Section("given", None, e, {"X": mat(s.value, True, self.axis)})] if e == 1 else []
 
     def matmul_forward(self, steps: list[Step], k: None, e: int, info: None) -> list[Section]:
-        s = _one(steps, "matmul")
+        s = _the(steps, "matmul")
         A, B, C = mat(s.operand("A"), True), mat(s.operand("B"), True), self.result(s.value, False)
         return [Section("matmul", None, e, {"A": A, "B": B, "C": C}, dots(A, B, C), Grid(A, B, C))]
 
     def dense_forward(self, steps: list[Step], k: int, e: int, info: Any) -> list[Section]:
-        s, act, rounded = _one(steps, "linear"), _one(steps, "activation"), _one(steps, "round")
+        s, act, rounded = _the(steps, "linear"), _the(steps, "activation"), _one(steps, "round")
         prev = self.prev(k)
         W, A = self.param(s.operand(f"W{k}"), e == 1), self.cells(s.operand(prev), self.given(prev, e), self.axis)
         Z, Aout = self.result(s.value), self.result(act.value)
@@ -503,7 +509,9 @@ class _Builder:
 
     def _output(self, s: Step, k: int, e: int) -> dict[str, Mat]:
         """Ŷ (given when the exercise rounds it, in its first step) and Y."""
-        rounded = self.ex.loss.predictions is not None and e == 1
+        loss = self.ex.loss
+        assert loss is not None  # (a loss step's exercise has a loss)
+        rounded = loss.predictions is not None and e == 1
         yhat = "Yhat" if "Yhat" in dict(s.inputs) else f"A{k}"
         return {"Yhat": self.cells(s.operand(yhat), rounded, self.axis), "Y": mat(s.operand("Y"), True, self.axis)}
 
@@ -511,13 +519,15 @@ class _Builder:
         out = []
         d, gz = _one(steps, "derivative"), _one(steps, "grad_z")
         if d is not None:
+            assert gz is not None  # (∂L/∂Z is recorded with the activation's derivative)
             Z, D = self.result(d.operand(f"Z{k}")), self.result(d.value)
             out.append(Section("grad_act", k, e, {"dA": self.result(gz.operand(f"dL/dA{k}")), "D": D, "Z": Z,
                                                   "dZ": self.result(gz.value)}, info=info,
                                entries=tuple(zip(Z.cells, D.cells))))
         elif gz is not None:  # softmax inside the network: no mask step
             out.append(Section("grad_softmax", k, e, {"dA": self.result(gz.operand(f"dL/dA{k}")),
-                                                      "A": self.result(gz.operand(f"A{k}")), "dZ": self.result(gz.value)},
+                                                      "A": self.result(gz.operand(f"A{k}")),
+                                                      "dZ": self.result(gz.value)},
                                info=info))
         gw, gb = _one(steps, "grad_w"), _one(steps, "grad_b")
         if gw is not None:  # (a frozen layer, a GAN's D in the generator's step, has no weight gradient)
@@ -534,7 +544,8 @@ class _Builder:
                 grid, bias_dots = Grid(dZ, Ain.T, dW), ()
             out.append(Section("grad_wb", k, e, mats, dots(dZ, Ain.T, dW), grid, bias_dots, info=info))
         for ga in _kind(steps, "grad_a"):
-            W, dZ, dA = self.param(ga.operand(f"W{k}"), e == 1), self.result(ga.operand(f"dL/dZ{k}")), self.result(ga.value)
+            W = self.param(ga.operand(f"W{k}"), e == 1)
+            dZ, dA = self.result(ga.operand(f"dL/dZ{k}")), self.result(ga.value)
             out.append(Section("grad_a", k, e, {"W": W, "dZ": dZ, "dA": dA}, dots(W.T, dZ, dA), Grid(W.T, dZ, dA),
                                info=info, step=ga))
         return out

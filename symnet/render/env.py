@@ -268,7 +268,8 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined, autoescape=False,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, bytecode_cache=_bytecode_cache(),
     )
-    env.filters.update(tex=tex, fixed=fixed, terms=tex_terms, katex_chunks=katex_chunks, tex_chunks=tex_chunks, decimal=decimal, esc=escape, codepoint=codepoint, nonblank=nonblank)
+    env.filters.update(tex=tex, fixed=fixed, terms=tex_terms, katex_chunks=katex_chunks, tex_chunks=tex_chunks,
+                       decimal=decimal, esc=escape, codepoint=codepoint, nonblank=nonblank)
     env.tests.update(compound=needs_parens, zero=is_zero, rational=exact_number, plain=plain)
     env.globals.update(palette=HEX_PALETTE, unicode_tex=UNICODE_TEX, colours=COLOURS, box_of=box_of,
                        boxes_of=boxes_of, boxes_for=boxes_for,

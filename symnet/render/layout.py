@@ -48,6 +48,7 @@ def _group(text: str, start: int) -> tuple[str, int]:
         return "", start
     if text[start] != "{":
         m = _TOKEN.match(text, start)
+        assert m is not None  # (_TOKEN matches any one character)
         return m.group(0), m.end()
     depth = 0
     for i in range(start, len(text)):
@@ -83,6 +84,7 @@ def tex_width(text: str, style: int = 0) -> float:
     while i < len(text):
         size = _SIZE[style]
         m = _TOKEN.match(text, i)
+        assert m is not None  # (_TOKEN matches any one character)
         i = m.end()
         command, digit, letter, upper, space, other = m.groups()
         if space or other == "&":
@@ -104,11 +106,12 @@ def tex_width(text: str, style: int = 0) -> float:
             if command in ("frac", "dfrac", "tfrac"):
                 num, i = _group(text, i)
                 den, i = _group(text, i)
-                inner = _FRAC_STYLE[0 if command == "dfrac" else 1 if command == "tfrac" else style]
-                width += max(tex_width(num, inner), tex_width(den, inner)) + _FRAC_PAD * size
+                frac_style = _FRAC_STYLE[0 if command == "dfrac" else 1 if command == "tfrac" else style]
+                width += max(tex_width(num, frac_style), tex_width(den, frac_style)) + _FRAC_PAD * size
             elif command in ("phantom", "boxed", "fbox", "sqrt"):
                 inner, i = _group(text, i)
-                width += tex_width(inner, style) + {"phantom": 0.0, "boxed": 0.65, "fbox": 0.65, "sqrt": 0.9}[command] * size
+                pad = {"phantom": 0.0, "boxed": 0.65, "fbox": 0.65, "sqrt": 0.9}[command]
+                width += tex_width(inner, style) + pad * size
             elif command == "kern":
                 m = re.match(r"\s*(-?[\d.]+)em", text[i:])
                 width += float(m.group(1)) * size if m else 0.0
@@ -321,7 +324,8 @@ def _decimal_text(value: sp.Expr, places: int) -> str:
 
 @dataclass(frozen=True)
 class Plan:
-    """How one display is printed: the blocks in order (one, the whole, when it fits) and whether it is scaled to fit."""
+    """How one display is printed: the blocks in order (one, the whole, when it fits) and whether it is scaled to
+    fit."""
 
     blocks: tuple[Block, ...]
     fit: bool
@@ -424,7 +428,8 @@ class Page:
         row_groups = _even(rows, math.ceil(rows / per))
         if len(col_groups) * len(row_groups) > self.MAX_GRID_BLOCKS:
             return None
-        return Plan(tuple(Block(r0, r1, c0, c1, g.result.shape) for r0, r1 in row_groups for c0, c1 in col_groups), True)
+        blocks = tuple(Block(r0, r1, c0, c1, g.result.shape) for r0, r1 in row_groups for c0, c1 in col_groups)
+        return Plan(blocks, True)
 
     def wrap(self, terms: list[float | str], lead: str | float = 0.0, tail: float = 0.0,
              sep: float = _BIN) -> tuple[tuple[int, int], ...]:

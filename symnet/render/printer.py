@@ -179,7 +179,8 @@ def rounds(ex: Any) -> bool:
     its numbers are then decimals, and printed as such."""
     train = ex.train
     return bool((train is not None and (train.round is not None or train.round_activations is not None))
-                or any(getattr(layer, "round", None) is not None for layer in ex.layers if hasattr(layer, "activation")))
+                or any(getattr(layer, "round", None) is not None
+                       for layer in ex.layers if hasattr(layer, "activation")))
 
 
 def for_exercise(ex: Any, decimals: bool | None = None) -> Printer:

@@ -112,8 +112,8 @@ def _rubric(data: Mapping, solution: Solution) -> Any:
 def page(body: Mapping, bounds: Bounds = DEFAULT) -> Json:
     """POST /api/page: the key (`"view": "key"`, its given numbers named for editing; `"detail"`: the hand grid
     alone, "sheet", with the first entry of each kind written out, "steps" (the default), or every entry, "full") or
-    the worksheet (its answer boxes named), as an HTML fragment for KaTeX, with the spec's structure (made explicit where a given is edited)
-    and its TOML, the title, and the quantities asked."""
+    the worksheet (its answer boxes named), as an HTML fragment for KaTeX, with the spec's structure (made explicit
+    where a given is edited) and its TOML, the title, and the quantities asked."""
     from ..check.diagnose import askable
     from ..generate import to_toml
     from ..render.document import DETAILS
