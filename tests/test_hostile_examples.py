@@ -430,3 +430,27 @@ def test_the_layout_measures_what_the_printer_prints():
 
     for name in ("nabs", "x_1_2", "xhat", "omicron"):
         assert value_width(sp.Symbol(name)) == tex_width(tex(sp.Symbol(name)))
+
+
+def test_found_by_the_fuzz_a_leaky_relu_of_a_leaky_relu_s_piecewise(cli, work):
+    """Training a symbolic leaky-ReLU network puts a Piecewise in a later z: SymPy folding the condition z > 0 over it
+    raised TypeError (a traceback). The same function without a condition: Max(0, z) + slope·Min(0, z)."""
+    from symnet.algebra.sympy import SYMPY
+
+    x = sp.Symbol("x")
+    inner = SYMPY.relu(sp.ImmutableMatrix([[x - 1]]), sp.Rational(1, 100))[0, 0]  # Piecewise((x − 1, x > 1), …)
+    assert inner.has(sp.Piecewise)
+    outer = SYMPY.relu(sp.ImmutableMatrix([[inner - sp.E]]), sp.Rational(1, 10))[0, 0]
+    slope = SYMPY.step(sp.ImmutableMatrix([[inner - sp.E]]), sp.Rational(1, 10))[0, 0]
+    for v in (-3, 0, 2, sp.Rational(7, 2), 10):  # worked by hand: leaky(leaky(v − 1, 1/100) − e, 1/10)
+        a = v - 1 if v > 1 else sp.Rational(1, 100) * (v - 1)
+        want = a - sp.E if a - sp.E > 0 else sp.Rational(1, 10) * (a - sp.E)
+        assert sp.simplify(outer.subs(x, v) - want) == 0
+        assert slope.subs(x, v) == (1 if a - sp.E > 0 else sp.Rational(1, 10))
+    put(work, "s.json", '{"X": [[3]], "layers": [{"W": [[1], ["0.5"], [-2]], "b": [[3], ["log(2)"], [-3]], '
+        '"activation": "leaky_relu"}, {"W": [["1/2", "exp(1)", "x"], ["1/2", -3, "exp(1)"], [-3, -2, "log(2)"]], '
+        '"b": [[-2], ["1/2"], ["1/2"]], "activation": "leaky_relu"}], "loss": {"kind": "bce", "Y": [[0], [0], [0]], '
+        '"reduction": "mean"}, "train": {"learning_rate": -1, "steps": 3}}')
+    assert one_error_line(cli("solve", "s.json", "--format", "json")) == (
+        "s.json: L: an entry grows beyond 2000 nodes (bound: expression_nodes); use fewer steps, exp_base = 3, or "
+        "fewer symbols")

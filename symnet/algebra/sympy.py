@@ -161,7 +161,11 @@ class SympyAlgebra:
             pos = _positive(z)
             if slope == 0:
                 return sp.Max(0, z) if pos is None else (z if pos else sp.S.Zero)
-            return sp.Piecewise((z, z > 0), (slope * z, True)) if pos is None else (z if pos else slope * z)
+            if pos is not None:
+                return z if pos else slope * z
+            if z.has(sp.Piecewise):  # a condition on a Piecewise is folded by SymPy, which can fail on its sets
+                return sp.Max(0, z) + slope * sp.Min(0, z)  # (the same function, without a condition)
+            return sp.Piecewise((z, z > 0), (slope * z, True))
 
         return _entrywise(a, f)
 
@@ -172,7 +176,11 @@ class SympyAlgebra:
             pos = _positive(z)
             if slope == 0:
                 return sp.Heaviside(z, 0) if pos is None else sp.S.One if pos else sp.S.Zero  # 0 at 0
-            return sp.Piecewise((1, z > 0), (slope, True)) if pos is None else (sp.S.One if pos else slope)
+            if pos is not None:
+                return sp.S.One if pos else slope
+            if z.has(sp.Piecewise):  # (as in `relu`)
+                return sp.Heaviside(z, 0) + slope * (1 - sp.Heaviside(z, 0))
+            return sp.Piecewise((1, z > 0), (slope, True))
 
         return _entrywise(a, f)
 
