@@ -268,12 +268,11 @@ def backward(bands: list[dict[str, Any]], N: int, places: int | None = None, rig
     rows: list[Row] = []
     for b in bands:
         k, info = b["k"], b["info"]
-        if b.get("sum") is not None:  # a skip's source: W(k+1)ᵀ·∂L/∂Z(k+1), and beside it the sum with the residual's part
+        if b.get("sum") is not None:  # a skip's source (one sample): W(k)ᵀ·∂L/∂Z(k), beside it its sum with the skip's
             for i, (g, t) in enumerate(zip(b["via"].cells, b["sum"].cells)):
-                left = right_aligned(tuple(Entry(c) for c in b["WT"].rows[i]), nl)
-                mid = (Entry(g, t),) + (None,) * (N - 1) if N == 1 else tuple(Entry(c) for c in b["via"].rows[i])
-                rows.append(Row(left, mid, (None,) * nr,
-                                Label("sum", k, quantity=b["q"], skip=b["added"]) if i == 0 else None, rule=i == 0))
+                rows.append(Row(right_aligned(tuple(Entry(c) for c in b["WT"].rows[i]), nl), (Entry(g, t),),
+                                (None,) * nr, Label("sum", k, quantity=b["q"], skip=b["added"]) if i == 0 else None,
+                                rule=i == 0))
             continue
         top = b["A"].T.beside(ones(N, 1)) if b["db"] is not None else b["A"].T
         for j, r in enumerate(_plain(top) if right else []):
@@ -335,10 +334,10 @@ def plan(groups: list["Group"], page: layout.Page, mode: str, places: int | None
     while i < len(groups):
         g = groups[i]
         if g.op == "dense" and g.phase == "forward" and _cascades(g):
-            j = i
-            while j + 1 < len(groups) and _follows(groups[j], groups[j + 1]):
-                j += 1
-            _forward_part(groups, i, j, parts, page, mode, places)
+            j = _extent(groups, i, True)
+            if not _forward_part(groups, i, j, parts, page, mode, places) and _cascades(g, False):
+                j = _extent(groups, i, False)  # too wide with a skip's columns: the cascade stops before its layer
+                _forward_part(groups, i, j, parts, page, mode, places)
             i = j + 1
         elif (g.op == "loss" and i + 1 < len(groups) and _backward_dense(groups[i + 1])
               and groups[i + 1].part == g.part):
@@ -376,14 +375,22 @@ def _backward_dense(g: "Group") -> bool:
     return g.op == "dense" and g.phase == "backward"
 
 
-def _cascades(g: "Group") -> bool:
-    """True for a dense layer the cascade can draw (a skip's entries are written on the right of its rows)."""
-    return bool(g.sections) and g.sections[0].kind == "layer"
+def _cascades(g: "Group", skip: bool = True) -> bool:
+    """True for a dense layer the cascade can draw (with `skip`, one with a skip too: its entries on the right)."""
+    return bool(g.sections) and g.sections[0].kind == "layer" and (skip or g.sections[0].info.skip is None)
 
 
-def _follows(a: "Group", b: "Group") -> bool:
+def _follows(a: "Group", b: "Group", skip: bool = True) -> bool:
     return (b.op == "dense" and b.phase == "forward" and b.epoch == a.epoch and b.part == a.part
-            and a.node is not None and b.node == a.node + 1 and _cascades(b))
+            and a.node is not None and b.node == a.node + 1 and _cascades(b, skip))
+
+
+def _extent(groups: list["Group"], i: int, skip: bool) -> int:
+    """The last group of the forward cascade starting at group i."""
+    j = i
+    while j + 1 < len(groups) and _follows(groups[j], groups[j + 1], skip):
+        j += 1
+    return j
 
 
 def _descends(a: "Group", b: "Group") -> bool:
@@ -392,14 +399,15 @@ def _descends(a: "Group", b: "Group") -> bool:
 
 
 def _forward_part(groups: list["Group"], i: int, j: int, parts: list[Part | None], page: layout.Page,
-                  mode: str, places: int | None) -> None:
+                  mode: str, places: int | None) -> bool:
+    """The forward part of groups i … j; False when too wide for the page (nothing planned)."""
     sections = [g.sections[0] for g in groups[i:j + 1]]
     first = sections[0]
     k = int(first.layer or 1)
     quantity = "X" if k == 1 else f"A{k - 1}"
     sheet = forward(sections, first.mats["A"], Label("input", k, quantity=quantity), places)
     if sheet.width(page) > page.text_width:
-        return  # too wide for the page: the walk-through, which splits what it must
+        return False  # too wide for the page: the walk-through, which splits what it must
     room = 0.85 * page.text_height
     pieces = split(sheet, room, page.text_height - HEAD if k == 1 and first.epoch == 1 else room)
     examples: list[tuple[str, Any]] = []
@@ -417,6 +425,7 @@ def _forward_part(groups: list["Group"], i: int, j: int, parts: list[Part | None
                     tuple(int(s.layer or 0) for s in sections), {"quantity": quantity})
     for n in range(i + 1, j + 1):
         parts[n] = Part("covered")
+    return True
 
 
 def _backward_part(groups: list["Group"], i: int, j: int, parts: list[Part | None], page: layout.Page, mode: str,
@@ -445,15 +454,18 @@ def _backward_part(groups: list["Group"], i: int, j: int, parts: list[Part | Non
     if above is not None:
         q = above.step.name[4:].split(" via ")[0] if above.step is not None else ""
         nxt = groups[j + 1] if j + 1 < len(groups) else None
-        if (nxt is None or nxt.op != "fork" or not nxt.sections or nxt.epoch != loss.epoch or nxt.part != loss.part
-                or nxt.sections[0].step is None or nxt.sections[0].step.name != f"dL/d{q}" or batch != 1):
+        if (nxt is not None and nxt.op == "fork" and nxt.sections and nxt.epoch == loss.epoch
+                and nxt.part == loss.part and nxt.sections[0].step is not None
+                and nxt.sections[0].step.name == f"dL/d{q}"):
+            if batch != 1:
+                return  # (a batch's sums: the walk-through)
+            fork = nxt.sections[0]
+    if fork is not None and above is not None and fork.step is not None:
+        added = [n[4:] for n, _ in fork.step.inputs if " via " not in n]  # the residual's part: ∂L/∂Zj
+        if len(added) != 1:
             return
-        fork = nxt.sections[0]
-        added = [n[4:] for n, _ in fork.step.inputs if " via " not in n]
         bands.append({"k": int(layers[-1].node or 1), "info": layers[-1].sections[0].info, "sum": fork.mats["value"],
-                      "via": above.mats["dA"], "WT": above.mats["W"].T, "q": q, "added": added[0] if len(added) == 1 else ""})
-        if not bands[-1]["added"]:
-            return
+                      "via": above.mats["dA"], "WT": above.mats["W"].T, "q": q, "added": added[0]})
     sheet, grids = backward(bands, batch, places), ()  # type: tuple[Sheet, tuple[Section, ...]]
     if sheet.width(page) > page.text_width:  # too wide with the gradients on the right: each in a grid of its own
         sheet = backward(bands, batch, places, right=False)
