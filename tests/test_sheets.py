@@ -330,8 +330,8 @@ def test_decimals_on_a_display_of_their_own_never_follow_an_equals():
 
 def test_a_skip_stays_in_the_cascade_and_its_gradient_sums_both_paths():
     """resnet (symnet/examples/resnet.toml): layer 2 adds X in the forward grid, + x_i right of the rule beside each z
-    (z^[2]_1 = (0)(7) + (0)(5) + (1)(0) + (−1) + 3 = 2, by hand); the backward grid's last band is W1ᵀ·∂L/∂Z1 with
-    its sum with ∂L/∂Z2 beside (∂L/∂x_1 = (1)(9/10) + (1)(−9/10) + (0)(0) + (−9/10) = 0 − 9/10); the worksheet's
+    (z^[2]_1 = (0)(7) + (0)(5) + (1)(0) + (−1) + 3 = 2, by hand); the backward grid's last band is W1ᵀ·∂L/∂Z1, right
+    of the rule its sum with ∂L/∂Z2 (∂L/∂x_1 = (1)(9/10) + (1)(−9/10) + (0)(0) + (−9/10) = 0 − 9/10); the worksheet's
     boxes empty, the given x_i printed; --detail full keeps the walk-through."""
     sol = load("resnet").solve()
     key, sheet = render(sol, "latex"), render(sol, "latex", worksheet=True)
@@ -340,8 +340,8 @@ def test_a_skip_stays_in_the_cascade_and_its_gradient_sums_both_paths():
          r"{\quad A_{2} = \operatorname{ReLU}(Z_{2})} \\")
     assert z % ("white", "2") in key and z % ("symnetframe", "") in sheet
     assert r"{\quad Z_{2} = W_{2} A_{1} + b_{2} + X}" in key and r"{\quad Z_{2} = W_{2} A_{1} + b_{2} + X}" in sheet
-    dx = (r"{\symnetparam{1}} & {\symnetparam{1}} & {\symnetparam{0}} & {\symnetslot{%s}{2.75em}{3.3em}{%s}\kern0.3em "
-          r"\symnetslot{%s}{2.75em}{3.3em}{%s}}")
+    dx = (r"{\symnetparam{1}} & {\symnetparam{1}} & {\symnetparam{0}} & {\symnetslot{%s}{2.75em}{3.3em}{%s}} & "
+          r"{\symnetslot{%s}{2.75em}{3.3em}{%s}} & {} & {} & {} & {} & {\quad W_{1}")
     assert dx % ("white", "0", "white", r"{\displaystyle - \frac{9}{10}}") in key
     assert dx % ("symnetframe", "", "symnetframe", "") in sheet
     label = (r"W_{1}^{\mathsf{T}} \dfrac{\partial L}{\partial Z_{1}} + \dfrac{\partial L}{\partial Z_{2}} = "

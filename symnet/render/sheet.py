@@ -268,11 +268,11 @@ def backward(bands: list[dict[str, Any]], N: int, places: int | None = None, rig
     rows: list[Row] = []
     for b in bands:
         k, info = b["k"], b["info"]
-        if b.get("sum") is not None:  # a skip's source (one sample): W(k)ᵀ·∂L/∂Z(k), beside it its sum with the skip's
+        if b.get("sum") is not None:  # a skip's source (one sample): W(k)ᵀ·∂L/∂Z(k), the sum on the right
             for i, (g, t) in enumerate(zip(b["via"].cells, b["sum"].cells)):
-                rows.append(Row(right_aligned(tuple(Entry(c) for c in b["WT"].rows[i]), nl), (Entry(g, t),),
-                                (None,) * nr, Label("sum", k, quantity=b["q"], skip=b["added"]) if i == 0 else None,
-                                rule=i == 0))
+                via, sums = ((Entry(g),), left_aligned((Entry(t),), nr)) if nr else ((Entry(g, t),), ())
+                rows.append(Row(right_aligned(tuple(Entry(c) for c in b["WT"].rows[i]), nl), via, sums,
+                                Label("sum", k, quantity=b["q"], skip=b["added"]) if i == 0 else None, rule=i == 0))
             continue
         top = b["A"].T.beside(ones(N, 1)) if b["db"] is not None else b["A"].T
         for j, r in enumerate(_plain(top) if right else []):
