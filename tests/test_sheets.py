@@ -27,7 +27,8 @@ SEEDS = ["matmul", "single-neuron", "four-neurons", "hidden-layer", "batch", "ml
 # Pages of each built-in's key and worksheet in the default layout, A4 portrait (the issue's targets: one page, mlp7
 # and backprop at most two). Before issue 16: matmul 1, single-neuron 1, four-neurons 2, hidden-layer 2, batch 3,
 # mlp7 6, backprop 9 (key and worksheet alike).
-PAGES = {"matmul": 1, "single-neuron": 1, "four-neurons": 1, "hidden-layer": 1, "batch": 1, "mlp7": 1, "backprop": 2}
+PAGES = {"matmul": 1, "single-neuron": 1, "four-neurons": 1, "hidden-layer": 1, "batch": 1, "mlp7": 1, "backprop": 2,
+         "resnet": 2}  # resnet: 9 (its skip layer in the walk-through) before its skip joined the cascade
 KEYS = [("sheet", "grid"), ("steps", "grid"), ("full", "formulas")]  # a key's detail and its worksheet's scaffold
 
 
@@ -71,7 +72,7 @@ def on_pages(pages: list[str], names: list[str]) -> list[list[str]]:
 # ---------------------------------------------------------------- pages, on paper
 
 
-@pytest.mark.parametrize("name", SEEDS)
+@pytest.mark.parametrize("name", SEEDS + ["resnet"])
 def test_builtin_pages_and_breaks_in_the_default_layout(name, tmp_path):
     """One page each (backprop two), key and worksheet alike, their headings on the same pages; nothing past the
     margin; nothing shrunk below 80 %."""
@@ -336,3 +337,28 @@ def test_a_terminating_fraction_as_a_decimal(value, text):
     from symnet.render.printer import decimal_text
 
     assert decimal_text(value) == text
+
+
+def test_a_skip_stays_in_the_cascade_and_its_gradient_sums_both_paths():
+    """resnet (symnet/examples/resnet.toml): layer 2 adds X in the forward grid, + x_i right of the rule beside each z
+    (z^[2]_1 = (0)(7) + (0)(5) + (1)(0) + (−1) + 3 = 2, by hand); the backward grid's last band is W1ᵀ·∂L/∂Z1, right
+    of the rule its sum with ∂L/∂Z2 (∂L/∂x_1 = (1)(9/10) + (1)(−9/10) + (0)(0) + (−9/10) = 0 − 9/10); the worksheet's
+    boxes empty, the given x_i printed; --detail full keeps the walk-through."""
+    sol = load("resnet").solve()
+    key, sheet = render(sol, "latex"), render(sol, "latex", worksheet=True)
+    z = (r"{\symnetparam{0}} & {\symnetparam{0}} & {\symnetparam{1}} & {\symnetparam{\textcolor{symnetbias}{-1}}} & "
+         r"{\symnetslot{%s}{2.59em}{2.59em}{%s}\kern0.3em\kern0.8em} & {{+}\kern0.15em 3} & "
+         r"{\quad A_{2} = \operatorname{ReLU}(Z_{2})} \\")
+    assert z % ("white", "2") in key and z % ("symnetframe", "") in sheet
+    assert r"{\quad Z_{2} = W_{2} A_{1} + b_{2} + X}" in key and r"{\quad Z_{2} = W_{2} A_{1} + b_{2} + X}" in sheet
+    dx = (r"{\symnetparam{1}} & {\symnetparam{1}} & {\symnetparam{0}} & {\symnetslot{%s}{2.75em}{3.3em}{%s}} & "
+          r"{\symnetslot{%s}{2.75em}{3.3em}{%s}} & {} & {} & {} & {} & {\quad W_{1}")
+    assert dx % ("white", "0", "white", r"{\displaystyle - \frac{9}{10}}") in key
+    assert dx % ("symnetframe", "", "symnetframe", "") in sheet
+    label = (r"W_{1}^{\mathsf{T}} \dfrac{\partial L}{\partial Z_{1}} + \dfrac{\partial L}{\partial Z_{2}} = "
+             r"\dfrac{\partial L}{\partial X}")
+    assert label in key and label in sheet and "The paths are added" in key
+    assert "X feeds 2 paths" not in key  # the fork's own display: drawn by the grid's last band
+    assert "\\frac{9}{10}" not in sheet  # no answer on the worksheet
+    full = render(sol, "latex", detail="full")
+    assert "A residual connection: X is added to Z2" in full and "X feeds 2 paths" in full

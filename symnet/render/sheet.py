@@ -33,6 +33,7 @@ class Entry:
     room: bool = False
     cut: bool = False
     approx: bool = False  # the value beside is a rounded one (≈)
+    plus: bool = False  # an addend written after z, with its + (a skip's entry, added to z)
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ class Label:
     fused: bool = False  # kind loss: ∂L/∂Z straight from the loss
     rounded: bool = False  # kind forward: the activation's values are rounded (≈)
     right: bool = True  # kind loss, grad: the band's ∂L/∂[W | b] is on its right (else in grids of its own)
+    skip: str = ""  # kind forward, skip (the band's second row): the quantity added to Zk, on the right; kind sum:
+    #                 the layer whose ∂L/∂Z the skip passes on to `quantity`
 
 
 @dataclass(frozen=True)
@@ -86,9 +89,9 @@ class Sheet:
         out = 0.0
         room = max(self.rooms, default=0.0)
         for c in range(self.nl + self.nm + self.nr):
-            given = [layout.value_width(e.cell.value) + (0.9 if e.cell.param else 0.0)
-                     for r in self.rows for e in self._column(r, c) if e is not None and e.cell.given]
-            w = max([self.widths[c]] + given)
+            entries = [e for r in self.rows for e in self._column(r, c) if e is not None]
+            given = [layout.value_width(e.cell.value) + (0.9 if e.cell.param else 0.0) for e in entries if e.cell.given]
+            w = max([self.widths[c]] + given) + (1.2 if any(e.plus for e in entries) else 0.0)
             if self.nl <= c < self.nl + self.nm:
                 w += 0.3 + max(self.acts[c - self.nl], room)
             out += w + 2 * COLSEP
@@ -118,7 +121,9 @@ def _label_stand_in(label: Label) -> str:
     """LaTeX about as wide as the template's words for a label (for the width estimate)."""
     return {"input": r"\quad X", "forward": r"\quad A_{1} = \operatorname{softmax}(Z_{1})",
             "loss": r"\quad \dfrac{\partial L}{\partial Z_{3}} \quad \dfrac{\partial L}{\partial [W_{3} | b_{3}]}",
-            "copy": r"\quad [A_{1} ; 1]^{T}",
+            "copy": r"\quad [A_{1} ; 1]^{T}", "skip": r"\quad Z_{2} = W_{2} A_{1} + b_{2} + A_{1}",
+            "sum": r"\quad W_{1}^{T} \dfrac{\partial L}{\partial Z_{1}} + \dfrac{\partial L}{\partial Z_{2}} = "
+                   r"\dfrac{\partial L}{\partial A_{1}}",
             "grad": r"\quad \dfrac{\partial L}{\partial A_{2}} \to \dfrac{\partial L}{\partial Z_{2}} \quad "
                     r"\dfrac{\partial L}{\partial [W_{2} | b_{2}]}"}[label.kind]
 
@@ -229,21 +234,29 @@ def forward(sections: list[Section], top: Mat, top_label: Label, places: int | N
     layer's [W | b] on the left and its Z (activated) in the middle; the 1s of the bias trick under each input."""
     N = top.shape[1]
     nl = max(s.mats["W"].shape[1] + (1 if s.info.has_bias else 0) for s in sections)
+    nr = N if any(s.info.skip is not None for s in sections) else 0  # a skip's entries, right of the rule
+    empty = (None,) * nr
     rows: list[Row] = []
     for i, r in enumerate(_plain(top)):
-        rows.append(Row((None,) * nl, r, label=top_label if i == 0 else None))
+        rows.append(Row((None,) * nl, r, empty, label=top_label if i == 0 else None))
     for s in sections:
         k, info = s.layer, s.info
         if info.has_bias:
-            rows.append(Row((None,) * nl, tuple(Entry(c) for c in ones(1, N).rows[0])))
+            rows.append(Row((None,) * nl, tuple(Entry(c) for c in ones(1, N).rows[0]), empty))
         W = s.mats["W"]
         left = W.beside(s.mats["b"]) if info.has_bias else W
         act_rows = _activated(s.mats["Z"], s.mats["Aout"], info.activation, s.mats.get("Around"))
+        skip = s.mats.get("skip")
         for i in range(W.shape[0]):
-            label = Label("forward", k, info.activation, info.has_bias, rounded="Around" in s.mats) if i == 0 else None
-            rows.append(Row(right_aligned(tuple(Entry(c) for c in left.rows[i]), nl), act_rows[i], label=label,
+            label = None
+            if i == 0 or (i == 1 and skip is not None):
+                label = Label("forward" if i == 0 else "skip", k, info.activation, info.has_bias,
+                              quantity=_prev(s), rounded="Around" in s.mats,
+                              skip=info.skip if skip is not None and (i == 1 or W.shape[0] == 1) else "")
+            right = tuple(Entry(c, plus=True) for c in skip.rows[i]) if skip is not None else empty
+            rows.append(Row(right_aligned(tuple(Entry(c) for c in left.rows[i]), nl), act_rows[i], right, label,
                             rule=i == 0))
-    return sized(rows, nl, N, 0, places)
+    return sized(rows, nl, N, nr, places)
 
 
 def backward(bands: list[dict[str, Any]], N: int, places: int | None = None, right: bool = True) -> Sheet:
@@ -251,10 +264,16 @@ def backward(bands: list[dict[str, Any]], N: int, places: int | None = None, rig
     middle holds ∂L/∂Ak with the activation's derivative applied (∂L/∂Zk), whose left holds W(k+1)ᵀ (the product that
     made ∂L/∂Ak from the band above), and whose right holds ∂L/∂[Wk | bk] (∂L/∂Zk times the row above)."""
     nl = max((b["WT"].shape[1] for b in bands if b.get("WT") is not None), default=0)
-    nr = max(b["dW"].shape[1] + (1 if b["db"] is not None else 0) for b in bands) if right else 0
+    nr = max(b["dW"].shape[1] + (1 if b["db"] is not None else 0) for b in bands if "dW" in b) if right else 0
     rows: list[Row] = []
     for b in bands:
         k, info = b["k"], b["info"]
+        if b.get("sum") is not None:  # a skip's source (one sample): W(k)ᵀ·∂L/∂Z(k), the sum on the right
+            for i, (g, t) in enumerate(zip(b["via"].cells, b["sum"].cells)):
+                via, sums = ((Entry(g),), left_aligned((Entry(t),), nr)) if nr else ((Entry(g, t),), ())
+                rows.append(Row(right_aligned(tuple(Entry(c) for c in b["WT"].rows[i]), nl), via, sums,
+                                Label("sum", k, quantity=b["q"], skip=b["added"]) if i == 0 else None, rule=i == 0))
+            continue
         top = b["A"].T.beside(ones(N, 1)) if b["db"] is not None else b["A"].T
         for j, r in enumerate(_plain(top) if right else []):
             rows.append(Row((None,) * nl, (None,) * N, left_aligned(r, nr),
@@ -315,10 +334,10 @@ def plan(groups: list["Group"], page: layout.Page, mode: str, places: int | None
     while i < len(groups):
         g = groups[i]
         if g.op == "dense" and g.phase == "forward" and _cascades(g):
-            j = i
-            while j + 1 < len(groups) and _follows(groups[j], groups[j + 1]):
-                j += 1
-            _forward_part(groups, i, j, parts, page, mode, places)
+            j = _extent(groups, i, True)
+            if not _forward_part(groups, i, j, parts, page, mode, places) and _cascades(g, False):
+                j = _extent(groups, i, False)  # too wide with a skip's columns: the cascade stops before its layer
+                _forward_part(groups, i, j, parts, page, mode, places)
             i = j + 1
         elif (g.op == "loss" and i + 1 < len(groups) and _backward_dense(groups[i + 1])
               and groups[i + 1].part == g.part):
@@ -356,30 +375,39 @@ def _backward_dense(g: "Group") -> bool:
     return g.op == "dense" and g.phase == "backward"
 
 
-def _cascades(g: "Group") -> bool:
-    """True for a dense layer the cascade can draw (one without a skip)."""
-    return bool(g.sections) and g.sections[0].kind == "layer" and g.sections[0].info.skip is None
+def _cascades(g: "Group", skip: bool = True) -> bool:
+    """True for a dense layer the cascade can draw (with `skip`, one with a skip too: its entries on the right)."""
+    return bool(g.sections) and g.sections[0].kind == "layer" and (skip or g.sections[0].info.skip is None)
 
 
-def _follows(a: "Group", b: "Group") -> bool:
+def _follows(a: "Group", b: "Group", skip: bool = True) -> bool:
     return (b.op == "dense" and b.phase == "forward" and b.epoch == a.epoch and b.part == a.part
-            and a.node is not None and b.node == a.node + 1 and _cascades(b))
+            and a.node is not None and b.node == a.node + 1 and _cascades(b, skip))
+
+
+def _extent(groups: list["Group"], i: int, skip: bool) -> int:
+    """The last group of the forward cascade starting at group i."""
+    j = i
+    while j + 1 < len(groups) and _follows(groups[j], groups[j + 1], skip):
+        j += 1
+    return j
 
 
 def _descends(a: "Group", b: "Group") -> bool:
     return (b.op == "dense" and b.phase == "backward" and b.epoch == a.epoch and b.part == a.part
-            and a.node is not None and b.node == a.node - 1 and bool(b.sections) and not b.sections[0].info.skip)
+            and a.node is not None and b.node == a.node - 1 and bool(b.sections))
 
 
 def _forward_part(groups: list["Group"], i: int, j: int, parts: list[Part | None], page: layout.Page,
-                  mode: str, places: int | None) -> None:
+                  mode: str, places: int | None) -> bool:
+    """The forward part of groups i … j; False when too wide for the page (nothing planned)."""
     sections = [g.sections[0] for g in groups[i:j + 1]]
     first = sections[0]
     k = int(first.layer or 1)
     quantity = "X" if k == 1 else f"A{k - 1}"
     sheet = forward(sections, first.mats["A"], Label("input", k, quantity=quantity), places)
     if sheet.width(page) > page.text_width:
-        return  # too wide for the page: the walk-through, which splits what it must
+        return False  # too wide for the page: the walk-through, which splits what it must
     room = 0.85 * page.text_height
     pieces = split(sheet, room, page.text_height - HEAD if k == 1 and first.epoch == 1 else room)
     examples: list[tuple[str, Any]] = []
@@ -397,6 +425,7 @@ def _forward_part(groups: list["Group"], i: int, j: int, parts: list[Part | None
                     tuple(int(s.layer or 0) for s in sections), {"quantity": quantity})
     for n in range(i + 1, j + 1):
         parts[n] = Part("covered")
+    return True
 
 
 def _backward_part(groups: list["Group"], i: int, j: int, parts: list[Part | None], page: layout.Page, mode: str,
@@ -421,6 +450,22 @@ def _backward_part(groups: list["Group"], i: int, j: int, parts: list[Part | Non
         above = by.get("grad_a")
         if g is not layers[-1] and above is None:
             return
+    fork = None  # the last layer passes its gradient on to a skip's source: the sum of both paths, in a last band
+    if above is not None:
+        q = above.step.name[4:].split(" via ")[0] if above.step is not None else ""
+        nxt = groups[j + 1] if j + 1 < len(groups) else None
+        if (nxt is not None and nxt.op == "fork" and nxt.sections and nxt.epoch == loss.epoch
+                and nxt.part == loss.part and nxt.sections[0].step is not None
+                and nxt.sections[0].step.name == f"dL/d{q}"):
+            if batch != 1:
+                return  # (a batch's sums: the walk-through)
+            fork = nxt.sections[0]
+    if fork is not None and above is not None and fork.step is not None:
+        added = [n[4:] for n, _ in fork.step.inputs if " via " not in n]  # the residual's part: ∂L/∂Zj
+        if len(added) != 1:
+            return
+        bands.append({"k": int(layers[-1].node or 1), "info": layers[-1].sections[0].info, "sum": fork.mats["value"],
+                      "via": above.mats["dA"], "WT": above.mats["W"].T, "q": q, "added": added[0]})
     sheet, grids = backward(bands, batch, places), ()  # type: tuple[Sheet, tuple[Section, ...]]
     if sheet.width(page) > page.text_width:  # too wide with the gradients on the right: each in a grid of its own
         sheet = backward(bands, batch, places, right=False)
@@ -440,9 +485,10 @@ def _backward_part(groups: list["Group"], i: int, j: int, parts: list[Part | Non
     L = next((s.mats["L"].at(0, 0) for s in loss.sections if s.kind == "loss"), None)
     if L is None or layout.cell_width(L) < 0.4 * page.width:  # a long loss: its walk-through breaks it into lines
         parts[i] = Part("loss")
+    sums = ({"q": bands[-1]["q"], "k": bands[-1]["k"], "added": bands[-1]["added"]},) if fork is not None else ()
     parts[i + 1] = Part("backward", tuple(pieces), tuple(s for g in layers for s in g.sections), tuple(examples),
-                        tuple(int(g.node or 0) for g in layers), {"grids": grids})
-    for n in range(i + 2, j + 1):
+                        tuple(int(g.node or 0) for g in layers), {"grids": grids, "sums": sums})
+    for n in range(i + 2, j + 1 + (fork is not None)):
         parts[n] = Part("covered")
 
 

@@ -145,9 +145,13 @@ def test_the_resnet_builtin_by_hand():
     sol = spec.load("resnet").solve()
     assert sol["Z2"] == sp.ImmutableMatrix([2, -5, -5, 4]) and sol["A3"] == sp.ImmutableMatrix([[sp.Rational(1, 10)]])
     assert sol["dL/dX"] == sp.ImmutableMatrix([sp.Rational(-9, 10)] + [sp.Rational(9, 10)] * 3)
-    key = render(sol, "markdown")
+    key = render(sol, "markdown", detail="full")  # the walk-through: the fork's own display
     assert "X feeds 2 paths: its gradient is their sum" in key and "X reaches the loss through W1 and the residual" in key
     assert r"\frac{\partial L}{\partial X} = W_{1}^{\mathsf{T}} \cdot \frac{\partial L}{\partial Z_{1}} + \frac{\partial L}{\partial Z_{2}}" in key
+    sheet = render(sol, "markdown")  # the sheet: the backward grid's last band sums both paths
+    assert "The paths are added: X reaches the loss through W1 and through the residual into Z2" in sheet
+    assert (r"W_{1}^{\mathsf{T}} \dfrac{\partial L}{\partial Z_{1}} + \dfrac{\partial L}{\partial Z_{2}} = "
+            r"\dfrac{\partial L}{\partial X}") in sheet
 
 
 def test_the_autoencoder_builtin_targets_its_input():
