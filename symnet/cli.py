@@ -27,6 +27,13 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
+# The generator's kinds (symnet.generate.KINDS, which imports SymPy: named here so that --help stays quick;
+# tests/test_generate.py holds the two lists equal).
+GENERATE_HELP = ("the kind of exercise: matmul, single-neuron, four-neurons, hidden-layer, batch, mlp, backprop; "
+                 "temperature, resnet, autoencoder, dropout, batch-norm, layer-norm, moe, switch; rnn, lstm, "
+                 "self-attention, multi-head-attention; conv1d, conv2d, max-pool, avg-pool, cnn, gan")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser of every command and option."""
     p = _Parser(prog=PROG, description="Exact derivations of neural-network hand calculations.")
@@ -68,8 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = sub.add_parser("generate", help="a new exercise spec (TOML) with hand-friendly numbers",
                        description="a new exercise spec (TOML) with hand-friendly numbers")
-    g.add_argument("kind", metavar="KIND",
-                   help="matmul, single-neuron, four-neurons, hidden-layer, batch, mlp, backprop")
+    g.add_argument("kind", metavar="KIND", help=GENERATE_HELP)
     g.add_argument("--seed", type=int, default=0, help="the seed (same seed, same exercise; default 0)")
     g.add_argument("--sizes", metavar="N,N,...", help="layer widths, input first (mlp)")
     g.add_argument("--batch", type=int, metavar="N", help="samples per batch")

@@ -305,3 +305,13 @@ def test_same_bytes_as_on_the_machine_that_wrote_this_test():
         for seed in range(30):
             digest.update(made(kind, seed)[0].encode())
     assert digest.hexdigest() == "1caa928292770ff509104083139d119e2ca8087de5eb079ba1e761cf69fd51cc"
+
+
+def test_the_help_names_every_kind():
+    import re
+
+    from symnet.cli import GENERATE_HELP
+    from symnet.generate import KINDS as ALL
+
+    named = re.findall(r"[a-z0-9-]+(?=[,;]|$)", GENERATE_HELP.split(": ", 1)[1])
+    assert sorted(named) == sorted(ALL)
