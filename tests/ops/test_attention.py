@@ -201,7 +201,7 @@ def test_a_query_with_every_score_clipped_is_refused():
 
 # ---------------------------------------------------------------- mistakes, planted in answers files written by hand
 
-from tests.ops.test_rnn import diagnoses  # noqa: E402
+from .answers import diagnoses  # noqa: E402
 
 
 @pytest.mark.parametrize("builtin, answers, wrong", [

@@ -213,19 +213,7 @@ def test_against_torch_batchnorm1d(seed):
 
 # ---------------------------------------------------------------- mistakes, planted in answers files written by hand
 
-ANSWERS = __import__("pathlib").Path(__file__).resolve().parents[1] / "answers"
-
-
-def diagnoses(cli, builtin: str, answers: str) -> dict[str, set]:
-    """The diagnosis codes `symnet check` gives each wrong quantity of an answers file (exit 1: a wrong answer)."""
-    run = cli("check", builtin, ANSWERS / answers, "--format", "json")
-    assert run.code == 1, run.err
-    out = {}
-    for name, q in run.json()["quantities"].items():
-        codes = {e["diagnosis"] for e in q.get("entries", []) if not e["correct"]}
-        if codes:
-            out[name] = codes
-    return out
+from .answers import diagnoses  # noqa: E402
 
 
 @pytest.mark.parametrize("builtin, answers, wrong", [

@@ -120,7 +120,7 @@ def test_against_torch_a_fixed_mask_multiply(seed):
 
 # ---------------------------------------------------------------- mistakes, the built-in, the generator kind
 
-from .test_batch_norm import ANSWERS, diagnoses  # noqa: E402
+from .answers import ANSWERS, diagnoses  # noqa: E402
 
 
 @pytest.mark.parametrize("spec_name, answers, wrong", [

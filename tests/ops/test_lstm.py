@@ -137,7 +137,7 @@ def test_bad_keys_are_one_line(change, message):
 
 # ---------------------------------------------------------------- mistakes, planted in answers files written by hand
 
-from tests.ops.test_rnn import ANSWERS, diagnoses  # noqa: E402
+from .answers import ANSWERS, diagnoses  # noqa: E402
 
 
 @pytest.mark.parametrize("answers, wrong", [

@@ -221,7 +221,7 @@ def test_against_torch_autograd(seed):
 
 # ---------------------------------------------------------------- mistakes, the built-ins, the generator kinds
 
-from .test_batch_norm import diagnoses  # noqa: E402
+from .answers import diagnoses  # noqa: E402
 
 
 @pytest.mark.parametrize("builtin, answers, wrong", [

@@ -10,7 +10,6 @@ import sympy as sp
 
 from symnet import spec
 from symnet.bounds import DEFAULT
-from tests.conftest import ROOT
 from tests.numeric import approx
 
 try:
@@ -169,19 +168,7 @@ def test_a_last_step_loss_needs_one_column():
 
 # ---------------------------------------------------------------- mistakes, planted in answers files written by hand
 
-ANSWERS = ROOT / "tests" / "answers"
-
-
-def diagnoses(cli, spec_name: str, answers: str) -> dict[str, set]:
-    """The diagnosis codes `symnet check` gives each wrong quantity of an answers file (exit 1: a wrong answer)."""
-    run = cli("check", spec_name, ANSWERS / answers, "--format", "json")
-    assert run.code == 1, run.err
-    out = {}
-    for name, q in run.json()["quantities"].items():
-        codes = {e["diagnosis"] for e in q.get("entries", []) if not e["correct"]}
-        if codes:
-            out[name] = codes
-    return out
+from .answers import ANSWERS, diagnoses  # noqa: E402
 
 
 @pytest.mark.parametrize("spec_name, answers, wrong", [
