@@ -82,6 +82,19 @@ def check_nodes(name: str, value: object, bounds: Bounds = DEFAULT, source: str 
         raise _not_finite(problem, source, name)
 
 
+def subtrees(roots: list[sp.Basic]) -> Iterator[sp.Basic]:
+    """Every distinct subexpression of the roots that is not an atom, each once (a DAG's nodes, not its tree's)."""
+    seen: set = set()
+    stack = list(roots)
+    while stack:
+        e = stack.pop()
+        if e.is_Atom or e in seen:
+            continue
+        seen.add(e)
+        stack.extend(e.args)
+        yield e
+
+
 def _not_finite(problem: str, source: str | None, field: str) -> SpecError:
     return SpecError(f"{problem}: the value is not a finite number", source=source, field=field)
 
@@ -91,15 +104,9 @@ def infinite(values: object, bounds: Bounds = DEFAULT) -> str | None:
     which ...", "... which cannot be told from 0"), for a number d without symbols; None when every denominator
     and log argument is a number shown not to be 0. SymPy does not see that 1/(log(6) − log(2) − log(3)) is
     infinite: a key would print a wrong finite value for it."""
-    seen: set = set()
-    stack = [v for v in (values if isinstance(values, (list, tuple, sp.MatrixBase)) else [values])
+    roots = [v for v in (values if isinstance(values, (list, tuple, sp.MatrixBase)) else [values])
              if isinstance(v, sp.Basic)]
-    while stack:
-        e = stack.pop()
-        if e.is_Atom or e in seen:
-            continue
-        seen.add(e)
-        stack.extend(e.args)
+    for e in subtrees(roots):
         if e.is_Pow and e.exp.is_negative and e.base.is_number and not e.base.is_Rational:
             what, d = "divides by", e.base
         elif isinstance(e, sp.log) and e.args[0].is_number and not e.args[0].is_Rational:
@@ -218,14 +225,7 @@ def expansion_terms(e: sp.Basic, cap: int) -> int:
     1 when e holds no such power."""
     sizes: dict = {}
     top = 1
-    stack = [e]
-    seen: set = set()
-    while stack:
-        x = stack.pop()
-        if x.is_Atom or x in seen:
-            continue
-        seen.add(x)
-        stack.extend(x.args)
+    for x in subtrees([e]):
         if x.is_Pow and x.exp.is_Integer and abs(x.exp) >= 2:
             top = max(top, _power_terms(_terms(x.base, cap, sizes), abs(int(x.exp)), cap + 1))
             if top > cap:
