@@ -146,19 +146,19 @@ def make_student(opts: Options, folder: str, fmt: str, label: str = "", name: st
 def merge_pdfs(parts: list[Path], out: Path) -> None:
     """The PDFs one after the other in one file (a class's worksheets, its keys), written whole: with poppler's
     pdfunite, else pdflatex's pdfpages in a private folder."""
-    tmp = out.with_name(f".{out.name}.merge.tmp")
     pdfunite = shutil.which("pdfunite")
-    try:
-        if pdfunite is not None:
-            done = subprocess.run([pdfunite, *map(str, parts), str(tmp)], capture_output=True, timeout=120)
-            if done.returncode != 0 or not tmp.is_file():
-                raise RenderError(f"pdfunite failed: {done.stderr.decode('utf-8', 'replace').strip()[:200]}",
-                                  field="--format pdf")
-            os.replace(tmp, out)
-            return
+    if pdfunite is None:
         from .render.pdf import compile_pdf_files
 
         write_output(out, compile_pdf_files(parts))
+        return
+    tmp = out.with_name(f".{out.name}.merge.tmp")
+    try:
+        done = subprocess.run([pdfunite, *map(str, parts), str(tmp)], capture_output=True, timeout=120)
+        if done.returncode != 0 or not tmp.is_file():
+            raise RenderError(f"pdfunite failed: {done.stderr.decode('utf-8', 'replace').strip()[:200]}",
+                              field="--format pdf")
+        write_output(out, tmp.read_bytes())  # (the one writer of outputs: a link's target, a device in place)
     finally:
         tmp.unlink(missing_ok=True)
 

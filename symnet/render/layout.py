@@ -5,8 +5,10 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections.abc import Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 import sympy as sp
 
@@ -372,6 +374,21 @@ class Page:
         chain too long for paper is broken the same way, one matrix per display)."""
         mats = [p for p in parts if isinstance(p, Mat)]
         return self.line(*parts) <= self.width and all(self.tall(p) <= self.height for p in mats)
+
+    def packed(self, named: Sequence[tuple[Any, ...]], sep: str = " \\qquad ") -> list[list[Any]]:
+        """Displays "name = M" (each item (name, M, …)) set side by side, `sep` apart, as many to a line as fit: the
+        items per line (an item alone where it does not fit beside another)."""
+        lines: list[list[Any]] = []
+        parts: list[str | Mat] = []
+        for item in named:
+            piece = [f"{item[0]} = ", item[1]]
+            if lines and self.fits(*parts, sep, *piece):
+                lines[-1].append(item)
+                parts += [sep, *piece]
+            else:
+                lines.append([item])
+                parts = piece
+        return lines
 
     def side_by_side(self, mats: list[Mat], sep: float = 1.0, colsep: float = 2 / 11) -> bool:
         """True when these matrices fit on one line, `sep` em apart, their columns `colsep` em apart on each side
