@@ -203,7 +203,9 @@ def check_powers(Z: object, base: sp.Expr, bounds: Bounds = DEFAULT, source: str
                          field=f"{field}.exp_base" if field else "exp_base")
 
 
-_TRANSCENDENTAL = (sp.exp, sp.log, sp.tanh, sp.sinh, sp.cosh)
+@functools.cache
+def _transcendental() -> tuple[type, ...]:
+    return sp.exp, sp.log, sp.tanh, sp.sinh, sp.cosh
 
 
 def function_depth(e: sp.Basic, memo: dict | None = None) -> int:
@@ -214,7 +216,7 @@ def function_depth(e: sp.Basic, memo: dict | None = None) -> int:
     d = memo.get(e)
     if d is None:
         inner = max((function_depth(a, memo) for a in e.args), default=0)
-        own = isinstance(e, _TRANSCENDENTAL) or (e.is_Pow and not e.exp.is_Rational)
+        own = isinstance(e, _transcendental()) or (e.is_Pow and not e.exp.is_Rational)
         d = memo[e] = inner + (1 if own else 0)
     return d
 
@@ -271,10 +273,10 @@ def _sized(z: sp.Expr, memo: dict) -> sp.Expr | float | None:
     return value if value.is_Number else None
 
 
-_FLOAT_FUNCTIONS: dict[Any, Callable[[float], float]] = {
-    sp.exp: math.exp, sp.log: math.log, sp.tanh: math.tanh, sp.sinh: math.sinh, sp.cosh: math.cosh,
-    sp.Abs: abs,
-}
+@functools.cache
+def _float_functions() -> dict[Any, Callable[[float], float]]:
+    return {sp.exp: math.exp, sp.log: math.log, sp.tanh: math.tanh, sp.sinh: math.sinh, sp.cosh: math.cosh,
+            sp.Abs: abs}
 
 
 def estimate(e: sp.Expr, memo: dict | None = None) -> float:
@@ -303,8 +305,9 @@ def _estimate(e: sp.Expr, memo: dict) -> float:
             return math.prod(args)
         if e.is_Pow:
             return math.pow(args[0], args[1])
-        if e.func in _FLOAT_FUNCTIONS and len(args) == 1:
-            return _FLOAT_FUNCTIONS[e.func](args[0])
+        f = _float_functions().get(e.func)
+        if f is not None and len(args) == 1:
+            return f(args[0])
         if isinstance(e, (sp.Max, sp.Min)):
             return (max if isinstance(e, sp.Max) else min)(args)
         value = e.func(*(sp.Float(a, 15) for a in args)).evalf(15)  # anything else, on float arguments

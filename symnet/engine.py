@@ -16,7 +16,8 @@ from .algebra.sympy import SYMPY
 from .bounds import DEFAULT, Bounds, check_entries
 from .exercise import Exercise, Value
 from .ops import Backward, Grad, Node, fork, given, loss, matmul, op, parameters, update
-from .record import Deferred, Solution, Step
+from .held import Deferred
+from .record import Solution, Step
 
 
 class Run:

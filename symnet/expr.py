@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import keyword
 import re
+from collections.abc import Callable
 
 import sympy as sp
 
@@ -15,10 +17,21 @@ class FloatText(str):
     """The decimal text of a TOML or JSON float, kept so `0.1` reads as exactly 1/10."""
 
 
-FUNCTIONS = {"exp": sp.exp, "log": sp.log, "ln": sp.log, "sqrt": sp.sqrt}
-CONSTANTS = {"e": sp.E, "E": sp.E}  # E: as SymPy prints Euler's number, so printed values read back
-# Names SymPy's parser would read as something else, so a value printed with them would not read back.
-RESERVED = frozenset(n for n in dir(sp) if not n.startswith("_")) | frozenset(keyword.kwlist) | {"oo", "zoo", "nan"}
+FUNCTIONS = ("exp", "log", "ln", "sqrt")  # the functions an entry may call
+CONSTANTS = ("e", "E")  # Euler's number (E: as SymPy prints it, so printed values read back)
+
+
+@functools.cache
+def _function(name: str) -> Callable[[sp.Expr], sp.Expr]:
+    return {"exp": sp.exp, "log": sp.log, "ln": sp.log, "sqrt": sp.sqrt}[name]
+
+
+@functools.cache
+def reserved() -> frozenset[str]:
+    """Names SymPy's parser would read as something else, so that a value printed with them would not read back."""
+    return frozenset(n for n in dir(sp) if not n.startswith("_")) | frozenset(keyword.kwlist) | {"oo", "zoo", "nan"}
+
+
 NOT_FINITE = frozenset({"nan", "inf", "infinity"})  # (any case) names a reader would take for a non-finite float
 
 _TOKEN = re.compile(
@@ -191,7 +204,7 @@ class _Parser:
                 raise EntryError(f"{tok!r} is a function: write {tok}(...)")
             if tok.lower() in NOT_FINITE:
                 raise EntryError(f"{tok} is not a finite number")
-            return CONSTANTS[tok] if tok in CONSTANTS else symbol(check_name(tok, self.bounds))
+            return sp.E if tok in CONSTANTS else symbol(check_name(tok, self.bounds))
         raise EntryError(f"unexpected {tok!r}")
 
     def checked_function(self, name: str, arg: sp.Expr) -> sp.Expr:
@@ -201,7 +214,7 @@ class _Parser:
             raise EntryError(f"log of {arg}, which is not positive")
         if name == "sqrt" and arg.is_number and arg.is_negative:
             raise EntryError(f"sqrt of {arg}, which is negative")
-        return FUNCTIONS[name](arg)
+        return _function(name)(arg)
 
 
 def check_finite(result: sp.Expr, text: str, bounds: Bounds = DEFAULT) -> None:
@@ -244,7 +257,7 @@ def check_name(name: str, bounds: Bounds = DEFAULT) -> str:
         raise BoundError(f"symbol name longer than {bounds.name_length} characters (bound: name_length)")
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name):
         raise EntryError(f"{name!r} is not a symbol name (a letter, then letters, digits or _)")
-    if name in RESERVED or name in FUNCTIONS or name in CONSTANTS:
+    if name in FUNCTIONS or name in CONSTANTS or name in reserved():
         raise EntryError(f"{name!r} is a reserved name; choose another symbol name")
     if "__" in name or name.endswith("_"):  # SymPy's printers read x__y as a power x^y, and x_ as x with a blank
         raise EntryError(f"{name!r} is not a symbol name (an underscore must be followed by a letter or digit)")

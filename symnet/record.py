@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .exercise import Exercise, Value
+from .held import Held, raw
 
 # A step is recorded by an op (`op`: dense, loss, update, …) in a phase of the computation (forward, loss,
 # backward, update), for a layer (`node`, its number k; None for what belongs to the whole exercise). Its `kind`
@@ -33,53 +34,6 @@ from .exercise import Exercise, Value
 #   parameters   the number of weights and biases
 
 
-class Deferred:
-    """A value held by the fast backend, made into its SymPy form only when first read."""
-
-    __slots__ = ("convert", "raw", "value")
-
-    def __init__(self, convert: Callable[[Any], Value], raw: Any) -> None:
-        self.convert: Callable[[Any], Value] | None = convert
-        self.raw = raw
-        self.value: Value | None = None
-
-    def resolve(self) -> Value:
-        """The SymPy value, converted once and shared by every step that holds this value."""
-        if self.convert is not None:
-            self.value, self.convert = self.convert(self.raw), None
-        return self.value
-
-
-class _Resolved:
-    """A dataclass field whose `Deferred` value (or operand values) become SymPy on first read."""
-
-    def __init__(self, default: Any = None, pairs: bool = False) -> None:
-        self.default, self.pairs = default, pairs
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.slot = "_" + name
-
-    def __get__(self, obj: Any, owner: type | None = None) -> Any:
-        if obj is None:
-            if self.default is None:
-                raise AttributeError(self.slot)  # the field has no default
-            return self.default
-        v = obj.__dict__[self.slot]  # kept as stored, so that `Step.raw` still sees the backend's value
-        if self.pairs and any(isinstance(x, Deferred) for _, x in v):
-            read = obj.__dict__.get(self.slot + "_read")
-            if read is None:
-                read = obj.__dict__[self.slot + "_read"] = tuple((k, _sympy(x)) for k, x in v)
-            return read
-        return _sympy(v)
-
-    def __set__(self, obj: Any, v: Any) -> None:
-        obj.__dict__[self.slot] = v
-
-
-def _sympy(v: Any) -> Any:
-    return v.resolve() if isinstance(v, Deferred) else v
-
-
 @dataclass(frozen=True)
 class Step:
     """One computed quantity: the op and phase that recorded it, its kind, name, value, layer and inputs (by name).
@@ -90,10 +44,10 @@ class Step:
     phase: str
     kind: str
     name: str
-    value: Value = _Resolved()
+    value: Held[Value] = Held()
     node: int | None = None  # the layer k it belongs to, or None
     epoch: int = 1  # the gradient-descent step it belongs to (1 for the forward pass of the exercise)
-    inputs: tuple[tuple[str, Value], ...] = _Resolved((), pairs=True)  # type: ignore[assignment]
+    inputs: Held[tuple[tuple[str, Value], ...]] = Held((), pairs=True)
     part: str = ""  # the sub-network it belongs to (a GAN's "G", "D"), or "": its name in the solution is part.name
     refs: tuple[str, ...] = ()  # in a part: the inputs' names in the solution (another part's, or this part's)
 
@@ -120,8 +74,7 @@ class Step:
     @property
     def raw(self) -> Any:
         """The value as the backend that computed it holds it (a SymPy value on the SymPy path)."""
-        v = self.__dict__["_value"]
-        return v.raw if isinstance(v, Deferred) else v
+        return raw(self, "value")
 
     def operand(self, name: str) -> Value:
         """The value of one named input of this step."""

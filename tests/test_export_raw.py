@@ -42,7 +42,7 @@ def test_the_mlp_is_written_from_flint_without_a_sympy_number():
     sol = engine.solve(ex)
     assert sol.backend == "flint"
     to_json(sol)
-    from symnet.record import Deferred
+    from symnet.held import Deferred
 
     held = [s.__dict__["_value"] for s in sol.steps]
     assert all(d.value is None for d in held if isinstance(d, Deferred))  # no step's value made as SymPy
