@@ -14,6 +14,7 @@ from typing import Any
 import sympy as sp
 
 from .errors import BoundError, SpecError, UsageError
+from .held import Kept, kept
 
 
 @dataclass(frozen=True)
@@ -348,18 +349,18 @@ def check_entries(exercise: object, bounds: Bounds = DEFAULT) -> None:
     Per step and layer k (n neurons, m inputs, batch N): about six n×N quantities (Z, A, their derivatives)
     and two n×(m+1) (∂L/∂W with ∂L/∂b, and the update)."""
     layers = getattr(exercise, "layers", ())
-    X = getattr(exercise, "X", None)
-    if not layers or X is None:
+    X = kept(exercise, "X") if layers else None
+    if X is None:
         return
-    from .ops import registry
+    from .ops import op
 
     train = getattr(exercise, "train", None)
     steps = train.steps if train is not None else 1
     total, shape = 0, X.shape
     for l in layers:
-        op = registry()[l.type]
-        total += op.entries(l, *shape)
-        shape = op.out_shape(l, shape)
+        o, params = op(l.type), Kept(l)  # (shapes only: plain numbers stay as read)
+        total += o.entries(params, *shape)
+        shape = o.out_shape(params, shape)
     total *= steps
     if total > bounds.entries:
         field = "train.steps" if steps > 1 else "layers"

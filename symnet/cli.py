@@ -212,6 +212,9 @@ def run() -> None:
     the interpreter's teardown, which frees every object SymPy made one by one (a third of a short run)."""
     global _HARD
     _HARD = True
+    from . import lazy
+
+    lazy.install()  # SymPy imported when first used: a command on plain rationals never imports it
     gc.disable()
     try:
         from . import engine, spec  # noqa: F401

@@ -12,11 +12,10 @@ import sympy as sp
 
 from .algebra import Algebra, Fallback
 from .algebra.flint import FlintAlgebra
-from .algebra.sympy import SYMPY
 from .bounds import DEFAULT, Bounds, check_entries
 from .exercise import Exercise, Value
+from .held import Deferred, Kept, kept
 from .ops import Backward, Grad, Node, fork, given, loss, matmul, op, parameters, update
-from .held import Deferred
 from .record import Solution, Step
 
 
@@ -73,7 +72,7 @@ class Run:
         return self.reading.get(name, f"{self.part}.{name}")
 
     def _stored(self, v: Any) -> Any:
-        if isinstance(v, sp.Basic) or self.xp is SYMPY:
+        if not self.xp.holds(v):  # a SymPy value (any, on the SymPy algebra), an int
             return v
         d = self._deferred.get(id(v))
         if d is None:
@@ -82,7 +81,7 @@ class Run:
         return d
 
     def _given(self, v: Value, computed: Any) -> Any:
-        if self.xp is SYMPY or not isinstance(v, sp.MatrixBase):
+        if self.xp.name == "sympy" or not isinstance(v, sp.MatrixBase):
             return v  # a scalar (L) is never read downstream
         out = self.xp.value(v)
         if self.xp.shape(out) != self.xp.shape(computed):
@@ -132,6 +131,8 @@ def solve(exercise: Exercise, broken: frozenset[str] = frozenset(), given: Mappi
             return _solve(exercise, xp, broken, given or {}, bounds)
         except Fallback:
             pass  # a value left the rationals: the same steps on SymPy
+    from .algebra.sympy import SYMPY
+
     return _solve(exercise, SYMPY, broken, given or {}, bounds)
 
 
@@ -139,7 +140,7 @@ def _solve(ex: Exercise, xp: Algebra, broken: frozenset[str], given: Mapping[str
     run = Run(xp, ex, broken, given, bounds)
     if ex.kind == "matmul":
         run.at(None, "matmul", "forward")
-        matmul.OP.run(run, xp.value(ex.A, keep=True), xp.value(ex.B, keep=True))
+        matmul.OP.run(run, xp.value(kept(ex, "A"), keep=True), xp.value(kept(ex, "B"), keep=True))
         return Solution(ex, tuple(run.steps), backend=xp.name)
     if ex.kind == "gan":
         from .ops import gan
@@ -148,8 +149,8 @@ def _solve(ex: Exercise, xp: Algebra, broken: frozenset[str], given: Mapping[str
     else:
         nodes = ex.nodes
         state = {"": parameters_of(run, nodes)}
-        X = xp.value(ex.X, keep=True)
-        Y = xp.value(ex.loss.Y, keep=True) if ex.loss is not None else None
+        X = xp.value(kept(ex, "X"), keep=True)
+        Y = xp.value(kept(ex.loss, "Y"), keep=True) if ex.loss is not None else None
 
         def step(run: Run, ex: Exercise, state: dict[str, Any]) -> dict[str, Any]:
             return {"": _epoch(run, ex, nodes, state[""], X, Y)}
@@ -160,7 +161,7 @@ def _solve(ex: Exercise, xp: Algebra, broken: frozenset[str], given: Mapping[str
     except ValueError:  # shapes that no longer fit: only a mistake's re-run (padding ignored) may end here
         if not broken:
             raise
-        if xp is not SYMPY:
+        if xp.name != "sympy":
             raise Fallback("a mistake changed a shape") from None
         return Solution(ex, tuple(run.steps), backend=xp.name, bits=tuple(run.bits))  # the steps it could make
     if ex.count_parameters:
@@ -171,8 +172,10 @@ def _solve(ex: Exercise, xp: Algebra, broken: frozenset[str], given: Mapping[str
 
 
 def parameters_of(run: Run, nodes: tuple[Node, ...]) -> dict[int, dict[str, Any]]:
-    """Each layer's trained parameters in the run's algebra, by layer number and name."""
-    return {n.k: {p: run.xp.value(v, keep=True) for p, v in op(n.op).trainable(n.params).items()} for n in nodes}
+    """Each layer's trained parameters in the run's algebra, by layer number and name (read as kept: plain numbers go
+    to the fast algebra as they were read)."""
+    return {n.k: {p: run.xp.value(v, keep=True) for p, v in op(n.op).trainable(Kept(n.params)).items()}
+            for n in nodes}
 
 
 def _epoch(run: Run, ex: Exercise, nodes: tuple[Node, ...], state: dict[int, dict[str, Any]], X: Any,

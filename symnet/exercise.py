@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import sympy as sp
 
 from .bounds import DEFAULT, Bounds
+from .held import Held, values
 
 if TYPE_CHECKING:
     from .ops import Node
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from .ops.update import Train
     from .record import Solution
 
-Value: TypeAlias = sp.Expr | sp.ImmutableMatrix
+Value: TypeAlias = "sp.Expr | sp.ImmutableMatrix"  # (a string: read by type checkers, no SymPy at import)
 
 
 @dataclass(frozen=True)
@@ -31,13 +32,13 @@ class Exercise:
     title: str = ""
     description: str = ""
     source: str = "<spec>"
-    X: sp.ImmutableMatrix | None = None  # (features × batch)
+    X: Held[sp.ImmutableMatrix | None] = Held(None)  # (features × batch)
     layers: tuple[Any, ...] = ()
     loss: "Loss | None" = None
     train: "Train | None" = None
     count_parameters: bool = False
-    A: sp.ImmutableMatrix | None = None  # matmul only
-    B: sp.ImmutableMatrix | None = None  # matmul only
+    A: Held[sp.ImmutableMatrix | None] = Held(None)  # matmul only
+    B: Held[sp.ImmutableMatrix | None] = Held(None)  # matmul only
     parts: tuple[tuple[str, "Exercise"], ...] = ()  # kind "gan": its named sub-networks, whose quantities are part.name
     # the limits it was read with; solving keeps them
     bounds: Bounds = field(default=DEFAULT, compare=False, repr=False)
@@ -45,11 +46,11 @@ class Exercise:
     @cached_property
     def nodes(self) -> tuple["Node", ...]:
         """The layers as the graph's nodes, in order, each with the quantities it reads."""
-        from .ops import Node, registry
+        from .ops import Node, op
 
         out, prev = [], "X"
         for k, layer in enumerate(self.layers, 1):
-            out.append(Node(k, layer.type, layer, registry()[layer.type].inputs(k, layer, prev)))
+            out.append(Node(k, layer.type, layer, op(layer.type).inputs(k, layer, prev)))
             prev = f"A{k}"
         return tuple(out)
 
@@ -60,9 +61,9 @@ class Exercise:
     @property
     def batch(self) -> int:
         """The samples: X's columns, or one when a layer reads its input as maps (an image, sequences in rows)."""
-        from .ops import registry
+        from .ops import op
 
-        if self.kind != "network" or self.X is None or any(registry()[l.type].image for l in self.layers):
+        if self.kind != "network" or self.X is None or any(op(l.type).image for l in self.layers):
             return 1
         return self.X.cols
 
@@ -76,9 +77,9 @@ class Exercise:
     @property
     def approximates(self) -> bool:
         """True when a layer makes a labelled approximation (3 for e, a rounding) or Ŷ is given rounded."""
-        from .ops import registry
+        from .ops import op
 
-        return (any(registry()[l.type].approximates(l) or getattr(l, "round", None) is not None for l in self.layers)
+        return (any(op(l.type).approximates(l) or getattr(l, "round", None) is not None for l in self.layers)
                 or (self.loss is not None and self.loss.predictions is not None)
                 or (self.train is not None and self.train.round_activations is not None
                     and any(getattr(l, "activation", None) in ("sigmoid", "tanh", "softmax") for l in self.layers)))
@@ -86,10 +87,10 @@ class Exercise:
     @property
     def symbolic(self) -> bool:
         """True when any given value holds a symbol."""
-        values = [self.X, self.A, self.B] + [v for l in self.layers for v in vars(l).values()]
+        given = [self.X, self.A, self.B] + [v for l in self.layers for v in values(l)]
         if self.loss:
-            values += [self.loss.Y, self.loss.predictions]
-        return any(isinstance(v, sp.Basic) and v.free_symbols for v in values)
+            given += [self.loss.Y, self.loss.predictions]
+        return any(isinstance(v, sp.Basic) and v.free_symbols for v in given)
 
     def solve(self) -> "Solution":
         """Forward pass, loss, backward pass and updates, every step recorded exactly."""

@@ -13,7 +13,6 @@ from .algebra.flint import Mask
 from .bounds import long_numbers
 from .exercise import Value
 from .record import Solution, Step
-from .sympy_private import rational_rows
 
 
 def value_str(v: sp.Expr) -> str:
@@ -31,6 +30,8 @@ def _irrational(v: sp.Expr) -> bool:
 def value_json(v: Value) -> Any:
     """A matrix as a list of rows of strings; a scalar as one string."""
     if isinstance(v, sp.MatrixBase):
+        from .sympy_private import rational_rows
+
         rows = rational_rows(v)
         if rows is not None:  # rationals, written from SymPy's own ground types: "-7/3"
             return [[str(x) for x in row] for row in rows]  # (as value_str writes them; no Rational made)
@@ -104,9 +105,10 @@ def dumps(doc: dict[str, Any]) -> str:
     return "{\n" + ",\n".join(parts) + "\n}\n"
 
 
-def _decimal(v: sp.Expr, d: int) -> str:
-    """A rational with at most d decimals written as a decimal (-0.14); anything else as `value_str`."""
-    if not v.is_Rational or (v * 10**d).q != 1:
+def _decimal(v: sp.Expr | fmpq, d: int) -> str:
+    """A rational (SymPy's or flint's) with at most d decimals written as a decimal (-0.14); anything else as
+    `value_str`."""
+    if not (isinstance(v, fmpq) or v.is_Rational) or (v * 10**d).q != 1:
         return value_str(v)
     n = abs(int(v * 10**d))
     digits = str(n).rjust(d + 1, "0")
@@ -128,6 +130,16 @@ def _step_grid(s: Step) -> list[str]:
     return [cells] if isinstance(cells, str) else _aligned(cells)
 
 
+def _round_grid(s: Step, d: int) -> list[str]:
+    """A rounded step's value as decimals: from the fast algebra's rationals when it holds them."""
+    m = s.raw
+    if isinstance(m, fmpq_mat):
+        c = m.ncols()
+        cells = [_decimal(x, d) for x in m.entries()]
+        return _aligned([cells[i:i + c] for i in range(0, len(cells), c)])
+    return _grid(s.value, lambda v: _decimal(v, d))
+
+
 def _aligned(cells: list[list[str]]) -> list[str]:
     """Rows of cells, each column right-aligned, in brackets."""
     widths = [max(len(r[j]) for r in cells) for j in range(len(cells[0]))]
@@ -147,9 +159,9 @@ def to_text(solution: Solution) -> str:
         label = "Yhat ≈ (the given, rounded predictions)" if s.kind == "approx" else f"{s.qualified} ="
         body = _step_grid(s) if s.kind != "round" else []
         if s.kind == "round":
-            d = int(s.operand("decimals"))
-            label = f"{s.qualified} (the exact {s.operands[0][0]} rounded to {d} decimals, an approximation) ="
-            body = _grid(s.value, lambda v: _decimal(v, d))
+            d = int(s.raw_operand("decimals"))
+            label = f"{s.qualified} (the exact {s.sources[0]} rounded to {d} decimals, an approximation) ="
+            body = _round_grid(s, d)
         lines += [f"{label} {body[0]}"] if len(body) == 1 else [label] + ["  " + r for r in body]
     for k, size in enumerate(solution.bits, 1):  # 0: no updated weight is rational (symbols, e), so no size
         said = f"{size} bits" if size else "n/a (no updated weight is a rational number)"

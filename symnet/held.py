@@ -25,6 +25,13 @@ class Deferred:
             self.value, self.convert = self.convert(self.raw), None
         return self.value
 
+    def __reduce__(self) -> tuple[Callable[[Any], Any], tuple[Any]]:
+        return _itself, (self.resolve(),)  # pickled as its SymPy value (flint's values do not pickle)
+
+
+def _itself(v: Any) -> Any:
+    return v
+
 
 class _Unset:
     """A field of `Held` that was not given: its `make()` when read."""
@@ -36,8 +43,8 @@ _UNSET = _Unset()
 class Held(Generic[T]):
     """A dataclass field (frozen or not) that keeps what it is given and gives SymPy when read: a `Deferred` is
     resolved (once), a field left at its default is `make()` (made once, when first read: SymPy's e or 1/10 as a
-    default costs no SymPy import), pairs=True: a tuple of (name, value) pairs, each resolved. `raw` reads the field
-    as it is kept. `default`: a plain default (a field without one, nor `make`, is required)."""
+    default costs no SymPy import), pairs=True: a tuple of (name, value) pairs, each resolved. `kept` reads the
+    field as it is kept. `default`: a plain default (a field without one, nor `make`, is required)."""
 
     def __init__(self, default: Any = _UNSET, *, make: Callable[[], T] | None = None, pairs: bool = False) -> None:
         self.default, self.make, self.pairs = default, make, pairs
@@ -67,27 +74,46 @@ class Held(Generic[T]):
         if self.pairs and any(isinstance(x, Deferred) for _, x in v):
             read = obj.__dict__.get(self.slot + "_read")
             if read is None:
-                read = obj.__dict__[self.slot + "_read"] = tuple((k, sympy(x)) for k, x in v)
+                read = obj.__dict__[self.slot + "_read"] = tuple((k, resolved(x)) for k, x in v)
             return read
-        return sympy(v)
+        return resolved(v)
 
     def __set__(self, obj: object, v: Any) -> None:
         obj.__dict__[self.slot] = v
 
 
-def sympy(v: Any) -> Any:
+def resolved(v: Any) -> Any:
     """v, or the SymPy value a `Deferred` holds."""
     return v.resolve() if isinstance(v, Deferred) else v
 
 
-def raw(obj: object, name: str) -> Any:
-    """A field as it is kept: the fast algebra's value of a `Deferred`, else what reading it gives (SymPy)."""
+def kept(obj: object, name: str) -> Any:
+    """A field as it is kept: a `Deferred` (not made SymPy yet), else what reading it gives."""
     v = obj.__dict__.get("_" + name, _UNSET)  # (where `Held` keeps it)
-    if v is _UNSET:
-        return getattr(obj, name)
+    return getattr(obj, name) if v is _UNSET else v
+
+
+def raw(obj: object, name: str) -> Any:
+    """A field as the fast algebra holds it: a `Deferred`'s own value, else what reading it gives (SymPy)."""
+    v = kept(obj, name)
     return v.raw if isinstance(v, Deferred) else v
 
 
+class Kept:
+    """Another object's fields as they are kept (`kept`): an op's parameters read for the fast algebra, which takes a
+    `Deferred` as it is (`Op.trainable(Kept(layer))` gives W's `Deferred`, not W made SymPy)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: object) -> None:
+        self.obj = obj
+
+    def __getattr__(self, name: str) -> Any:
+        return kept(self.obj, name)
+
+
 def values(obj: Any) -> list[Any]:
-    """Every field's value of a dataclass, as read (SymPy)."""
-    return [getattr(obj, f.name) for f in dataclasses.fields(obj)]
+    """Every field's value of a dataclass (or attribute of another object), as read: SymPy, never a `Deferred`."""
+    if dataclasses.is_dataclass(obj):
+        return [getattr(obj, f.name) for f in dataclasses.fields(obj)]
+    return [resolved(v) for v in vars(obj).values()]

@@ -15,10 +15,11 @@ from dataclasses import field as dataclass_field
 import sympy as sp
 from flint import fmpq, fmpq_mat
 
+from .algebra.rationals import from_flint, rational
 from .bounds import DEFAULT, Bounds
 from .errors import BoundError, SpecError, SymnetError
 from .expr import FloatText, check_name, parse_entry, symbol
-from .sympy_private import from_flint
+from .held import Deferred
 
 
 def keys(table: object, allowed: tuple[str, ...], field: str | None, required: tuple[str, ...] = ()) -> Mapping:
@@ -83,6 +84,41 @@ def matrix(value: object, field: str, bounds: Bounds = DEFAULT,
     if plain is not None:  # plain numbers, read straight into flint (no SymPy number made until one is read)
         return from_flint(plain)
     return grammar_matrix(value, field, bounds, shape)
+
+
+class Plain(Deferred):
+    """A matrix of plain numbers as read, an fmpq_mat, and its shape: SymPy's matrix of it is made when first read
+    (an exercise's `Held` field keeps it so; the fast algebra takes the fmpq_mat as it is)."""
+
+    __slots__ = ()
+
+    def __init__(self, m: fmpq_mat) -> None:
+        super().__init__(from_flint, m)
+
+    @property
+    def rows(self) -> int:
+        return int(self.raw.nrows())
+
+    @property
+    def cols(self) -> int:
+        return int(self.raw.ncols())
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.rows, self.cols
+
+
+def held_scalar(value: object, field: str, bounds: Bounds = DEFAULT) -> Deferred | sp.Expr:
+    """`scalar`, a plain number kept as read (a `Deferred` of its fmpq: no SymPy until it is read as SymPy)."""
+    q = plain_entry(value, bounds)
+    return Deferred(rational, q) if q is not None else scalar(value, field, bounds)
+
+
+def held_matrix(value: object, field: str, bounds: Bounds = DEFAULT,
+                shape: tuple[int, int] | None = None) -> Plain | sp.ImmutableMatrix:
+    """`matrix`, its plain numbers kept as read (a `Plain`: no SymPy until a value is read as SymPy)."""
+    plain = plain_matrix(value, bounds)
+    return Plain(plain) if plain is not None else grammar_matrix(value, field, bounds, shape)
 
 
 def grammar_matrix(value: object, field: str, bounds: Bounds = DEFAULT,
@@ -280,7 +316,7 @@ def boolean(value: object, field: str) -> bool:
     return value
 
 
-def shape_text(m: sp.MatrixBase) -> str:
+def shape_text(m: sp.MatrixBase | Plain) -> str:
     """A matrix's shape as a message writes it: 4×3."""
     return f"{m.rows}×{m.cols}"
 
@@ -315,6 +351,10 @@ class Reader:
     def matrix(self, key: str, shape: tuple[int, int] | None = None) -> sp.ImmutableMatrix:
         """A matrix key (`shape` implied for a {symbol} matrix)."""
         return matrix(self.table[key], self.at(key), self.bounds, shape=shape)
+
+    def held_matrix(self, key: str, shape: tuple[int, int] | None = None) -> Plain | sp.ImmutableMatrix:
+        """A matrix key, its plain numbers kept as read (`held_matrix`), for a `Held` field."""
+        return held_matrix(self.table[key], self.at(key), self.bounds, shape=shape)
 
     def scalar(self, key: str) -> sp.Expr:
         """A number or small expression."""

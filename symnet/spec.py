@@ -16,10 +16,11 @@ from .bounds import DEFAULT, Bounds
 from .errors import BoundError, SpecError, SymnetError
 from .exercise import Exercise
 from .expr import FloatText
-from .ops import layer_types
+from .held import Kept
+from .ops import layer_op, layer_types
 from .ops.loss import parse as parse_loss
 from .ops.update import parse as parse_train
-from .reader import Reader, choice, cut, keys, matrix, shape_text, symbol_bases, text
+from .reader import Reader, choice, cut, held_matrix, keys, shape_text, symbol_bases, text
 from .reader import kind as kind_of
 
 TOP_KEYS = ("title", "description", "kind", "X", "layers", "loss", "train", "count_parameters", "grading")
@@ -188,7 +189,7 @@ def _build(data: Mapping, bounds: Bounds, source: str) -> Exercise:
     description = text(data.get("description", ""), "description", bounds.text_length, "text_length")
     if kind == "matmul":
         keys(data, MATMUL_KEYS, None, required=("A", "B"))
-        A, B = matrix(data["A"], "A", bounds), matrix(data["B"], "B", bounds)
+        A, B = held_matrix(data["A"], "A", bounds), held_matrix(data["B"], "B", bounds)
         if A.cols != B.rows:
             raise SpecError(
                 f"A is {shape_text(A)} and B is {shape_text(B)}: A·B needs as many columns in A as rows in B", field="B"
@@ -199,7 +200,7 @@ def _build(data: Mapping, bounds: Bounds, source: str) -> Exercise:
 
         return parse_gan(data, bounds, source, title, description)
     keys(data, TOP_KEYS, None, required=("X", "layers"))
-    X = matrix(data["X"], "X", bounds)
+    X = held_matrix(data["X"], "X", bounds)
     layers, out_shape = network(data["layers"], X, bounds)
     loss = parse_loss(data["loss"], out_shape, {"X": X}, bounds) if "loss" in data else None
     train = None
@@ -225,16 +226,19 @@ def network(raw_layers: object, X: Any, bounds: Bounds) -> tuple[tuple[Any, ...]
     layers, shape, prev = [], X.shape, "X"
     maps: tuple[int, int, int] | None = (1, X.rows, X.cols)  # X, to a layer that reads maps: one image
     shapes: dict[str, tuple[int, int]] = {"X": X.shape}
-    types = layer_types()
     for k, raw in enumerate(raw_layers, 1):
         field = f"layers[{k}]"
         if not isinstance(raw, Mapping):
             raise SpecError(f"expected a table, got {kind_of(raw)}", field=field)
-        name = choice(raw.get("type", "dense"), tuple(types), f"{field}.type")
-        op = types[name]
+        name = raw.get("type", "dense")
+        op = layer_op(name) if type(name) is str else None
+        if op is None:
+            choice(name, tuple(layer_types()), f"{field}.type")  # refuses it, naming the types
+            raise AssertionError("unreachable")
         layer = op.parse(raw, Reader(raw, k, prev, shape, dict(shapes), bounds, maps=maps))
         layers.append(layer)
-        maps, shape, prev = op.out_maps(layer, maps, shape), op.out_shape(layer, shape), f"A{k}"
+        held = Kept(layer)  # (shapes only: plain numbers stay as read)
+        maps, shape, prev = op.out_maps(held, maps, shape), op.out_shape(held, shape), f"A{k}"
         for q in op.outputs(k):
             shapes.setdefault(q, shape)
     return tuple(layers), shape

@@ -7,8 +7,7 @@ from typing import Any
 import sympy as sp
 from flint import fmpq, fmpq_mat, fmpz, fmpz_mat
 
-from ..sympy_private import from_flint
-from .rationals import ONE, ZERO, columns, max_bits, ones, rational
+from .rationals import ONE, ZERO, columns, from_flint, max_bits, ones, rational
 
 # ---------------------------------------------------------------- softmax with e: atoms and factored gradients
 

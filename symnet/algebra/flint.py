@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from fractions import Fraction
 from typing import Any
 
 import sympy as sp
 from flint import fmpq, fmpq_mat
 
 from ..bounds import Bounds
-from ..sympy_private import from_flint
+from ..held import Deferred, resolved
 from . import Fallback, factored, windows
 from .factored import Atoms, Factored
 from .rationals import (
@@ -26,6 +27,7 @@ from .rationals import (
     by_sign,
     columns,
     diagonal,
+    from_flint,
     linear,
     max_bits,
     ones,
@@ -37,7 +39,6 @@ from .rationals import (
     to_fmpq,
     whole_power,
 )
-from .sympy import SYMPY
 from .windows import Maps, Pair
 
 
@@ -112,11 +113,15 @@ class FlintAlgebra:
 
     def value(self, v: Any, keep: bool = False) -> Any:
         """A SymPy rational matrix (or scalar) as flint; `Fallback` when it is not rational. keep: one of the
-        exercise's own values, converted once for every solve (and read back as the very SymPy value it was)."""
+        exercise's own values, converted once for every solve (and read back as the very SymPy value it was). A
+        `Deferred` (an exercise's plain numbers, as read) gives its flint value, and its SymPy value when read."""
         hit = self._flint.get(id(v))
         if hit is not None and hit[0] is v:
             return hit[1]
-        out = to_flint(v) if isinstance(v, sp.MatrixBase) else to_fmpq(v)
+        if isinstance(v, Deferred):
+            out = v.raw
+        else:
+            out = to_flint(v) if isinstance(v, sp.MatrixBase) else to_fmpq(v)
         if keep:
             self._flint[id(v)] = (v, out)
             self._sympy[id(out)] = (out, v)
@@ -126,7 +131,7 @@ class FlintAlgebra:
         """A value of this algebra as SymPy (the SymPy value it came from, when it came from one)."""
         hit = self._sympy.get(id(v))
         if hit is not None and hit[0] is v:
-            return hit[1]
+            return resolved(hit[1])
         if isinstance(v, fmpq_mat):
             return from_flint(v)
         if isinstance(v, fmpq):
@@ -139,9 +144,17 @@ class FlintAlgebra:
             return v.make()
         return v
 
-    def scalar(self, x: sp.Expr | int) -> fmpq:
-        """A SymPy rational (or an int) as an fmpq."""
-        return fmpq(x) if isinstance(x, int) else to_fmpq(x)
+    def holds(self, v: Any) -> bool:
+        """True for this algebra's values (not SymPy's: those it reads back as themselves)."""
+        return isinstance(v, (fmpq_mat, fmpq, Atoms, Factored, Mask, Lazy))
+
+    def scalar(self, x: sp.Expr | int | Fraction | Deferred) -> fmpq:
+        """A SymPy rational (or an int, a Fraction, a number kept as read) as an fmpq."""
+        if isinstance(x, Deferred):
+            x = x.raw
+        if isinstance(x, (int, fmpq)):
+            return fmpq(x)
+        return fmpq(x.numerator, x.denominator) if isinstance(x, Fraction) else to_fmpq(x)
 
     def shape(self, a: Any) -> tuple[int, int]:
         """(rows, columns)."""
@@ -427,6 +440,8 @@ class FlintAlgebra:
         try:
             return f(self, *args)
         except _Irrational:
+            from .sympy import SYMPY
+
             return Lazy(lambda: f(SYMPY, *[self.sympy(x) for x in args]), nodes)
 
     # -------------------------------------------------------- catalogue: normalisation, dropout, mixtures (issue 13)

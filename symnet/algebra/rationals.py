@@ -5,7 +5,6 @@ from __future__ import annotations
 import sympy as sp
 from flint import fmpq, fmpq_mat, fmpz, fmpz_mat
 
-from ..sympy_private import flint_rep
 from . import Fallback
 
 ZERO, ONE = fmpq(0), fmpq(1)
@@ -19,6 +18,8 @@ SMALL = 64  # bits of a denominator up to which one common denominator beats fmp
 
 def to_flint(m: sp.MatrixBase) -> fmpq_mat:
     """A SymPy matrix of rationals as an `fmpq_mat`; `Fallback` when an entry is not rational."""
+    from ..sympy_private import flint_rep
+
     held = flint_rep(m)
     if held is not None:
         return held
@@ -32,6 +33,14 @@ def to_fmpq(v: sp.Expr) -> fmpq:
     if not getattr(v, "is_Rational", False):
         raise Fallback("a scalar is not rational")
     return fmpq(int(v.p), int(v.q))
+
+
+def from_flint(m: fmpq_mat) -> sp.ImmutableMatrix:
+    """An `fmpq_mat` as SymPy's matrix of the same rationals (`sympy_private.from_flint`: SymPy is imported here, on
+    the first value read as SymPy, not with this module)."""
+    from ..sympy_private import from_flint as made
+
+    return made(m)
 
 
 def rational(x: fmpq) -> sp.Rational:

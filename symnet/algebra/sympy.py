@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from fractions import Fraction
 from typing import Any, TypeAlias
 
 import sympy as sp
 
 from .. import intervals
 from ..bounds import Bounds, check_nodes, check_powers
+from ..held import Deferred, resolved
 from . import windows
 from .windows import Maps, Pair
 
@@ -46,16 +48,23 @@ class SympyAlgebra:
     # ------------------------------------------------------------ values in and out
 
     def value(self, v: Value, keep: bool = False) -> Value:
-        """A SymPy value as this algebra holds it (itself)."""
-        return v
+        """A SymPy value as this algebra holds it (itself; a `Deferred`'s SymPy value)."""
+        return resolved(v)
 
     def sympy(self, v: Value) -> Value:
         """This algebra's value as SymPy (itself)."""
         return v
 
-    def scalar(self, x: sp.Expr | int) -> sp.Expr:
-        """A SymPy scalar (or an int) as this algebra's scalar."""
-        return sp.Integer(x) if isinstance(x, int) else x
+    def holds(self, v: Any) -> bool:
+        """False: its values are SymPy's own."""
+        return False
+
+    def scalar(self, x: sp.Expr | int | Fraction | Deferred) -> sp.Expr:
+        """A SymPy scalar (or an int, a Fraction, a number kept as read) as this algebra's scalar."""
+        x = resolved(x)
+        if isinstance(x, int):
+            return sp.Integer(x)
+        return sp.Rational(x.numerator, x.denominator) if isinstance(x, Fraction) else x
 
     def shape(self, a: M) -> tuple[int, int]:
         """(rows, columns)."""

@@ -14,8 +14,9 @@ import sympy as sp
 from ..bounds import Bounds
 from ..errors import AnswersError, BoundError, SymnetError
 from ..expr import FloatText
+from ..reader import matrix
 from ..record import Solution
-from ..spec import matrix, read_data
+from ..spec import read_data
 from .compare import decimal_places, nodes, number
 from .printable import clean
 

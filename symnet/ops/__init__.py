@@ -1,7 +1,8 @@
 """The ops: one file each, holding an op's spec keys, forward and backward rules, names, mistakes and friendliness.
 
-Every module of this package is an op file; importing the package registers them all (`registry()`), so a new op
-is one new file here, one template in templates/ops/<name>.j2 and one test file in tests/ops/.
+Every module of this package is an op file; `registry()` imports and registers them all (`op(name)` only the
+file of that name), so a new op is one new file here, one template in templates/ops/<name>.j2 and one test file
+in tests/ops/.
 
 An op computes only through the algebra it is handed (`run.xp`), and records every quantity with `run.record`. A
 layer op (`layer = True`) is a `type` of the spec's [[layers]] tables; the others (the loss, the update, the given
@@ -194,9 +195,29 @@ def registry() -> dict[str, Op]:
     return found
 
 
+@cache
 def op(name: str) -> Op:
-    """The op called `name`."""
+    """The op called `name`: its own file's (ops/<name>.py, imported when first asked for: a command imports the
+    ops it uses, not every op and what each one imports), else any module's that registers it."""
+    if name in _names():
+        found = getattr(importlib.import_module(f"{__name__}.{name}"), "OP", None)
+        if found is not None and found.name == name:
+            return found
     return registry()[name]
+
+
+@cache
+def _names() -> frozenset[str]:
+    return frozenset(m.name for m in pkgutil.iter_modules(__path__))
+
+
+def layer_op(name: str) -> Op | None:
+    """The layer op whose `type` is `name`, or None."""
+    try:
+        found = op(name)
+    except KeyError:
+        return None
+    return found if found.layer else None
 
 
 def layer_types() -> dict[str, Op]:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import sympy as sp
 
 from ..errors import SpecError
+from ..held import Held
 from . import Key, Mistake
 
 if TYPE_CHECKING:
@@ -37,9 +38,9 @@ class Activated:
     """A layer's activation and its keys."""
 
     activation: str = "identity"
-    alpha: sp.Expr = sp.Rational(1, 10)  # leaky_relu slope at and below 0
-    exp_base: sp.Expr = sp.E  # 3 for the worksheets' e ≈ 3
-    temperature: sp.Expr = sp.S.One  # softmax(Z / T)
+    alpha: Held[sp.Expr] = Held(make=lambda: sp.Rational(1, 10))  # leaky_relu slope at and below 0
+    exp_base: Held[sp.Expr] = Held(make=lambda: sp.E)  # 3 for the worksheets' e ≈ 3
+    temperature: Held[sp.Expr] = Held(make=lambda: sp.S.One)  # softmax(Z / T)
     sample: sp.Expr | None = None  # softmax: r in [0, 1), records token k
     round: int | None = None  # sigmoid, tanh, softmax: decimals Ak is rounded to (Ak≈), a labelled approximation
 
@@ -145,9 +146,9 @@ class ReLU(Activation):
     name = "relu"
     piecewise = True
 
-    def slope(self, act: Activated) -> sp.Expr:
+    def slope(self, act: Activated) -> sp.Expr | int:
         """The slope below and at 0."""
-        return sp.S.Zero
+        return 0
 
     def value(self, xp: Any, act: Activated, Z: Any) -> Any:
         return xp.relu(Z, self.slope(act))

@@ -7,9 +7,11 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import sympy as sp
+from flint import fmpq_mat
 
 from ..errors import SpecError
-from ..reader import shape_text
+from ..held import Held
+from ..reader import Plain, shape_text
 from . import Backward, Grad, Key, Mistake, Node, Op, activations
 from .activations import Activated
 from .networks import KINDS as NETWORK_KINDS
@@ -25,8 +27,8 @@ class Layer(Activated):
     """A dense layer `Z = W·A + b` (+ a skip) followed by its activation."""
 
     type = "dense"
-    W: sp.ImmutableMatrix  # (neurons × inputs)
-    b: sp.ImmutableMatrix  # (neurons × 1): zeros when the spec gives none (still trained)
+    W: Held[sp.ImmutableMatrix] = Held()  # (neurons × inputs)
+    b: Held[sp.ImmutableMatrix] = Held()  # (neurons × 1): zeros when the spec gives none (still trained)
     has_bias: bool = True  # False: `bias = false`, no bias at all
     skip: str | None = None  # a residual: the name of an earlier quantity added to Z
 
@@ -40,14 +42,14 @@ def _parse_layer(read: "Reader") -> Layer:
     k, (inputs, batch), prev, table = read.k, read.below, read.prev, read.table
     raw_W = table["W"]
     implied = (_need_rows(table, read), inputs) if isinstance(raw_W, Mapping) and "shape" not in raw_W else None
-    W = read.matrix("W", implied)
+    W = read.held_matrix("W", implied)
     if W.cols != inputs:
         raise SpecError(f"W{k} is {shape_text(W)} but {prev} is {inputs}×{batch}: W{k}·{prev} needs W{k} to have "
                         f"{inputs} columns", field=read.at("W"))
     has_bias = read.boolean("bias", True)
     if "b" in table and not has_bias:
         raise SpecError("b is given but bias = false", field=read.at("bias"))
-    b = read.matrix("b", (W.rows, 1)) if "b" in table else sp.zeros(W.rows, 1).as_immutable()
+    b = read.held_matrix("b", (W.rows, 1)) if "b" in table else Plain(fmpq_mat(W.rows, 1))
     if b.shape != (W.rows, 1):
         raise SpecError(f"b{k} is {shape_text(b)} but W{k} is {shape_text(W)}: b{k} needs {W.rows}×1",
                         field=read.at("b"))

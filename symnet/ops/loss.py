@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
 from ..bounds import Bounds
 from ..errors import SpecError
-from ..reader import choice, keys, matrix, shape_text, text
+from ..held import Held
+from ..reader import choice, held_matrix, keys, matrix, shape_text, text
 from . import Grad, Key, Mistake, Op
 
 if TYPE_CHECKING:
@@ -27,13 +29,13 @@ class Loss:
     """The loss that starts the backward pass, optionally from a worksheet's rounded predictions."""
 
     kind: str
-    Y: sp.ImmutableMatrix  # (outputs × batch)
+    Y: Held[sp.ImmutableMatrix] = Held()  # (outputs × batch)
     reduction: str = "mean"
-    predictions: sp.ImmutableMatrix | None = None  # a given, rounded Ŷ (outputs × batch)
+    predictions: Held[sp.ImmutableMatrix | None] = Held(None)  # a given, rounded Ŷ (outputs × batch)
     target: str | None = None  # the given quantity Y is (Y = "X": an autoencoder), else None
 
 
-def parse(raw: object, shape: tuple[int, int], given: Mapping[str, sp.ImmutableMatrix], bounds: Bounds) -> Loss:
+def parse(raw: object, shape: tuple[int, int], given: Mapping[str, Any], bounds: Bounds) -> Loss:
     """The [loss] table, for an output of `shape`; Y may name a given quantity (`given`: X)."""
     table = keys(raw, TABLE_KEYS, "loss", required=("kind", "Y"))
     kind = choice(table["kind"], KINDS, "loss.kind")
@@ -42,7 +44,7 @@ def parse(raw: object, shape: tuple[int, int], given: Mapping[str, sp.ImmutableM
         target = text(table["Y"], "loss.Y")
         Y = given[target]
     else:
-        Y = matrix(table["Y"], "loss.Y", bounds, shape=shape)
+        Y = held_matrix(table["Y"], "loss.Y", bounds, shape=shape)
     out = f"{shape[0]}×{shape[1]}"
     if Y.shape != shape:
         what = f"{target} is" if target else "Y is"
@@ -66,13 +68,13 @@ def value(xp: Any, kind: str, P: Any, Y: Any, c: Any) -> Any:
     if kind == "cross_entropy":  # ℓ = −Σ y·log ŷ
         per = xp.scale(xp.scalar(-1), xp.col_totals(xp.xlogy(Y, P)))
     elif kind == "squared_error":  # ℓ = ½·Σ (ŷ − y)²
-        per = xp.scale(xp.scalar(sp.Rational(1, 2)), xp.col_totals(xp.square(xp.sub(P, Y))))
+        per = xp.scale(xp.scalar(Fraction(1, 2)), xp.col_totals(xp.square(xp.sub(P, Y))))
     elif kind == "mse":  # ℓ = (1/n)·Σ (ŷ − y)²
-        per = xp.scale(xp.scalar(sp.Rational(1, n)), xp.col_totals(xp.square(xp.sub(P, Y))))
+        per = xp.scale(xp.scalar(Fraction(1, n)), xp.col_totals(xp.square(xp.sub(P, Y))))
     else:  # bce: ℓ = −(1/n)·Σ [y·log ŷ + (1 − y)·log(1 − ŷ)]
         one = xp.ones(*xp.shape(P))
         logs = xp.add(xp.xlogy(Y, P), xp.xlogy(xp.sub(one, Y), xp.sub(one, P)))
-        per = xp.scale(xp.scalar(sp.Rational(1, n)), xp.scale(xp.scalar(-1), xp.col_totals(logs)))
+        per = xp.scale(xp.scalar(Fraction(1, n)), xp.scale(xp.scalar(-1), xp.col_totals(logs)))
     return xp.scale(c, xp.total(per))
 
 
@@ -84,9 +86,9 @@ def gradient(xp: Any, kind: str, P: Any, Y: Any, c: Any) -> Any:
     if kind == "squared_error":  # ŷ − y
         return xp.scale(c, xp.sub(P, Y))
     if kind == "mse":  # 2(ŷ − y)/n
-        return xp.scale(c, xp.scale(xp.scalar(sp.Rational(2, n)), xp.sub(P, Y)))
+        return xp.scale(c, xp.scale(xp.scalar(Fraction(2, n)), xp.sub(P, Y)))
     one = xp.ones(*xp.shape(P))  # bce: ((1 − y)/(1 − ŷ) − y/ŷ)/n
-    return xp.scale(c, xp.scale(xp.scalar(sp.Rational(1, n)), xp.sub(xp.ydivp(xp.sub(one, Y), xp.sub(one, P)),
+    return xp.scale(c, xp.scale(xp.scalar(Fraction(1, n)), xp.sub(xp.ydivp(xp.sub(one, Y), xp.sub(one, P)),
                                                                      xp.ydivp(Y, P))))
 
 
@@ -104,7 +106,7 @@ def fused_gradient(xp: Any, kind: str, P: Any, Y: Any, c: Any, activation: Any) 
         t = activation.temperature
         return dZ if t == 1 else xp.scale(xp.scalar(1 / t), dZ)
     n = xp.shape(P)[0]
-    return xp.scale(xp.scalar(sp.Rational(1, n)) * c, xp.sub(P, Y))
+    return xp.scale(xp.scalar(Fraction(1, n)) * c, xp.sub(P, Y))
 
 
 def _batched(ex: Any) -> bool:
@@ -143,7 +145,7 @@ class LossOp(Op):
         if run.broken("averaged_over_batch") and loss.reduction == "sum":
             loss = replace(loss, reduction="mean")
         N = xp.shape(A)[1]
-        c = xp.scalar(sp.Rational(1, N) if loss.reduction == "mean" else sp.S.One)
+        c = xp.scalar(Fraction(1, N) if loss.reduction == "mean" else 1)
         P, p_name = A, f"A{k}"
         if loss.predictions is not None and run.epoch == 1:
             P = run.record("approx", "Yhat", xp.value(loss.predictions, keep=True), **{f"A{k}": A})

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..generators import _activate, _columns, _inputs, _layer, _z_ok
 from . import Kind, KindInfo
 
 
@@ -15,6 +14,8 @@ def _plus(Z: list[list[Any]], X: list[list[Any]]) -> list[list[Any]]:
 
 def resnet(rng: Any, options: Any) -> Any:
     """The ResNet sheet's shape: m → n (ReLU) → m (ReLU, X added before it) → out (sigmoid with 3 for e), bce."""
+    from ..generators import _activate, _columns, _inputs, _layer, _z_ok  # (the generator's, with SymPy: when used)
+
     m, n, back, out = options.sizes
     if back != m:
         from ..errors import UsageError
@@ -47,6 +48,8 @@ def resnet(rng: Any, options: Any) -> Any:
 
 def autoencoder(rng: Any, options: Any) -> Any:
     """An autoencoder: ReLU layers of the given widths back to the input's, trained against X itself (mse)."""
+    from ..generators import _activate, _columns, _inputs, _layer, _z_ok
+
     sizes = options.sizes
     if sizes[-1] != sizes[0]:
         from ..errors import UsageError

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import sympy as sp
-
-from . import Key, Mistake, Op, registry
+from ..held import Kept
+from . import Key, Mistake, Op, op
 
 if TYPE_CHECKING:
     from ..engine import Run
@@ -16,11 +15,11 @@ if TYPE_CHECKING:
 def count(ex: "Exercise", biases: bool = True) -> int:
     """Σ over the layers of what each learns (a dense layer: neurons·(inputs + 1), or neurons·inputs without bias);
     with `biases` false, the biases left out (the mistake parameters_without_bias)."""
-    return sum(registry()[l.type].count(l) - (0 if biases else _biases(l)) for l in ex.layers)
+    return sum(op(l.type).count(Kept(l)) - (0 if biases else _biases(l)) for l in ex.layers)  # (shapes only)
 
 
 def _biases(layer: object) -> int:
-    b = getattr(layer, "b", None)
+    b = getattr(Kept(layer), "b", None)
     return b.rows if b is not None and getattr(layer, "has_bias", False) else 0
 
 
@@ -36,7 +35,7 @@ class Parameters(Op):
 
     def run(self, run: "Run", ex: "Exercise") -> None:
         """Record the count."""
-        run.record("parameters", "parameters", sp.Integer(count(ex, not run.broken("parameters_without_bias"))))
+        run.record("parameters", "parameters", run.xp.scalar(count(ex, not run.broken("parameters_without_bias"))))
 
 
 OP = Parameters()

@@ -10,7 +10,8 @@ import sympy as sp
 
 from ..bounds import Bounds
 from ..errors import BoundError, SpecError
-from ..reader import keys, kind, scalar
+from ..held import Held, kept
+from ..reader import held_scalar, keys, kind
 from . import Key, Mistake, Node, Op
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ TABLE_KEYS = ("learning_rate", "steps", "round", "round_activations")
 class Train:
     """Gradient descent: `steps` updates `W' = W − η·∂L/∂W` with η = learning_rate."""
 
-    learning_rate: sp.Expr
+    learning_rate: Held[sp.Expr] = Held()
     steps: int = 1
     round: int | None = None  # decimals: round the updated weights after each step (a labelled approximation)
     round_activations: int | None = None  # decimals: round every sigmoid, tanh and softmax value (Ak≈), carried on
@@ -32,7 +33,7 @@ class Train:
 def parse(raw: object, bounds: Bounds) -> Train:
     """The [train] table."""
     table = keys(raw, TABLE_KEYS, "train", required=("learning_rate",))
-    eta = scalar(table["learning_rate"], "train.learning_rate", bounds)
+    eta = held_scalar(table["learning_rate"], "train.learning_rate", bounds)
     steps = table.get("steps", 1)
     if type(steps) is not int:
         raise SpecError(f"expected a whole number, got {kind(steps)}", field="train.steps")
@@ -80,8 +81,8 @@ class Update(Op):
              train: Train) -> dict[str, Any]:
         """Record P' (and P'≈ when rounding) for each trained parameter of the layer; give the new values."""
         xp, k = run.xp, node.k
-        eta = train.learning_rate if not run.broken("no_learning_rate") else sp.S.One
-        step = xp.scale(xp.scalar(eta), xp.scalar(sp.Integer(-1 if run.broken("wrong_update_direction") else 1)))
+        eta = xp.scalar(kept(train, "learning_rate") if not run.broken("no_learning_rate") else 1)  # (kept: as read)
+        step = xp.scale(eta, xp.scalar(-1 if run.broken("wrong_update_direction") else 1))
         new: dict[str, Any] = {}
         for p, P in params.items():
             G = grads[p]
@@ -94,7 +95,7 @@ class Update(Op):
                              "weights ([train] round = 4)", source=run.source, field="train.steps")
         run.bit(size)
         if train.round is not None:  # a labelled approximation: the next step starts from the rounded values
-            d = sp.Integer(train.round)
+            d = xp.scalar(train.round)
             for p, P in new.items():
                 new[p] = run.record("round", f"{p}{k}'≈", xp.round(P, train.round), **{f"{p}{k}'": P, "decimals": d})
         return new

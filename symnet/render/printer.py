@@ -12,6 +12,7 @@ from typing import Any
 
 import sympy as sp
 
+from ..held import values
 from ..sympy_private import TermsPrinter
 
 MAX_PLACES = 10  # --decimals-shown writes a terminating fraction with at most this many decimals as a decimal
@@ -189,12 +190,13 @@ def for_exercise(ex: Any, decimals: bool | None = None) -> Printer:
     exercise rounds)."""
     given: list[Any] = [ex.X, ex.A, ex.B]
     for layer in ex.layers:
-        given += [v for v in vars(layer).values() if isinstance(v, sp.MatrixBase)]
-        given += [v for v in vars(layer).values() if isinstance(v, sp.Basic) and not isinstance(v, sp.MatrixBase)]
+        fields = values(layer)
+        given += [v for v in fields if isinstance(v, sp.MatrixBase)]
+        given += [v for v in fields if isinstance(v, sp.Basic) and not isinstance(v, sp.MatrixBase)]
     if ex.loss is not None:
         given += [ex.loss.Y, ex.loss.predictions]
     if ex.train is not None:
         given.append(ex.train.learning_rate)
-    values = [v for v in given if v is not None]
-    names = sheet_names([v for v in values if isinstance(v, sp.MatrixBase)])
-    return Printer(names, written_order(values), rounds(ex) if decimals is None else decimals)
+    known = [v for v in given if v is not None]
+    names = sheet_names([v for v in known if isinstance(v, sp.MatrixBase)])
+    return Printer(names, written_order(known), rounds(ex) if decimals is None else decimals)
