@@ -492,6 +492,10 @@ def commands_section(results: dict, turns: int, class_set: bool) -> None:
         except subprocess.CalledProcessError as e:
             print(f"  failed: {' '.join(e.cmd[1:])}: {e.stderr.decode()[-200:].strip()}")
             return
+        traced = subprocess.run([sys.executable, "-X", "importtime", *commands["mlp"]], cwd=ROOT, env=default_env(),
+                                check=True, capture_output=True, text=True).stderr
+        results["mlp_sympy"] = sorted({line.split("|")[-1].strip() for line in traced.splitlines()
+                                       if line.split("|")[-1].strip().split(".")[0] in ("sympy", "mpmath")})
     med = {k: statistics.median(w) for k, (w, _, _) in runs.items()}
     low = {k: min(w) for k, (w, _, _) in runs.items()}
     cpu = {k: statistics.median(c) for k, (_, c, _) in runs.items()}
@@ -580,6 +584,10 @@ def targets(results: dict) -> None:
         (r, m), (f, fm) = results["cmd_mlp"], results["cmd_floor"]
         check(r <= 1.2, f"solve MLP.toml --format json (32-64-64-64-10, batch 16) within 1.2× of its raw-flint script: "
               f"{r:.2f}× [{m:.2f}×]; import sympy alone is {f:.2f}× [{fm:.2f}×] the script")
+    if "mlp_sympy" in results:
+        found = results["mlp_sympy"]
+        check(not found, f"solve MLP.toml --format json imports no SymPy module (python -X importtime): "
+              f"{len(found)} imported{': ' + ', '.join(found[:3]) if found else ''}")
     if "cmd_markdown" in results:
         r, m = results["cmd_markdown"]
         check(r <= 1.2, f"solve backprop --format markdown within 1.2× of import sympy: {r:.2f}× [{m:.2f}×]")

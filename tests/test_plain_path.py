@@ -51,11 +51,18 @@ def imported(stderr: str) -> set[str]:
     return {m[1] for m in re.finditer(r"^import time:\s+\d+ \|\s+\d+ \|\s+(\S+)$", stderr, re.M)}
 
 
+# Appended to the [loss] table: a worksheet's rounded predictions; gradient descent, rounded.
+MORE = ('predictions = [[0.5, 0, -1], [1, "3/2", 0]]\n'
+        '[train]\nlearning_rate = 0.1\nsteps = 2\nround = 3\n')
+
+
 @pytest.mark.parametrize("fmt", ["json", "text"])
-@pytest.mark.parametrize("kind,reduction", [("squared_error", "mean"), ("mse", "sum")])
-def test_a_plain_network_never_imports_sympy(cli, tmp_path: Path, fmt: str, kind: str, reduction: str) -> None:
+@pytest.mark.parametrize("kind,reduction,more", [("squared_error", "mean", ""), ("mse", "sum", ""),
+                                                 ("squared_error", "mean", MORE)], ids=["se", "mse-sum", "trained"])
+def test_a_plain_network_never_imports_sympy(cli, tmp_path: Path, fmt: str, kind: str, reduction: str,
+                                             more: str) -> None:
     path = tmp_path / "plain.toml"
-    path.write_text(MLP.replace("{kind}", kind).replace("{reduction}", reduction), encoding="utf-8")
+    path.write_text(MLP.replace("{kind}", kind).replace("{reduction}", reduction) + more, encoding="utf-8")
     run = fresh("solve", str(path), "--format", fmt, importtime=True)
     modules = imported(run.stderr)
     assert run.returncode == 0 and {"flint.types.fmpq_mat", "symnet.ops.loss"} <= modules  # (importtime lists

@@ -12,8 +12,8 @@ import sympy as sp
 
 from ..bounds import Bounds
 from ..errors import SpecError
-from ..held import Held
-from ..reader import choice, held_matrix, keys, matrix, shape_text, text
+from ..held import Held, kept
+from ..reader import choice, held_matrix, keys, shape_text, text
 from . import Grad, Key, Mistake, Op
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ def parse(raw: object, shape: tuple[int, int], given: Mapping[str, Any], bounds:
     reduction = choice(table.get("reduction", "mean"), REDUCTIONS, "loss.reduction")
     predictions = None
     if "predictions" in table:
-        predictions = matrix(table["predictions"], "loss.predictions", bounds, shape=shape)
+        predictions = held_matrix(table["predictions"], "loss.predictions", bounds, shape=shape)
         if predictions.shape != shape:
             raise SpecError(f"predictions are {shape_text(predictions)} but the output is {out}",
                             field="loss.predictions")
@@ -147,8 +147,9 @@ class LossOp(Op):
         N = xp.shape(A)[1]
         c = xp.scalar(Fraction(1, N) if loss.reduction == "mean" else 1)
         P, p_name = A, f"A{k}"
-        if loss.predictions is not None and run.epoch == 1:
-            P = run.record("approx", "Yhat", xp.value(loss.predictions, keep=True), **{f"A{k}": A})
+        given = kept(loss, "predictions")
+        if given is not None and run.epoch == 1:
+            P = run.record("approx", "Yhat", xp.value(given, keep=True), **{f"A{k}": A})
             p_name = "Yhat"
         run.record("given", "Y", Y)
         is_fused = fused(loss.kind, activation)
