@@ -701,3 +701,29 @@ def test_sample_colours_are_described_as_they_are(N, says):
     sol = from_data(data).solve()
     for fmt in ("markdown", "latex"):
         assert says in render(sol, fmt, detail="full")
+
+
+def _one_layer(kind: str, n: int, N: int, reduction: str) -> dict:
+    """One dense layer of n outputs on a batch of N, with the loss `kind` (sigmoid for bce, softmax for CE)."""
+    act = {"bce": "sigmoid", "cross_entropy": "softmax"}.get(kind, "identity")
+    Y = [[1 if i == j % n else 0 for j in range(N)] for i in range(n)]
+    return {"X": [[1] * N, [j for j in range(N)]], "layers": [{"W": [[1, -1]] * n, "activation": act}],
+            "loss": {"kind": kind, "Y": Y, "reduction": reduction}}
+
+
+@pytest.mark.parametrize("kind,n,N,reduction,formula", [
+    ("bce", 1, 1, "mean", r"-\big( y \log \hat y + (1 - y) \log (1 - \hat y) \big)"),
+    ("bce", 2, 3, "mean", r"-\frac{1}{2 \cdot 3} \sum_{j=1}^{3} \sum_{i=1}^{2} \big( y_{i,j} \log \hat y_{i,j} + "
+                        r"(1 - y_{i,j}) \log (1 - \hat y_{i,j}) \big)"),
+    ("mse", 1, 2, "sum", r"\sum_{j=1}^{2} (\hat y_{j} - y_{j})^{2}"),
+    ("mse", 3, 2, "mean", r"\frac{1}{3 \cdot 2} \sum_{j=1}^{2} \sum_{i=1}^{3} (\hat y_{i,j} - y_{i,j})^{2}"),
+    ("squared_error", 2, 1, "mean", r"\frac{1}{2} \sum_{i=1}^{2} (\hat y_{i} - y_{i})^{2}"),
+    ("cross_entropy", 3, 1, "mean", r"-\sum_{i=1}^{3} y_{i} \log \hat y_{i}"),
+    ("cross_entropy", 2, 2, "mean", r"-\frac{1}{2} \sum_{j=1}^{2} \sum_{i=1}^{2} y_{i,j} \log \hat y_{i,j}"),
+])
+def test_the_loss_is_written_without_a_sum_or_an_index_over_one_term(kind, n, N, reduction, formula):
+    """No 1/1, no Σ over one output or one sample, no index that takes one value (a single bce output: −(y log ŷ +
+    (1 − y) log(1 − ŷ)))."""
+    out = render(from_data(_one_layer(kind, n, N, reduction)).solve(), "markdown")
+    assert formula in out
+    assert r"\frac{1}{1}" not in out and r"\sum_{i=1}^{1}" not in out and r"\sum_{j=1}^{1}" not in out
