@@ -457,7 +457,10 @@ def _backward_part(groups: list["Group"], i: int, j: int, parts: list[Part | Non
     """The backward grid of the dense groups i + 1 … j, headed by the gradient the group i gives them: the loss's
     (`loss`: its panel planned too), or another op's ∂L/∂A (that op draws its own group)."""
     above_op, layers = groups[i], groups[i + 1:j + 1]
-    batch = above_op.batch
+    wb = next((s for s in layers[0].sections if s.kind == "grad_wb"), None)
+    if wb is None:
+        return
+    batch = above_op.batch if loss else wb.mats["A"].shape[1]  # (under another op: the columns its input has)
     bands: list[dict[str, Any]] = []
     above: Section | None = None  # the grad_a section of the layer above (∂L/∂A(k) = W(k+1)ᵀ·∂L/∂Z(k+1))
     for g in layers:
