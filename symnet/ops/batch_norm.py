@@ -120,7 +120,7 @@ class BatchNorm(Op):
         return parse(read, self.params_type)
 
     def outputs(self, k: int) -> tuple[str, ...]:
-        return (f"Xhat{k}", f"A{k}")  # those of the input's shape (μ, σ², σ are one per feature, or per sample)
+        return (f"Xhat{k}", f"A{k}")  # those of the input's shape (Σ, μ, σ², σ are one per feature, or per sample)
 
     def trainable(self, params: Norm) -> dict[str, Any]:
         return {"gamma": params.gamma, "beta": params.beta}
@@ -143,16 +143,17 @@ class BatchNorm(Op):
         shape = xp.shape(A)
         axis = p.axis if not run.broken("wrong_axis") else 1 - p.axis
         m = shape[axis]  # how many values each statistic is over
-        S = total(xp, A, axis)
-        mu = xp.scale(xp.scalar(sp.Rational(1, m)), S)  # (n×1) or (1×N)
-        extra = {"sum": S} | ({"exact": mu} if p.round is not None else {})
-        mu = run.record("mean", f"mu{k}", _rounded(xp, mu, p.round), **{prev: A}, **extra)
+        S = run.record("sum", f"sum{k}", total(xp, A, axis), **{prev: A})  # Σ x  (n×1) or (1×N)
+        mu = xp.scale(xp.scalar(sp.Rational(1, m)), S)
+        extra = {"exact": mu} if p.round is not None else {}
+        mu = run.record("mean", f"mu{k}", _rounded(xp, mu, p.round), **{f"sum{k}": S}, **extra)
         D = xp.sub(A, spread(xp, mu, axis, shape))  # x − μ  (n×N)
-        squares = total(xp, xp.square(D), axis)
+        squares = run.record("squares", f"squares{k}", total(xp, xp.square(D), axis),  # Σ (x − μ)²
+                             **{prev: A, f"mu{k}": mu})
         over = m - 1 if run.broken("sample_variance") else m
         var = xp.scale(xp.scalar(sp.Rational(1, over)), squares)
-        extra = {"squares": squares} | ({"exact": var} if p.round is not None else {})
-        var = run.record("variance", f"var{k}", _rounded(xp, var, p.round), **{prev: A, f"mu{k}": mu}, **extra)
+        extra = {"exact": var} if p.round is not None else {}
+        var = run.record("variance", f"var{k}", _rounded(xp, var, p.round), **{f"squares{k}": squares}, **extra)
         radicand = var if p.epsilon == 0 else xp.add(var, xp.scale(xp.scalar(p.epsilon), xp.ones(*xp.shape(var))))
         sigma = xp.sqrt(radicand) if p.round is None else xp.sqrt_rounded(radicand, p.round)
         sigma = run.record("deviation", f"sigma{k}", sigma, **{f"var{k}": var, "radicand": radicand})
@@ -165,7 +166,8 @@ class BatchNorm(Op):
         out = xp.linear(G, Xhat, beta if not run.broken("missing_beta") else None)  # (n×n)·(n×N) + (n×1)·1ᵀ
         out = run.record("scale_shift", f"A{k}", out, **{f"gamma{k}": gamma, f"Xhat{k}": Xhat, f"beta{k}": beta,
                                                          "diag": G})
-        return {f"mu{k}": mu, f"var{k}": var, f"sigma{k}": sigma, f"Xhat{k}": Xhat, f"A{k}": out}
+        return {f"sum{k}": S, f"mu{k}": mu, f"squares{k}": squares, f"var{k}": var, f"sigma{k}": sigma,
+                f"Xhat{k}": Xhat, f"A{k}": out}
 
     def _refuse_zero(self, run: "Run", sigma: list[sp.Expr], k: int, places: int | None) -> None:
         if any(s == 0 for s in sigma):

@@ -284,10 +284,11 @@ class MixtureOfExperts(Op):
         R = run.record("route", f"route{k}", xp.value(M(mix.top_k, N, lambda r, j: route[j][r] + 1)), **{f"G{k}": G})
         out: dict[str, Any] = {f"G{k}": G, f"P{k}": P, f"route{k}": R}
         combine: dict[str, Any] = {f"P{k}": P, f"route{k}": R}
+        passed: dict[str, Any] = {}  # with a capacity, the overflow: which tokens pass the experts by
         if mix.capacity is not None:
             past = overflow(_routes(xp, R, mix, k), mix.capacity, mix.E)
             O = run.record("overflow", f"overflow{k}", xp.value(M(1, N, [int(v) for v in past])), **{f"route{k}": R})
-            out[f"overflow{k}"] = combine[f"overflow{k}"] = O
+            out[f"overflow{k}"] = combine[f"overflow{k}"] = passed[f"overflow{k}"] = O
         total = xp.hadamard(A, xp.broadcast_row(out[f"overflow{k}"], n)) if mix.capacity is not None else None
         for e, expert in enumerate(mix.experts):
             got = self.tokens(xp, mix, out, k, e)
@@ -295,14 +296,15 @@ class MixtureOfExperts(Op):
                 continue
             S = pick(xp, N, [j for j, _ in got])
             W, b, name = params[f"E{e + 1}.W"], params[f"E{e + 1}.b"], f"E{e + 1}"
-            Ae = xp.matmul(A, S)  # its tokens' columns  (n×t)
+            Ae = run.record("expert_input", f"{name}.X{k}", xp.matmul(A, S),  # its tokens' columns  (n×t)
+                            **{prev: A, f"route{k}": R, "tokens": _token_row(xp, got)}, **passed)
             Z = run.record("expert_linear", f"{name}.Z{k}", xp.linear(W, Ae, b),  # (m×n)·(n×t) + (m×1)·1ᵀ
-                           **{f"{name}.W{k}": W, f"{name}.b{k}": b, prev: A, "tokens": _token_row(xp, got), "in": Ae})
+                           **{f"{name}.W{k}": W, f"{name}.b{k}": b, f"{name}.X{k}": Ae})
             fn = expert.function
             if fn.uses_exp:
                 run.check_powers(Z, expert.exp_base, k)
             Y = run.record("expert_activation", f"{name}.Y{k}", fn.value(xp, expert, Z), **{f"{name}.Z{k}": Z})
-            out[f"{name}.Z{k}"], out[f"{name}.Y{k}"] = Z, Y
+            out[f"{name}.X{k}"], out[f"{name}.Z{k}"], out[f"{name}.Y{k}"] = Ae, Z, Y
             part = xp.matmul(self._weighted(run, mix, Y, self._weights(xp, P, e, S)), xp.transpose(S))  # (m×t)·(t×N)
             total = part if total is None else xp.add(total, part)
             combine[f"{name}.Y{k}"] = Y
@@ -368,9 +370,9 @@ class MixtureOfExperts(Op):
             D = fn.derivative(xp, expert, Z, Y)
             dZ = run.record("grad_expert_z", f"dL/d{name}.Z{k}", fn.backward(xp, expert, dY, D, Z, Y),
                             **{f"dL/d{name}.Y{k}": dY, f"{name}.Z{k}": Z, f"{name}.Y{k}": Y})
-            Ae = xp.matmul(A, S)
+            Ae = saved[f"{name}.X{k}"]
             grads[f"{name}.W"] = run.record("grad_expert_w", f"dL/d{name}.W{k}", xp.matmul(dZ, xp.transpose(Ae)),
-                                            **{f"dL/d{name}.Z{k}": dZ, prev: A, "in": Ae})  # (m×t)·(t×n)
+                                            **{f"dL/d{name}.Z{k}": dZ, f"{name}.X{k}": Ae})  # (m×t)·(t×n)
             grads[f"{name}.b"] = run.record("grad_expert_b", f"dL/d{name}.b{k}", xp.col_sums(dZ),
                                             **{f"dL/d{name}.Z{k}": dZ})
             if prev in need:

@@ -449,8 +449,10 @@ class _Builder:
 
     def generic(self, steps: list[Step], k: int | None, e: int, info: Any) -> list[Section]:
         """A section per step, for an op whose layout is all in its template: the section's kind is the step's, its
-        mats `value` (a result: blank on a worksheet) and each input by name (given, or a result)."""
-        return [Section(s.kind, k, e, {"value": self.result(s.value, self.by_sample(s.value))}
+        mats `value` (a result, blank on a worksheet, unless the step records a given: attention's P) and each input
+        by name (given, or a result)."""
+        return [Section(s.kind, k, e, {"value": self.cells(s.value, self.given(s.name, e),
+                                                           self.axis if self.by_sample(s.value) else None)}
                         | {n: self.cells(v, self.given(n, e), self.axis if self.by_sample(v) else None)
                            for n, v in s.inputs},
                         info=info, step=s) for s in steps]

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 HEAD = 14.5  # em above the first grid on page 1: the title, name line, description and introduction, heading, words
 COLSEP = 3 / 11  # \\arraycolsep of a sheet's array (3 pt; KaTeX keeps its own 5 pt, on a screen with no page)
+HEADED = ("batch_norm", "layer_norm", "moe")  # ops whose backward template starts from ∂L/∂A = the loss's gradient
 CUT = ("relu", "leaky_relu")  # activations applied by striking an entry (and writing its value beside it)
 BESIDE = ("sigmoid", "tanh", "softmax")  # activations whose every value is written beside z, in its own box
 
@@ -218,8 +219,8 @@ def _masked(dA: Mat, dZ: Mat, Z: Mat | None, act: str) -> list[tuple[Entry, ...]
 @dataclass(frozen=True)
 class Part:
     """What a group's template draws in the sheet layout: kind forward, backward, update, matmul or loss (drawn
-    here: `sheets`, the `examples` of --detail steps, the `sections` it gathers), or covered (drawn by an earlier
-    group's part)."""
+    here: `sheets`, the `examples` of --detail steps, the `sections` it gathers), covered (drawn by an earlier
+    group's part), or headed (another op's backward pass under the loss panel: it starts from ∂L/∂A itself)."""
 
     kind: str
     sheets: tuple[Sheet, ...] = ()
@@ -346,6 +347,16 @@ def plan(groups: list["Group"], page: layout.Page, mode: str, places: int | None
                 j += 1
             _backward_part(groups, i, j, parts, page, mode, places)
             i = j + 1
+        elif (g.op == "loss" and i + 1 < len(groups) and groups[i + 1].op in HEADED
+              and groups[i + 1].phase == "backward" and groups[i + 1].part == g.part and _short_loss(g, page)):
+            parts[i], parts[i + 1] = Part("loss"), Part("headed")
+            i += 2
+        elif _backward_dense(g) and i > 0 and _hands_down(groups[i - 1], g):
+            j = i
+            while j + 1 < len(groups) and _descends(groups[j], groups[j + 1]):
+                j += 1
+            _backward_part(groups, i - 1, j, parts, page, mode, places, loss=False)
+            i = j + 1
         elif g.op == "update":
             j = i
             while (j + 1 < len(groups) and groups[j + 1].op == "update" and groups[j + 1].epoch == g.epoch
@@ -393,6 +404,19 @@ def _extent(groups: list["Group"], i: int, skip: bool) -> int:
     return j
 
 
+def _short_loss(g: "Group", page: layout.Page) -> bool:
+    """True when the loss's L is short enough for the loss panel (a long one: its walk-through breaks it into lines)."""
+    L = next((s.mats["L"].at(0, 0) for s in g.sections if s.kind == "loss"), None)
+    return L is None or layout.cell_width(L) < 0.4 * page.width
+
+
+def _hands_down(a: "Group", b: "Group") -> bool:
+    """True when dense layer b's backward pass follows another op's (a), which passes it its ∂L/∂A: a batch norm's,
+    a mixture's (the grid then starts from that gradient, not from the loss)."""
+    return (a.phase == "backward" and a.op not in ("dense", "loss") and a.node is not None and a.epoch == b.epoch
+            and a.part == b.part and bool(b.sections))
+
+
 def _descends(a: "Group", b: "Group") -> bool:
     return (b.op == "dense" and b.phase == "backward" and b.epoch == a.epoch and b.part == a.part
             and a.node is not None and b.node == a.node - 1 and bool(b.sections))
@@ -429,9 +453,14 @@ def _forward_part(groups: list["Group"], i: int, j: int, parts: list[Part | None
 
 
 def _backward_part(groups: list["Group"], i: int, j: int, parts: list[Part | None], page: layout.Page, mode: str,
-                   places: int | None) -> None:
-    loss, layers = groups[i], groups[i + 1:j + 1]
-    batch = loss.batch
+                   places: int | None, loss: bool = True) -> None:
+    """The backward grid of the dense groups i + 1 … j, headed by the gradient the group i gives them: the loss's
+    (`loss`: its panel planned too), or another op's ∂L/∂A (that op draws its own group)."""
+    above_op, layers = groups[i], groups[i + 1:j + 1]
+    wb = next((s for s in layers[0].sections if s.kind == "grad_wb"), None)
+    if wb is None:
+        return
+    batch = above_op.batch if loss else wb.mats["A"].shape[1]  # (under another op: the columns its input has)
     bands: list[dict[str, Any]] = []
     above: Section | None = None  # the grad_a section of the layer above (∂L/∂A(k) = W(k+1)ᵀ·∂L/∂Z(k+1))
     for g in layers:
@@ -454,8 +483,8 @@ def _backward_part(groups: list["Group"], i: int, j: int, parts: list[Part | Non
     if above is not None:
         q = above.step.name[4:].split(" via ")[0] if above.step is not None else ""
         nxt = groups[j + 1] if j + 1 < len(groups) else None
-        if (nxt is not None and nxt.op == "fork" and nxt.sections and nxt.epoch == loss.epoch
-                and nxt.part == loss.part and nxt.sections[0].step is not None
+        if (nxt is not None and nxt.op == "fork" and nxt.sections and nxt.epoch == above_op.epoch
+                and nxt.part == above_op.part and nxt.sections[0].step is not None
                 and nxt.sections[0].step.name == f"dL/d{q}"):
             if batch != 1:
                 return  # (a batch's sums: the walk-through)
@@ -482,12 +511,12 @@ def _backward_part(groups: list["Group"], i: int, j: int, parts: list[Part | Non
         ga = next((s for g in layers for s in g.sections if s.kind == "grad_a"), None)
         if ga is not None:
             examples.append(("a", ga.dots[0]))
-    L = next((s.mats["L"].at(0, 0) for s in loss.sections if s.kind == "loss"), None)
-    if L is None or layout.cell_width(L) < 0.4 * page.width:  # a long loss: its walk-through breaks it into lines
+    if loss and _short_loss(above_op, page):
         parts[i] = Part("loss")
     sums = ({"q": bands[-1]["q"], "k": bands[-1]["k"], "added": bands[-1]["added"]},) if fork is not None else ()
+    above = None if loss else above_op.node  # the layer whose ∂L/∂A heads the grid, when not the loss's
     parts[i + 1] = Part("backward", tuple(pieces), tuple(s for g in layers for s in g.sections), tuple(examples),
-                        tuple(int(g.node or 0) for g in layers), {"grids": grids, "sums": sums})
+                        tuple(int(g.node or 0) for g in layers), {"grids": grids, "sums": sums, "above": above})
     for n in range(i + 2, j + 1 + (fork is not None)):
         parts[n] = Part("covered")
 

@@ -57,10 +57,12 @@ def solve(data: dict):
 
 
 def test_statistics_per_feature_over_the_batch_by_hand():
-    """Row 1: [1, 3, 5, 7]: μ = 16/4 = 4, σ² = (9 + 1 + 1 + 9)/4 = 5, σ = √5; row 2: [2, 4, 2, 4]: μ = 3, σ² = 1."""
+    """Row 1: [1, 3, 5, 7]: Σ = 16, μ = 16/4 = 4, Σ(x − μ)² = 9 + 1 + 1 + 9 = 20, σ² = 20/4 = 5, σ = √5; row 2:
+    [2, 4, 2, 4]: Σ = 12, μ = 3, Σ(x − μ)² = 4, σ² = 1."""
     data = {"X": [[1, 3, 5, 7], [2, 4, 2, 4]], "layers": [{"type": "batch_norm", "gamma": [2, 1], "beta": [0, 1]}]}
     sol = solve(data)
     r5 = sp.sqrt(5)
+    assert sol["sum1"] == M([[16], [12]]) and sol["squares1"] == M([[20], [4]])
     assert sol["mu1"] == M([[4], [3]]) and sol["var1"] == M([[5], [1]]) and sol["sigma1"] == M([[r5], [1]])
     assert sol["Xhat1"] == M([[-3 / r5, -1 / r5, 1 / r5, 3 / r5], [-1, 1, -1, 1]])
     assert sol["A1"] == M([[-6 / r5, -2 / r5, 2 / r5, 6 / r5], [0, 2, 0, 2]])  # 2·x̂ + 0; 1·x̂ + 1
@@ -237,10 +239,23 @@ def test_the_builtin_key_shows_the_sheets_table_and_rounded_statistics():
     sol = spec.load("batch-norm").solve()
     assert sol["mu2"] == M([3, 2, 6]) and sol["var2"] == M([1, 2, 5]) and sol["sigma2"] == M([1, 1, 2])
     # row 3 [5, 3, 9, 5]: μ = 22/4 = 11/2 ≈ 6 (halves away from zero); σ² from it (1 + 9 + 9 + 1)/4 = 5, σ = √5 ≈ 2
+    # the scratch sums are quantities too: Σ = [12, 8, 22]; Σ(x − μ)² from the rounded μ: 4, 8, (1 + 9 + 9 + 1) = 20
+    assert sol["sum2"] == M([12, 8, 22]) and sol["squares2"] == M([4, 8, 20])
     key, sheet = render(sol, "markdown"), render(sol, "markdown", worksheet=True)
-    assert r"{\Sigma} & {\mu} & {\sigma^2} & {\sigma}" in key
-    assert r"= \frac{22}{4} = {\displaystyle \frac{11}{2}} \approx 6" in key and r"\sqrt{5} \approx 2" in key
+    assert r"{\Sigma} & {\mu} & {\Sigma (x - \mu)^2} & {\sigma^2} & {\sigma}" in key
+    assert r"{22} & {\approx 6} & {20} & {5} & {\approx 2}" in key  # row 3 of the sheet's table, the roundings marked
+    full = render(sol, "markdown", detail="full")  # every statistic worked out, the roundings marked
+    assert r"= \frac{22}{4} \approx 6" in full and r"\sqrt{5} \approx 2" in full
     assert r"\approx 6" not in sheet and r"\approx 2" not in sheet  # the worksheet leaves the statistics to the student
+
+
+def test_the_scratch_sums_are_in_the_json_and_graded(cli):
+    """sum2 and squares2 are quantities of `solve --format json` (read back exactly) and `check` grades them: the
+    batch-norm built-in with row 3's sum slipped to 21 (right: 5 + 3 + 9 + 5 = 22), its mean 21/4 ≈ 5 carried on."""
+    doc = cli("solve", "batch-norm", "--format", "json").json()["quantities"]
+    assert doc["sum2"] == [["12"], ["8"], ["22"]] and doc["squares2"] == [["4"], ["8"], ["20"]]
+    assert list(doc).index("sum2") < list(doc).index("mu2") < list(doc).index("squares2") < list(doc).index("var2")
+    assert diagnoses(cli, "batch-norm", "batch-norm-sum-slip.toml") == {"sum2": {None}, "mu2": {"carried_error"}}
 
 
 @pytest.mark.parametrize("kind", ["batch-norm", "layer-norm"])

@@ -20,12 +20,14 @@ def example(seed: int) -> dict:
 
 
 def test_statistics_per_sample_over_the_features_by_hand():
-    """Column 1: [1, 3, 5, 7]ᵀ: μ = 4, σ² = 5, σ = √5; column 2: [3, 1, 3, 1]ᵀ: μ = 2, σ² = 1, x̂ = [1, −1, 1, −1];
-    γ = [1, 2, 1, 2], β = [0, 0, 1, 1] act per feature (row): column 2 of A = [1, −2, 2, −1]."""
+    """Column 1: [1, 3, 5, 7]ᵀ: Σ = 16, μ = 4, Σ(x − μ)² = 9 + 1 + 1 + 9 = 20, σ² = 5, σ = √5; column 2: [3, 1, 3, 1]ᵀ:
+    Σ = 8, μ = 2, Σ(x − μ)² = 4, σ² = 1, x̂ = [1, −1, 1, −1]; γ = [1, 2, 1, 2], β = [0, 0, 1, 1] act per feature (row):
+    column 2 of A = [1, −2, 2, −1]."""
     data = {"X": [[1, 3], [3, 1], [5, 3], [7, 1]],
             "layers": [{"type": "layer_norm", "gamma": [1, 2, 1, 2], "beta": [0, 0, 1, 1]}]}
     sol = spec.from_data(data).solve()
     r5 = sp.sqrt(5)
+    assert sol["sum1"] == M([[16, 8]]) and sol["squares1"] == M([[20, 4]])
     assert sol["mu1"] == M([[4, 2]]) and sol["var1"] == M([[5, 1]]) and sol["sigma1"] == M([[r5, 1]])
     assert sol["Xhat1"][:, 1] == M([1, -1, 1, -1]) and sol["A1"][:, 1] == M([1, -2, 2, -1])
     assert sol["A1"][0, 0] == -3 / r5

@@ -90,6 +90,7 @@ def test_top1_unweighted_routing_by_hand():
     sol = solve(SHEET)
     assert sol["G1"] == M([[3, 4], [4, 3]]) and sol["route1"] == M([[2, 1]])
     assert sol["P1"][:, 0] == M([R(1, 4), R(3, 4)])
+    assert sol["E1.X1"] == M([3, 1, 2]) and sol["E2.X1"] == M([2, 1, 3])  # each expert's tokens: its input
     assert sol["E2.Z1"] == M([4, -1]) and sol["E1.Y1"] == M([5, 3]) and sol["A1"] == M([[4, 5], [0, 3]])
     assert sol["dL/dE1.W1"] == M([[6, 2, 4], [6, 2, 4]]) and sol["dL/dE1.b1"] == M([2, 2])
     assert sol["dL/dE2.W1"] == M.zeros(2, 3) and sol["dL/dWg1"] == M.zeros(2, 3)
@@ -127,7 +128,7 @@ def test_capacity_lets_overflow_tokens_pass_through_in_token_order():
                                           "experts": [{"W": [[10]]}, {"W": [[-1]]}]}]}
     sol = solve(data)
     assert sol["route1"] == M([[1, 1, 1]]) and sol["overflow1"] == M([[0, 0, 1]])
-    assert sol["E1.Z1"] == M([[10, 20]]) and sol["A1"] == M([[10, 20, 3]])
+    assert sol["E1.X1"] == M([[1, 2]]) and sol["E1.Z1"] == M([[10, 20]]) and sol["A1"] == M([[10, 20, 3]])
     assert "E2.Z1" not in sol
 
 
@@ -228,6 +229,7 @@ from .answers import diagnoses  # noqa: E402
     ("moe", "moe-second-best.toml", {"route1": {"second_best_expert"}, "A1": {"carried_error"}}),
     ("switch", "switch-gate-forgotten.toml", {"A1": {"gate_weight_forgotten"}}),
     ("switch", "switch-gate-twice.toml", {"A1": {"gate_weight_twice"}}),
+    ("moe", "moe-expert-input-second-best.toml", {"E1.X1": {"second_best_expert"}, "E2.X1": {"second_best_expert"}}),
 ])
 def test_each_mistake_is_diagnosed(cli, builtin, answers, wrong):
     assert diagnoses(cli, builtin, answers) == wrong
@@ -243,7 +245,8 @@ def test_the_switch_builtin_by_hand():
     assert sol["A1"] == M([[R(3, 4), R(9, 4), R(9, 5), 1], [R(3, 4), R(3, 2), R(9, 5), 1]])
     key = render(sol, "markdown")
     assert "The choice is discrete: it has no gradient." in key
-    assert r"x_{\cdot,4} \text{ (passes through)}" in key
+    assert "a token that overflowed is its input, unchanged" in key
+    assert r"x_{\cdot,4} \text{ (passes through)}" in render(sol, "markdown", detail="full")  # each token written out
 
 
 def test_the_moe_builtin_says_the_gate_gets_no_gradient():
@@ -263,3 +266,11 @@ def test_generated_mixtures_are_friendly(kind):
         assert not problems(sol, 3) and sol.backend == "flint"
         if kind == "switch":
             assert 1 in list(sol["overflow1"])  # a token passes through
+
+
+def test_each_experts_input_is_in_the_json(cli):
+    """Ee.Xk, an expert's tokens (the columns of its input routed to it), is a quantity of `solve --format json`: the
+    switch built-in's expert 1 takes tokens 1 and 2 ([1, 0], [2, 1]), expert 2 token 3 ([0, 2]); token 4 overflows."""
+    doc = cli("solve", "switch", "--format", "json").json()["quantities"]
+    assert doc["E1.X1"] == [["1", "2"], ["0", "1"]] and doc["E2.X1"] == [["0"], ["2"]]
+    assert doc["overflow1"] == [["0", "0", "0", "1"]]
