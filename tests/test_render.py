@@ -727,3 +727,27 @@ def test_the_loss_is_written_without_a_sum_or_an_index_over_one_term(kind, n, N,
     out = render(from_data(_one_layer(kind, n, N, reduction)).solve(), "markdown")
     assert formula in out
     assert r"\frac{1}{1}" not in out and r"\sum_{i=1}^{1}" not in out and r"\sum_{j=1}^{1}" not in out
+
+
+@pytest.mark.parametrize("kind,n,N,reduction,formula", [
+    ("cross_entropy", 3, 1, "mean", r"-Y \oslash \hat{Y}"),
+    ("cross_entropy", 2, 4, "mean", r"-\frac{1}{4} Y \oslash \hat{Y}"),
+    ("squared_error", 1, 1, "mean", r"\hat{Y} - Y"),
+    ("squared_error", 2, 4, "mean", r"\frac{1}{4} (\hat{Y} - Y)"),
+    ("squared_error", 2, 4, "sum", r"\hat{Y} - Y"),
+    ("mse", 1, 1, "mean", r"2(\hat{Y} - Y)"),
+    ("mse", 3, 1, "mean", r"\frac{2}{3} (\hat{Y} - Y)"),
+    ("mse", 2, 4, "mean", r"\frac{2}{2 \cdot 4} (\hat{Y} - Y)"),
+    ("bce", 1, 1, "mean", r"\frac{\hat{Y} - Y}{\hat{Y} \odot (1 - \hat{Y})}"),
+    ("bce", 1, 4, "mean", r"\frac{1}{4} \frac{\hat{Y} - Y}{\hat{Y} \odot (1 - \hat{Y})}"),
+    ("bce", 2, 4, "sum", r"\frac{1}{2} \frac{\hat{Y} - Y}{\hat{Y} \odot (1 - \hat{Y})}"),
+])
+def test_the_output_gradient_is_one_coefficient_then_the_product(kind, n, N, reduction, formula):
+    """∂L/∂A of each loss (maths.j2's output_gradient, the norm, mixture and loss sheets' head): the coefficient
+    (1/N for a mean, 2/n for MSE, 1/n for bce) as one fraction, left out when it is 1."""
+    from types import SimpleNamespace
+
+    from symnet.render.env import environment
+
+    macro = environment().from_string('((* import "maths.j2" as m *))(((m.output_gradient(loss, n, N))))')
+    assert macro.render(loss=SimpleNamespace(kind=kind, reduction=reduction), n=n, N=N) == formula
