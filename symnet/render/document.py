@@ -123,9 +123,10 @@ def naming_cells(namer: CellNamer) -> Iterator[None]:
         _NAMER.reset(token)
 
 
-def decimal_cells(m: Mat, places: Mat) -> Mat:
-    """The cells of rounded values (to the decimals `places` holds): printed as decimals ("0.5")."""
-    k = int(places.at(0, 0).value)
+def decimal_cells(m: Mat, places: Mat | int) -> Mat:
+    """The cells of rounded values (to `places` decimals, or the number a 1×1 `places` holds): printed as decimals
+    ("0.5")."""
+    k = places if isinstance(places, int) else int(places.at(0, 0).value)
     return Mat(tuple(tuple(replace(c, places=k) for c in r) for r in m.rows))
 
 
@@ -571,8 +572,9 @@ class _Builder:
                     "Pn": self.result(s.value, False), "eta": mat(s.operand("eta"), True)}
         else:
             p = s.name[:-len(f"{k}'≈")]
-            mats = {"P": self.result(s.operand(f"{p}{k}'"), False), "Pr": self.result(s.value, False),
-                    "decimals": mat(s.operand("decimals"), True)}
+            d = mat(s.operand("decimals"), True)
+            mats = {"P": self.result(s.operand(f"{p}{k}'"), False), "Pr": decimal_cells(self.result(s.value, False), d),
+                    "decimals": d}
         return Section(f"{kind}_param", k, e, mats, info=info, step=s)
 
     def _update(self, found: dict[str, Step], k: int, e: int, info: Any) -> Section:
@@ -619,6 +621,44 @@ class Kit:
         """Every entry of left·right (+ bias), term by term."""
         return dots(left, right, result, bias)
 
+    def step(self, left: Mat | None, result: Mat, act: str = "identity", values: Mat | None = None, label: str = "",
+             rounded: bool = False, ones: bool = False) -> Any:
+        """One product of a cascade (sheet.Step): `left` times the rows above gives `result`, the activation applied
+        where each entry stands (its value from `values`), `label` said at its right; `ones`: a row of 1s above it."""
+        from .sheet import Step
+
+        return Step(left, result, act, values, label, rounded, ones)
+
+    def cascade(self, top: Mat, steps: tuple[Any, ...], top_label: str = "", places: int | None = None) -> Any:
+        """The hand sheet of products chained down the page (sheet.cascade, printed by m.sheet): `top` across the
+        top, each step's band under it."""
+        from .sheet import cascade
+
+        return cascade(top, tuple(steps), top_label, places)
+
+    def pieces(self, sheet: Any, page: Any) -> list[Any]:
+        """A sheet cut between its bands into parts no taller than most of a page (on paper; whole on a screen), each
+        part printed as a display of its own (sheet.split)."""
+        from .sheet import split
+
+        room = 0.85 * page.text_height
+        return split(sheet, room, room) if page.paper else [sheet]
+
+    def band(self, dA: Mat, grad: Mat | None = None, top: Mat | None = None, dZ: Mat | None = None,
+             Z: Mat | None = None, act: str = "identity", left: Mat | None = None, label: str = "",
+             top_label: str = "") -> Any:
+        """A band of a backward sheet (sheet.Band): ∂L/∂A through the activation to ∂L/∂Z where it stands, and on
+        its right, under the copied `top`, the gradient ∂L/∂Z·top."""
+        from .sheet import Band
+
+        return Band(dA, grad, top, dZ, Z, act, left, label, top_label)
+
+    def through(self, bands: tuple[Any, ...], places: int | None = None) -> Any:
+        """A backward pass as one sheet (sheet.through, printed by m.sheet): its bands one under the other."""
+        from .sheet import through
+
+        return through(tuple(bands), places)
+
     def ones(self, rows: int, cols: int, by_sample: bool = False) -> Mat:
         """The bias trick's ones (grey, never a sample's colour: `by_sample` is kept for the templates that pass it)."""
         return ones(rows, cols, self._b.axis if by_sample else None)
@@ -627,6 +667,14 @@ class Kit:
         """A trainable parameter's cells: boxed while the exercise gives it (the first gradient-descent step), a
         result after; a bias grey."""
         return self._b.param(value, given, bias)
+
+    def decimals(self, m: Mat, places: int) -> Mat:
+        """The cells of values the exercise rounds to `places` decimals, printed as decimals ("0.5")."""
+        return decimal_cells(m, int(places))
+
+    def grey(self, m: Mat) -> Mat:
+        """The cells muted (grey): a bias's gradient."""
+        return grey(m)
 
     # Cells rearranged, each kept as it is (a box on a worksheet, a given, a named entry on symnet serve's page):
 

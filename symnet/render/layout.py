@@ -375,13 +375,13 @@ class Page:
         mats = [p for p in parts if isinstance(p, Mat)]
         return self.line(*parts) <= self.width and all(self.tall(p) <= self.height for p in mats)
 
-    def packed(self, named: Sequence[tuple[Any, ...]], sep: str = " \\qquad ") -> list[list[Any]]:
-        """Displays "name = M" (each item (name, M, …)) set side by side, `sep` apart, as many to a line as fit: the
-        items per line (an item alone where it does not fit beside another)."""
+    def packed(self, named: Sequence[tuple[Any, ...]], sep: str = " \\qquad ", eq: str = " = ") -> list[list[Any]]:
+        """Displays "name = M" (each item (name, M, …); `eq` between them) set side by side, `sep` apart, as many to a
+        line as fit: the items per line (an item alone where it does not fit beside another)."""
         lines: list[list[Any]] = []
         parts: list[str | Mat] = []
         for item in named:
-            piece = [f"{item[0]} = ", item[1]]
+            piece = [f"{item[0]}{eq}", item[1]]
             if lines and self.fits(*parts, sep, *piece):
                 lines[-1].append(item)
                 parts += [sep, *piece]
@@ -390,10 +390,11 @@ class Page:
                 parts = piece
         return lines
 
-    def side_by_side(self, mats: list[Mat], sep: float = 1.0, colsep: float = 2 / 11) -> bool:
+    def side_by_side(self, mats: list[Mat], sep: float = 1.0, colsep: float = 2 / 11, lead: str = "") -> bool:
         """True when these matrices fit on one line, `sep` em apart, their columns `colsep` em apart on each side
-        (a display that sets \\arraycolsep so: the updated weights, each named under it)."""
+        (a display that sets \\arraycolsep so: the updated weights, each named under it), after `lead` (LaTeX)."""
         width = sum(sum(column_widths(m)) + 2 * colsep * m.shape[1] + _BRACKETS for m in mats) + sep * (len(mats) - 1)
+        width += self.text(lead)
         return width <= self.width and all(self.tall(m) <= self.height for m in mats)
 
     # ---- decisions

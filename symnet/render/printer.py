@@ -175,13 +175,18 @@ def written_order(values: list[Any]) -> dict[sp.Symbol, int]:
     return out
 
 
+# The layer types whose `round` rounds their values as they go (an attention's weights, an LSTM's every gate and
+# state), as an activation's does; a normalisation's rounds only its statistics.
+VALUE_ROUNDING = frozenset({"attention", "multi_head_attention", "lstm"})
+
+
 def rounds(ex: Any) -> bool:
-    """True when the exercise rounds values as it goes ([train] round or round_activations, an activation's round):
-    its numbers are then decimals, and printed as such."""
+    """True when the exercise rounds values as it goes ([train] round or round_activations, an activation's round,
+    an attention's or an LSTM's): its numbers are then decimals, and printed as such."""
     train = ex.train
     return bool((train is not None and (train.round is not None or train.round_activations is not None))
-                or any(getattr(layer, "round", None) is not None
-                       for layer in ex.layers if hasattr(layer, "activation")))
+                or any(getattr(layer, "round", None) is not None for layer in ex.layers
+                       if hasattr(layer, "activation") or getattr(layer, "type", "") in VALUE_ROUNDING))
 
 
 def for_exercise(ex: Any, decimals: bool | None = None) -> Printer:

@@ -218,7 +218,10 @@ def test_the_exact_key_keeps_the_root_and_e():
     """Σ1 = e^√3 + e^(2√3/3) + e^(5√3/3); a1,1 = (1·e^√3 + 0·e^(2√3/3) + 2·e^(5√3/3))/Σ1, one fraction."""
     from symnet.render import render
 
-    key = render(spec.load("self-attention").solve(), "markdown")
+    sol = spec.load("self-attention").solve()
+    sheet = render(sol, "markdown")  # the hand sheet: each column's sum once, the outputs at their crossings
+    assert r"\Sigma_{1} = e^{\sqrt{3}} + e^{\frac{2 \sqrt{3}}{3}} + e^{\frac{5 \sqrt{3}}{3}}" in sheet
+    key = render(sol, "markdown", detail="full")  # the walk-through: every weight and output written out
     assert r"\Sigma_{1} &= e^{\sqrt{3}} + e^{\frac{2 \sqrt{3}}{3}} + e^{\frac{5 \sqrt{3}}{3}}" in key
     assert (r"a_{1,1} &= \frac{\left( \textcolor{#0B3D91}{1} \right) e^{\sqrt{3}} + \left( \textcolor{#2E7D32}{0} \right) "
             r"e^{\frac{2 \sqrt{3}}{3}} + \left( \textcolor{#E07000}{2} \right) e^{\frac{5 \sqrt{3}}{3}}}{\Sigma_{1}}") in key
@@ -227,7 +230,9 @@ def test_the_exact_key_keeps_the_root_and_e():
 def test_the_hand_key_notes_the_column_that_no_longer_sums_to_1():
     from symnet.render import render
 
-    key = render(spec.load("self-attention-by-hand").solve(), "markdown")
+    sol = spec.load("self-attention-by-hand").solve()
+    assert "The rounded column 3 (0.9) no longer sums to 1." in render(sol, "markdown")
+    key = render(sol, "markdown", detail="full")
     assert "The rounded column 3 (0.9) no longer sums to 1." in key
     assert r"p_{2,2} &= \frac{3^{1}}{\Sigma_{2}} = " in key
 

@@ -160,7 +160,7 @@ def test_the_autoencoder_builtin_targets_its_input():
     sol = spec.load("autoencoder").solve()
     assert sol.exercise.loss.target == "X" and sol.step("Y").value == sol.exercise.X
     assert [l.W.shape for l in sol.exercise.layers] == [(3, 4), (2, 3), (3, 2), (4, 3)]
-    assert r"\qquad Y = X = \begin{bmatrix}" in render(sol, "markdown")
+    assert r"\quad Y = X = \begin{bmatrix}" in render(sol, "markdown")  # the loss panel: Y is X itself
 
 
 @pytest.mark.parametrize("kind", ["resnet", "autoencoder"])

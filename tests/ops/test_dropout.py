@@ -138,9 +138,12 @@ def test_the_builtin_draws_the_mask_as_a_diagonal_and_strikes_the_dropped_unit()
 
     sol = spec.load("dropout").solve()
     assert sol["A2"] == M([R(15, 2), 0, 0, R(3, 2)])
-    key = render(sol, "markdown")
+    key = render(sol, "markdown", detail="full")  # the walk-through: the dropout's own hand layout
     assert r"{\cancel{2}}" in key and r"s = 1.5 \approx \frac{1}{1 - 0.33} = \frac{100}{67}" in key
     assert r"{1.5} & {0} & {0} & {0}" in key  # the diagonal s·diag(mask), its third entry 0
+    sheet = render(sol, "markdown")  # the hand sheet: the diagonal is a band of the dense layers' cascade
+    assert r"A_{2} = s \operatorname{diag}(m_{2}) A_{1}" in sheet and r"s = 1.5 \approx \frac{1}{1 - 0.33}" in sheet
+    assert r"{1.5} & {0} & {0} & {0} & {" in sheet and r"{0} & {0} & {0} & {0} & {0}" in sheet  # unit 3 dropped
 
 
 def test_generated_dropout_is_friendly():

@@ -155,8 +155,11 @@ def test_the_builtin_key_stacks_the_gates():
 
     sol = spec.load("lstm").solve()
     assert sol["C1"].col(1) == M([sp.Rational(11, 10), sp.Rational(-4, 5)])
-    key = render(sol, "markdown")
+    key = render(sol, "markdown", detail="full")  # the walk-through: the cell step by step
     assert r"c_{2} = f_{2} \odot c_{1} + i_{2} \odot \tilde c_{2} = " in key and r"\approx" in key
+    sheet = render(sol, "markdown")  # the hand sheet: the gates' bands, then the cell's, every value rounded (≈)
+    assert r"Z_{f} \to F_{1} = \sigma(Z_{f})" in sheet and r"C_{1} = F \odot C_{t-1} + I \odot \tilde C" in sheet
+    assert r"\approx \textcolor{#0B3D91}{0.8}" in sheet
 
 
 def test_generated_lstms_are_friendly_and_pinned():

@@ -138,6 +138,10 @@ def test_generated_heads_are_friendly_and_pinned():
 def test_the_builtin_key_stacks_the_heads():
     from symnet.render import render
 
-    key = render(spec.load("multi-head-attention").solve(), "markdown")
+    sol = spec.load("multi-head-attention").solve()
+    key = render(sol, "markdown", detail="full")  # the walk-through: a head at a time, then the stacked outputs
     assert r"A_{1}^{\mathrm{concat}} = \left[A_{1}^{( 1 )} ; A_{1}^{( 2 )}\right] = " in key
     assert "### Head 2" in key
+    sheet = render(sol, "markdown")  # the hand sheet: one cascade, the heads' outputs stacked above Wo
+    assert r"A_{1} = W_{1}^{o} \left[A_{1}^{( 1 )} ; A_{1}^{( 2 )}\right]" in sheet
+    assert "### Head 2" not in sheet and "Head 2. The same for its weights:" in sheet

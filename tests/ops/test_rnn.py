@@ -190,11 +190,15 @@ def test_the_builtin_key_lays_the_steps_side_by_side():
     from symnet.render import render
 
     sol = spec.load("rnn").solve()
-    key, sheet = render(sol, "markdown"), render(sol, "markdown", worksheet=True)
+    key = render(sol, "markdown", detail="full")  # the walk-through: every f and each step back written out
+    sheet = render(sol, "markdown", worksheet=True, scaffold="formulas")
     f12 = r"f_{1,2} &= \left( -1 \right)\left( \textcolor{#2E7D32}{1} \right) + \left( -1 \right)\left( \textcolor{#0B3D91}{0} \right) + \left( 1 \right)\left( \textcolor{#0B3D91}{2} \right) + 1 = \textcolor{#2E7D32}{2}"
     assert f12 in key and f12 not in sheet
     assert r"\frac{\partial L}{\partial h_{3}} = W_{y}^{\mathsf{T}} \frac{\partial L}{\partial o_{3}} + W_{h}^{\mathsf{T}} \frac{\partial L}{\partial f_{4}}" in key
     assert sol["dL/dWh1"] == M([[0, -10], [2, 12]])  # the shared weights' gradient, summed over the four steps
+    hand = render(sol, "markdown")  # the hand sheet: F with H where it stands, then the output; back in two bands
+    assert r"F_{1} \quad H_{1} = \operatorname{ReLU}(F_{1})" in hand and "[W_{x} \\mid W_{h} \\mid b_{h}]" in hand
+    assert f12 not in hand
 
 
 def test_generated_rnns_are_friendly_and_pinned():
