@@ -111,3 +111,11 @@ def test_documents_as_commands_are_what_main_writes(cli, argv: tuple[str, ...]) 
     run = fresh(*argv)
     assert (run.returncode, run.stderr) == (0, "")
     assert run.stdout == cli(*argv).out
+
+
+@pytest.mark.parametrize("name", ["matmul", "single-neuron", "four-neurons", "hidden-layer", "batch", "mlp7",
+                                  "autoencoder"])
+def test_the_plain_builtins_never_import_sympy(name: str) -> None:
+    """The seed exercises on plain numbers (all but backprop, whose cross-entropy takes a log) and the autoencoder."""
+    run = fresh("solve", name, "--format", "json", importtime=True)
+    assert run.returncode == 0 and not {m for m in imported(run.stderr) if m.startswith("sympy")}
