@@ -95,7 +95,11 @@ def kept(obj: object, name: str) -> Any:
 
 def raw(obj: object, name: str) -> Any:
     """A field as the fast algebra holds it: a `Deferred`'s own value, else what reading it gives (SymPy)."""
-    v = kept(obj, name)
+    return unwrapped(kept(obj, name))
+
+
+def unwrapped(v: Any) -> Any:
+    """v, or the fast algebra's value a `Deferred` holds (not made SymPy)."""
     return v.raw if isinstance(v, Deferred) else v
 
 
@@ -113,7 +117,5 @@ class Kept:
 
 
 def values(obj: Any) -> list[Any]:
-    """Every field's value of a dataclass (or attribute of another object), as read: SymPy, never a `Deferred`."""
-    if dataclasses.is_dataclass(obj):
-        return [getattr(obj, f.name) for f in dataclasses.fields(obj)]
-    return [resolved(v) for v in vars(obj).values()]
+    """Every field's value of a dataclass (a layer's parameters), as read: SymPy, never a `Deferred`."""
+    return [getattr(obj, f.name) for f in dataclasses.fields(obj)]

@@ -97,11 +97,11 @@ class Plain(Deferred):
 
     @property
     def rows(self) -> int:
-        return int(self.raw.nrows())
+        return self.raw.nrows()
 
     @property
     def cols(self) -> int:
-        return int(self.raw.ncols())
+        return self.raw.ncols()
 
     @property
     def shape(self) -> tuple[int, int]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .exercise import Exercise, Value
-from .held import Deferred, Held, raw
+from .held import Held, raw, unwrapped
 
 # A step is recorded by an op (`op`: dense, loss, update, …) in a phase of the computation (forward, loss,
 # backward, update), for a layer (`node`, its number k; None for what belongs to the whole exercise). Its `kind`
@@ -82,8 +82,7 @@ class Step:
 
     def raw_operand(self, name: str) -> Any:
         """One named input as the backend that computed it holds it (no input made SymPy)."""
-        v = dict(self.__dict__["_inputs"])[name]
-        return v.raw if isinstance(v, Deferred) else v
+        return unwrapped(dict(self.__dict__["_inputs"])[name])
 
 
 class Solution(Mapping[str, Value]):
